@@ -1,0 +1,280 @@
+#include "core/metrics/bleu.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/metrics/ngram_index.hpp"
+
+namespace llmeval::core::metrics {
+
+namespace {
+
+// Buffers reused across calls on one thread: a SQL function scoring a table
+// calls BleuSegmentStats once per row, and allocation would dominate.
+struct BleuWorkspace {
+  TokenizedText candidate;
+  TokenizedText reference;
+  TokenIds tokens;
+  NGramIds ngrams;
+  std::vector<uint32_t> candidate_units;
+  std::vector<std::vector<uint32_t>> candidate_ngrams;
+  std::vector<uint32_t> candidate_count;  // by n-gram id
+  std::vector<uint32_t> reference_max;    // by n-gram id: max count over references
+  std::vector<uint32_t> reference_count;  // by n-gram id: count in the current reference
+  std::vector<uint32_t> seen;             // n-gram ids of the current reference
+};
+
+BleuWorkspace& Workspace() {
+  thread_local BleuWorkspace workspace;
+  return workspace;
+}
+
+// sacrebleu's my_log: log(0) is a large negative number rather than -inf.
+inline double MyLog(double x) { return x == 0.0 ? -9999999999.0 : std::log(x); }
+
+// Counts one reference's n-grams that also occur in the candidate (the only
+// ones that can match) into ws.reference_max. Returns the reference length.
+// An n-gram whose prefix or last token is absent from the candidate cannot
+// occur in it, so it is never looked up.
+int64_t AccumulateReference(BleuWorkspace& ws) {
+  const std::vector<std::string_view>& tokens = ws.reference.tokens;
+  const std::size_t n = tokens.size();
+  thread_local std::vector<uint32_t> units;
+  thread_local std::vector<uint32_t> prev;  // prev[i]: (order-1)-gram id at i
+  thread_local std::vector<uint32_t> cur;
+  auto count = [&ws](uint32_t id) {
+    if (id != NGramIds::kNotFound && ws.reference_count[id]++ == 0) ws.seen.push_back(id);
+  };
+  ws.seen.clear();
+  units.resize(n);
+  prev.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    units[i] = ws.tokens.Find(tokens[i]);
+    prev[i] = units[i] == TokenIds::kNotFound ? NGramIds::kNotFound
+                                              : ws.ngrams.Find(NGramIds::kNoPrefix, units[i]);
+    count(prev[i]);
+  }
+  for (std::size_t order = 2; order <= kBleuMaxOrder && n >= order; ++order) {
+    cur.resize(n - order + 1);
+    for (std::size_t i = 0; i + order <= n; ++i) {
+      const uint32_t last = units[i + order - 1];
+      cur[i] = (prev[i] == NGramIds::kNotFound || last == TokenIds::kNotFound)
+                   ? NGramIds::kNotFound
+                   : ws.ngrams.Find(prev[i], last);
+      count(cur[i]);
+    }
+    prev.swap(cur);
+  }
+  for (uint32_t id : ws.seen) {
+    ws.reference_max[id] = std::max(ws.reference_max[id], ws.reference_count[id]);
+    ws.reference_count[id] = 0;
+  }
+  return static_cast<int64_t>(n);
+}
+
+// sacrebleu's BLEU._get_closest_ref_len: the closest length, shorter on ties.
+int64_t ClosestRefLen(int64_t hyp_len, const std::vector<int64_t>& ref_lens) {
+  int64_t closest_diff = -1;
+  int64_t closest_len = -1;
+  for (int64_t ref_len : ref_lens) {
+    const int64_t diff = std::llabs(hyp_len - ref_len);
+    if (closest_diff == -1 || diff < closest_diff) {
+      closest_diff = diff;
+      closest_len = ref_len;
+    } else if (diff == closest_diff && ref_len < closest_len) {
+      closest_len = ref_len;
+    }
+  }
+  return closest_len;
+}
+
+}  // namespace
+
+SmoothMethod ParseSmoothMethod(std::string_view name) {
+  if (name == "exp") return SmoothMethod::kExp;
+  if (name == "none") return SmoothMethod::kNone;
+  if (name == "floor") return SmoothMethod::kFloor;
+  if (name == "add-k") return SmoothMethod::kAddK;
+  throw Error(ErrorKind::kInvalidParameterValue,
+              "unknown smooth_method \"" + std::string(name) + "\"", {},
+              "Valid methods are \"exp\", \"none\", \"floor\" and \"add-k\".");
+}
+
+const char* SmoothMethodName(SmoothMethod method) noexcept {
+  switch (method) {
+    case SmoothMethod::kNone: return "none";
+    case SmoothMethod::kFloor: return "floor";
+    case SmoothMethod::kAddK: return "add-k";
+    case SmoothMethod::kExp: return "exp";
+  }
+  return "?";
+}
+
+void ValidateBleuOptions(const BleuOptions& options) {
+  if (options.smooth_value && !(std::isfinite(*options.smooth_value) && *options.smooth_value >= 0))
+    throw Error(ErrorKind::kInvalidParameterValue,
+                "smooth_value must be a finite number greater than or equal to 0");
+}
+
+BleuOptions ParseBleuOptionsJson(std::string_view json) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::kInvalidTextRepresentation, "invalid BLEU options", e.what());
+  }
+  if (!j.is_object())
+    throw Error(ErrorKind::kInvalidParameterValue, "BLEU options must be a JSON object");
+  BleuOptions options;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "tokenize" && value.is_string()) {
+      options.tokenizer = ParseBleuTokenizer(value.get<std::string>());
+    } else if (key == "smooth_method" && value.is_string()) {
+      options.smooth_method = ParseSmoothMethod(value.get<std::string>());
+    } else if (key == "smooth_value" && (value.is_number() || value.is_null())) {
+      if (value.is_number()) options.smooth_value = value.get<double>();
+    } else if (key == "lowercase" && value.is_boolean()) {
+      options.lowercase = value.get<bool>();
+    } else if (key == "tokenize" || key == "smooth_method" || key == "smooth_value" ||
+               key == "lowercase") {
+      throw Error(ErrorKind::kInvalidParameterValue,
+                  "BLEU option \"" + key + "\" has the wrong type",
+                  "tokenize and smooth_method are strings, smooth_value a number, lowercase a "
+                  "boolean.");
+    } else {
+      throw Error(ErrorKind::kInvalidParameterValue, "unknown BLEU option \"" + key + "\"", {},
+                  "Valid options are tokenize, smooth_method, smooth_value and lowercase.");
+    }
+  }
+  ValidateBleuOptions(options);
+  return options;
+}
+
+void BleuStats::Add(const BleuStats& other) noexcept {
+  sys_len += other.sys_len;
+  ref_len += other.ref_len;
+  for (int i = 0; i < kBleuMaxOrder; ++i) {
+    correct[i] += other.correct[i];
+    total[i] += other.total[i];
+  }
+}
+
+BleuStats BleuSegmentStats(std::string_view candidate,
+                           const std::vector<std::string_view>& references,
+                           const BleuOptions& options) {
+  if (references.empty())
+    throw Error(ErrorKind::kInvalidParameterValue, "at least one reference is required");
+  BleuWorkspace& ws = Workspace();
+  ws.tokens.Clear();
+  ws.ngrams.Clear();
+
+  TokenizeForBleu(candidate, options.tokenizer, options.lowercase, ws.candidate);
+  const std::vector<std::string_view>& hyp = ws.candidate.tokens;
+  ws.candidate_units.clear();
+  for (std::string_view token : hyp) ws.candidate_units.push_back(ws.tokens.Intern(token));
+  for (auto& ids : ws.candidate_ngrams) ids.clear();
+  CollectNGrams(ws.candidate_units, kBleuMaxOrder, ws.ngrams, ws.candidate_ngrams);
+
+  const std::size_t ids = ws.ngrams.size();
+  ws.candidate_count.assign(ids, 0);
+  ws.reference_max.assign(ids, 0);
+  ws.reference_count.assign(ids, 0);
+
+  const bool any_nonempty = std::any_of(references.begin(), references.end(),
+                                        [](std::string_view r) { return !r.empty(); });
+  thread_local std::vector<int64_t> ref_lens;
+  ref_lens.clear();
+  for (std::string_view reference : references) {
+    if (any_nonempty && reference.empty()) continue;
+    TokenizeForBleu(reference, options.tokenizer, options.lowercase, ws.reference);
+    ref_lens.push_back(AccumulateReference(ws));
+  }
+
+  BleuStats stats;
+  stats.sys_len = static_cast<int64_t>(hyp.size());
+  stats.ref_len = ClosestRefLen(stats.sys_len, ref_lens);
+  for (int order = 0; order < kBleuMaxOrder; ++order) {
+    if (static_cast<std::size_t>(order) >= ws.candidate_ngrams.size()) break;
+    const std::vector<uint32_t>& grams = ws.candidate_ngrams[order];
+    stats.total[order] = static_cast<int64_t>(grams.size());
+    for (uint32_t id : grams) ++ws.candidate_count[id];
+    int64_t correct = 0;
+    for (uint32_t id : grams) {
+      if (ws.candidate_count[id] == 0) continue;  // already counted
+      correct += std::min(ws.candidate_count[id], ws.reference_max[id]);
+      ws.candidate_count[id] = 0;
+    }
+    stats.correct[order] = correct;
+  }
+  return stats;
+}
+
+BleuScore BleuFromStats(const BleuStats& stats, const BleuOptions& options,
+                        bool effective_order) {
+  BleuScore result;
+  result.sys_len = stats.sys_len;
+  result.ref_len = stats.ref_len;
+  result.ratio = stats.ref_len ? static_cast<double>(stats.sys_len) / stats.ref_len : 0.0;
+
+  if (stats.sys_len < stats.ref_len) {
+    result.bp = stats.sys_len > 0
+                    ? std::exp(1.0 - static_cast<double>(stats.ref_len) / stats.sys_len)
+                    : 0.0;
+  } else {
+    result.bp = 1.0;
+  }
+
+  // Early stop if there are no matches (sacrebleu #141).
+  if (std::all_of(stats.correct.begin(), stats.correct.end(), [](int64_t c) { return c == 0; }))
+    return result;
+
+  double smooth_value = 0.0;
+  if (options.smooth_value) {
+    smooth_value = *options.smooth_value;
+  } else if (options.smooth_method == SmoothMethod::kFloor) {
+    smooth_value = 0.1;
+  } else if (options.smooth_method == SmoothMethod::kAddK) {
+    smooth_value = 1.0;
+  }
+
+  double smooth_mteval = 1.0;
+  int eff_order = kBleuMaxOrder;
+  for (int n = 1; n <= kBleuMaxOrder; ++n) {
+    double correct = static_cast<double>(stats.correct[n - 1]);
+    double total = static_cast<double>(stats.total[n - 1]);
+    if (options.smooth_method == SmoothMethod::kAddK && n > 1) {
+      correct += smooth_value;
+      total += smooth_value;
+    }
+    if (total == 0) break;
+    if (effective_order) eff_order = n;
+    double& precision = result.precisions[n - 1];
+    if (correct == 0) {
+      if (options.smooth_method == SmoothMethod::kExp) {
+        smooth_mteval *= 2;
+        precision = 100.0 / (smooth_mteval * total);
+      } else if (options.smooth_method == SmoothMethod::kFloor) {
+        precision = 100.0 * smooth_value / total;
+      }
+    } else {
+      precision = 100.0 * correct / total;
+    }
+  }
+
+  // Python's sum() adds left to right starting from 0.
+  double log_sum = 0.0;
+  for (int i = 0; i < eff_order; ++i) log_sum += MyLog(result.precisions[i]);
+  result.score = result.bp * std::exp(log_sum / eff_order);
+  return result;
+}
+
+BleuScore SentenceBleu(std::string_view candidate, const std::vector<std::string_view>& references,
+                       const BleuOptions& options) {
+  return BleuFromStats(BleuSegmentStats(candidate, references, options), options, true);
+}
+
+}  // namespace llmeval::core::metrics

@@ -1,0 +1,36 @@
+// sacrebleu's BLEU tokenizers: 13a (mteval-v13a), intl (mteval-v14
+// international), zh, char and none.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmeval::core::metrics {
+
+enum class BleuTokenizer { k13a, kIntl, kChar, kZh, kNone };
+
+// Parses a tokenizer name as sacrebleu spells it; throws kInvalidParameterValue.
+BleuTokenizer ParseBleuTokenizer(std::string_view name);
+const char* BleuTokenizerName(BleuTokenizer tokenizer) noexcept;
+
+// A tokenized segment: tokens are views into buffer, so the struct is reused
+// across calls (thread_local) to avoid allocating per row.
+struct TokenizedText {
+  std::string buffer;
+  std::string scratch;
+  std::string lowered;
+  std::vector<std::string_view> tokens;
+};
+
+// sacrebleu's BLEU._preprocess_segment followed by str.split(): optional
+// Python lowercasing, rstrip, then the tokenizer.
+void TokenizeForBleu(std::string_view text, BleuTokenizer tokenizer, bool lowercase,
+                     TokenizedText& out);
+
+// The tokenizer alone, returning sacrebleu's space-joined string (for tests).
+std::string BleuTokenizeString(std::string_view text, BleuTokenizer tokenizer);
+
+}  // namespace llmeval::core::metrics
+
+#include "core/cpp_only.hpp"
