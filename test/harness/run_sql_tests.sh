@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the pg_regress suite (sql/, expected/) and the pgTAP suites
+# (test/pgtap/*.sql, through pg_prove) against the cluster in PGHOST/PGPORT.
+# The reference cases of test/data/metrics_public.jsonl are loaded into the
+# pgTAP database as table refcases for test/pgtap/refdata.sql.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+status=0
+echo "== pg_regress =="
+make -s installcheck || { status=1; cat regression.diffs 2>/dev/null | head -200; }
+
+echo "== pgTAP =="
+db=llmeval_tap
+psql -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+CREATE EXTENSION pgtap;
+CREATE EXTENSION pg_llmeval;
+CREATE TABLE refcases_raw (line text);
+SQL
+# Lines are read verbatim: CSV with quote and delimiter bytes that never occur.
+psql -q -v ON_ERROR_STOP=1 -d "$db" \
+  -c "\\copy refcases_raw FROM 'test/data/metrics_public.jsonl' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+psql -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+CREATE TABLE refcases AS
+  SELECT (line::jsonb ->> 'id')::int AS id, line::jsonb ->> 'metric' AS metric, line::jsonb AS doc
+  FROM refcases_raw;
+DROP TABLE refcases_raw;
+GRANT SELECT ON refcases TO PUBLIC;
+SQL
+pg_prove -d "$db" --failures --timer test/pgtap/*.sql || status=1
+exit $status
