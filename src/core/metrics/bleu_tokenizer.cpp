@@ -18,9 +18,6 @@ namespace llmeval::core::metrics {
 
 namespace {
 
-inline bool IsDigit(char32_t c) noexcept { return c >= '0' && c <= '9'; }
-inline bool IsPeriodOrComma(char32_t c) noexcept { return c == '.' || c == ','; }
-
 // [\{-\~\[-\` -\&\(-\+\:-\@\/] from sacrebleu's TokenizerRegexp.
 inline bool Is13aSymbol(unsigned char c) noexcept {
   return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
@@ -66,19 +63,78 @@ void SubstituteSingle(const std::basic_string<Unit>& in, std::basic_string<Unit>
   }
 }
 
+// Byte classes of the TokenizerRegexp passes, as lookup tables.
+struct ByteClasses {
+  bool symbol[256] = {};       // [\{-\~\[-\` -\&\(-\+\:-\@\/]
+  bool digit[256] = {};        // [0-9]
+  bool period_comma[256] = {}; // [\.,]
+  bool interesting[256] = {};  // anything a pass can act on
+  ByteClasses() {
+    for (int c = 0; c < 256; ++c) {
+      symbol[c] = Is13aSymbol(static_cast<unsigned char>(c));
+      digit[c] = c >= '0' && c <= '9';
+      period_comma[c] = c == '.' || c == ',';
+      interesting[c] = symbol[c] || period_comma[c] || c == '-';
+    }
+  }
+};
+const ByteClasses kBytes;
+
+// One re.sub pass of a two-character pattern over bytes, writing through a
+// raw pointer into a buffer sized for the worst case (every pair matched:
+// two bytes become four).
+template <typename First, typename Second>
+void BytePairPass(const std::string& in, std::string& out, First first, Second second,
+                  bool space_before_first) {
+  out.resize(in.size() * 2 + 1);
+  const auto* src = reinterpret_cast<const unsigned char*>(in.data());
+  char* dst = out.data();
+  const std::size_t n = in.size();
+  std::size_t i = 0;
+  while (i < n) {
+    if (i + 1 < n && first(src[i]) && second(src[i + 1])) {
+      if (space_before_first) *dst++ = ' ';
+      *dst++ = static_cast<char>(src[i]);
+      *dst++ = ' ';
+      *dst++ = static_cast<char>(src[i + 1]);
+      if (!space_before_first) *dst++ = ' ';
+      i += 2;
+    } else {
+      *dst++ = static_cast<char>(src[i++]);
+    }
+  }
+  out.resize(static_cast<std::size_t>(dst - out.data()));
+}
+
 // sacrebleu's TokenizerRegexp passes (shared by 13a and zh), in place on `s`.
 void RegexpPasses(std::string& s, std::string& scratch) {
-  auto u = [](char c) { return static_cast<unsigned char>(c); };
-  SubstituteSingle(s, scratch, [&](char c) { return Is13aSymbol(u(c)); });
+  // Text without symbols, periods, commas or dashes passes through unchanged.
+  bool any = false;
+  for (unsigned char c : s) any |= kBytes.interesting[c];
+  if (!any) return;
+  {
+    scratch.resize(s.size() * 3);
+    char* dst = scratch.data();
+    for (unsigned char c : s) {
+      if (kBytes.symbol[c]) {
+        *dst++ = ' ';
+        *dst++ = static_cast<char>(c);
+        *dst++ = ' ';
+      } else {
+        *dst++ = static_cast<char>(c);
+      }
+    }
+    scratch.resize(static_cast<std::size_t>(dst - scratch.data()));
+  }
   // tokenize period and comma unless preceded by a digit
-  SubstitutePair(scratch, s, [&](char c) { return !IsDigit(u(c)); },
-                 [&](char c) { return IsPeriodOrComma(u(c)); }, false);
+  BytePairPass(scratch, s, [](unsigned char c) { return !kBytes.digit[c]; },
+               [](unsigned char c) { return kBytes.period_comma[c]; }, false);
   // tokenize period and comma unless followed by a digit
-  SubstitutePair(s, scratch, [&](char c) { return IsPeriodOrComma(u(c)); },
-                 [&](char c) { return !IsDigit(u(c)); }, true);
+  BytePairPass(s, scratch, [](unsigned char c) { return kBytes.period_comma[c]; },
+               [](unsigned char c) { return !kBytes.digit[c]; }, true);
   // tokenize dash when preceded by a digit
-  SubstitutePair(scratch, s, [&](char c) { return IsDigit(u(c)); },
-                 [&](char c) { return c == '-'; }, false);
+  BytePairPass(scratch, s, [](unsigned char c) { return kBytes.digit[c]; },
+               [](unsigned char c) { return c == '-'; }, false);
 }
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
@@ -100,7 +156,9 @@ void Tokenize13a(std::string_view line, std::string& s, std::string& scratch) {
   s.assign(" ");
   s.append(line);
   // mteval-v13a's language-independent part, in sacrebleu's order.
-  if (line.find_first_of("<&\n") != std::string_view::npos) {
+  bool needs_replacements = false;
+  for (char c : line) needs_replacements |= (c == '<' || c == '&' || c == '\n');
+  if (needs_replacements) {
     ReplaceAll(s, "<skipped>", "");
     ReplaceAll(s, "-\n", "");
     ReplaceAll(s, "\n", " ");

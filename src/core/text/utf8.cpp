@@ -93,7 +93,7 @@ namespace {
 // Returns the byte length of a whitespace code point at pos, or 0.
 inline std::size_t SpaceLengthAt(std::string_view s, std::size_t pos) noexcept {
   const unsigned char b = static_cast<unsigned char>(s[pos]);
-  if (b < 0x80) return IsPythonSpace(b) ? 1 : 0;
+  if (b < 0x80) return IsAsciiPythonSpace(b) ? 1 : 0;
   std::size_t next = pos;
   const char32_t cp = DecodeUtf8(s, next);
   return IsPythonSpace(cp) ? next - pos : 0;
@@ -111,17 +111,29 @@ inline std::size_t CharLengthAt(std::string_view s, std::size_t pos) noexcept {
 void SplitPythonWhitespace(std::string_view s, std::vector<std::string_view>& out) {
   std::size_t pos = 0;
   const std::size_t n = s.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   while (pos < n) {
     std::size_t space;
     while (pos < n && (space = SpaceLengthAt(s, pos)) != 0) pos += space;
     if (pos >= n) break;
     const std::size_t start = pos;
-    while (pos < n && SpaceLengthAt(s, pos) == 0) pos += CharLengthAt(s, pos);
+    while (pos < n) {
+      // ASCII letters and digits dominate: skip them without decoding.
+      if (p[pos] < 0x80) {
+        if (IsAsciiPythonSpace(p[pos])) break;
+        ++pos;
+      } else {
+        if (SpaceLengthAt(s, pos) != 0) break;
+        pos += CharLengthAt(s, pos);
+      }
+    }
     out.push_back(s.substr(start, pos - start));
   }
 }
 
-std::string_view RstripPython(std::string_view s) noexcept {
+namespace {
+
+std::string_view RstripSlow(std::string_view s) noexcept {
   // Walk forward remembering the end of the last non-space character: UTF-8
   // cannot be decoded backwards safely when it may be malformed.
   std::size_t end = 0;
@@ -135,6 +147,19 @@ std::string_view RstripPython(std::string_view s) noexcept {
     }
   }
   return s.substr(0, end);
+}
+
+}  // namespace
+
+std::string_view RstripPython(std::string_view s) noexcept {
+  // ASCII tail (the usual case): strip backwards directly.
+  std::size_t end = s.size();
+  while (end > 0 && static_cast<unsigned char>(s[end - 1]) < 0x80) {
+    if (!IsAsciiPythonSpace(static_cast<unsigned char>(s[end - 1]))) return s.substr(0, end);
+    --end;
+  }
+  if (end == 0) return s.substr(0, 0);
+  return RstripSlow(s.substr(0, end));
 }
 
 std::string_view StripPython(std::string_view s) noexcept {

@@ -27,6 +27,11 @@ bool IsAscii(std::string_view s) noexcept;
 // str.isspace() in Python: what str.split() with no argument splits on.
 bool IsPythonSpace(char32_t cp) noexcept;
 
+// The same for a byte below 0x80, inline for the hot loops.
+inline bool IsAsciiPythonSpace(unsigned char b) noexcept {
+  return (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x20);
+}
+
 // str.split() with no argument: appends the non-empty runs between whitespace.
 void SplitPythonWhitespace(std::string_view s, std::vector<std::string_view>& out);
 

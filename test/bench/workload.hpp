@@ -1,0 +1,36 @@
+// The 100k-pair benchmark workload (test/data/workload_100k.tsv.gz):
+// one "candidate<TAB>reference" pair per line.
+#pragma once
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace llmeval::bench {
+
+inline const std::vector<std::pair<std::string, std::string>>& Workload() {
+  static const auto pairs = [] {
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string cmd = std::string("gzip -dc '") + LLMEVAL_TEST_DATA + "/workload_100k.tsv.gz'";
+    FILE* in = popen(cmd.c_str(), "r");
+    if (!in) throw std::runtime_error("cannot run " + cmd);
+    std::string line;
+    for (int c; (c = std::fgetc(in)) != EOF;) {
+      if (c != '\n') {
+        line.push_back(static_cast<char>(c));
+        continue;
+      }
+      const auto tab = line.find('\t');
+      if (tab != std::string::npos) out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+      line.clear();
+    }
+    pclose(in);
+    if (out.empty()) throw std::runtime_error("empty workload");
+    return out;
+  }();
+  return pairs;
+}
+
+}  // namespace llmeval::bench
