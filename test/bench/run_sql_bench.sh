@@ -22,17 +22,14 @@ rows=$(psql -X -At -d "$db" -c "SELECT count(*) FROM workload")
 serial="SET max_parallel_workers_per_gather = 0;"
 parallel="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
 
-# Median wall time of RUNS executions of a query, in seconds.
+# Median execution time (psql's \timing, so no client start-up) of RUNS
+# executions of a query, in seconds.
 time_query() {
-  local settings=$1 query=$2 times=()
+  local settings=$1 query=$2
   for _ in $(seq "$RUNS"); do
-    local start end
-    start=$(date +%s.%N)
-    psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "$settings" -c "$query" >/dev/null
-    end=$(date +%s.%N)
-    times+=("$(echo "$end - $start" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "$settings" -c '\timing on' -c "$query" |
+      sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+  done | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p" | awk '{ printf "%.6f", $1 / 1000 }'
 }
 
 # Checks that the parallel setting really gives a parallel plan.
@@ -63,7 +60,7 @@ run() {
 }
 
 # reference figures: test/data/README.md
-run "scan only (baseline)" - "SELECT sum(length(candidate) + length(reference)) FROM workload"
+run "scan only (baseline)" - "SELECT sum(octet_length(candidate) + octet_length(reference)) FROM workload"
 run "bleu" 6203 "SELECT sum(llmeval.bleu(candidate, reference)) FROM workload"
 run "corpus_bleu" 5301 "SELECT llmeval.corpus_bleu(candidate, reference) FROM workload"
 if psql -X -At -d "$db" -c "SELECT to_regprocedure('llmeval.chrf(text,text,integer,integer,integer)') IS NOT NULL" | grep -q t; then

@@ -66,75 +66,109 @@ void SubstituteSingle(const std::basic_string<Unit>& in, std::basic_string<Unit>
 // Byte classes of the TokenizerRegexp passes, as lookup tables.
 struct ByteClasses {
   bool symbol[256] = {};       // [\{-\~\[-\` -\&\(-\+\:-\@\/]
-  bool digit[256] = {};        // [0-9]
-  bool period_comma[256] = {}; // [\.,]
   bool interesting[256] = {};  // anything a pass can act on
   ByteClasses() {
     for (int c = 0; c < 256; ++c) {
       symbol[c] = Is13aSymbol(static_cast<unsigned char>(c));
-      digit[c] = c >= '0' && c <= '9';
-      period_comma[c] = c == '.' || c == ',';
-      interesting[c] = symbol[c] || period_comma[c] || c == '-';
+      interesting[c] = symbol[c] || c == '.' || c == ',' || c == '-';
     }
   }
 };
 const ByteClasses kBytes;
 
-// One re.sub pass of a two-character pattern over bytes, writing through a
-// raw pointer into a buffer sized for the worst case (every pair matched:
-// two bytes become four).
-template <typename First, typename Second>
-void BytePairPass(const std::string& in, std::string& out, First first, Second second,
-                  bool space_before_first) {
-  out.resize(in.size() * 2 + 1);
-  const auto* src = reinterpret_cast<const unsigned char*>(in.data());
-  char* dst = out.data();
-  const std::size_t n = in.size();
-  std::size_t i = 0;
-  while (i < n) {
-    if (i + 1 < n && first(src[i]) && second(src[i + 1])) {
-      if (space_before_first) *dst++ = ' ';
-      *dst++ = static_cast<char>(src[i]);
-      *dst++ = ' ';
-      *dst++ = static_cast<char>(src[i + 1]);
-      if (!space_before_first) *dst++ = ' ';
-      i += 2;
-    } else {
-      *dst++ = static_cast<char>(src[i++]);
-    }
+// The passes below apply each re.sub to bytes, copying the unchanged text in
+// chunks: a match can only occur at a period, comma, dash or symbol byte, so
+// only those are examined. re.sub scans left to right and resumes after each
+// match; `next` is that resume position, so a byte consumed by one match
+// cannot start the next, exactly as in the regular expression engine.
+
+inline bool PeriodOrComma(unsigned char c) noexcept { return c == '.' || c == ','; }
+inline bool Digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
+
+// ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '
+void SeparateSymbols(const std::string& in, std::string& out) {
+  out.clear();
+  std::size_t last = 0;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (!kBytes.symbol[c]) continue;
+    out.append(in, last, i - last);
+    out.push_back(' ');
+    out.push_back(static_cast<char>(c));
+    out.push_back(' ');
+    last = i + 1;
   }
-  out.resize(static_cast<std::size_t>(dst - out.data()));
+  out.append(in, last, std::string::npos);
+}
+
+// ([^0-9])([\.,]) -> '\1 \2 '
+void SplitPeriodCommaAfterNonDigit(const std::string& in, std::string& out) {
+  out.clear();
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t last = 0;
+  std::size_t next = 0;
+  for (std::size_t i = 1; i < in.size(); ++i) {
+    if (!PeriodOrComma(b[i]) || i - 1 < next || Digit(b[i - 1])) continue;
+    out.append(in, last, i - last);
+    out.push_back(' ');
+    out.push_back(static_cast<char>(b[i]));
+    out.push_back(' ');
+    last = next = i + 1;
+  }
+  out.append(in, last, std::string::npos);
+}
+
+// ([\.,])([^0-9]) -> ' \1 \2'
+void SplitPeriodCommaBeforeNonDigit(const std::string& in, std::string& out) {
+  out.clear();
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t last = 0;
+  std::size_t next = 0;
+  for (std::size_t i = 0; i + 1 < in.size(); ++i) {
+    if (!PeriodOrComma(b[i]) || i < next || Digit(b[i + 1])) continue;
+    out.append(in, last, i - last);
+    out.push_back(' ');
+    out.push_back(static_cast<char>(b[i]));
+    out.push_back(' ');
+    out.push_back(static_cast<char>(b[i + 1]));
+    last = next = i + 2;
+  }
+  out.append(in, last, std::string::npos);
+}
+
+// ([0-9])(-) -> '\1 \2 '. A digit is never consumed by a previous match
+// (only dashes are), so no resume position is needed.
+void SplitDashAfterDigit(const std::string& in, std::string& out) {
+  out.clear();
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t last = 0;
+  for (std::size_t i = 1; i < in.size(); ++i) {
+    if (b[i] != '-' || !Digit(b[i - 1])) continue;
+    out.append(in, last, i - last);
+    out.append(" - ");
+    last = i + 1;
+  }
+  out.append(in, last, std::string::npos);
 }
 
 // sacrebleu's TokenizerRegexp passes (shared by 13a and zh), in place on `s`.
 void RegexpPasses(std::string& s, std::string& scratch) {
-  // Text without symbols, periods, commas or dashes passes through unchanged.
-  bool any = false;
-  for (unsigned char c : s) any |= kBytes.interesting[c];
-  if (!any) return;
-  {
-    scratch.resize(s.size() * 3);
-    char* dst = scratch.data();
-    for (unsigned char c : s) {
-      if (kBytes.symbol[c]) {
-        *dst++ = ' ';
-        *dst++ = static_cast<char>(c);
-        *dst++ = ' ';
-      } else {
-        *dst++ = static_cast<char>(c);
-      }
-    }
-    scratch.resize(static_cast<std::size_t>(dst - scratch.data()));
+  bool symbols = false;
+  bool punctuation = false;
+  for (unsigned char c : s) {
+    symbols |= kBytes.symbol[c];
+    punctuation |= kBytes.interesting[c] && !kBytes.symbol[c];
   }
-  // tokenize period and comma unless preceded by a digit
-  BytePairPass(scratch, s, [](unsigned char c) { return !kBytes.digit[c]; },
-               [](unsigned char c) { return kBytes.period_comma[c]; }, false);
-  // tokenize period and comma unless followed by a digit
-  BytePairPass(s, scratch, [](unsigned char c) { return kBytes.period_comma[c]; },
-               [](unsigned char c) { return !kBytes.digit[c]; }, true);
-  // tokenize dash when preceded by a digit
-  BytePairPass(scratch, s, [](unsigned char c) { return kBytes.digit[c]; },
-               [](unsigned char c) { return c == '-'; }, false);
+  if (symbols) {
+    SeparateSymbols(s, scratch);
+    s.swap(scratch);
+  }
+  // Text without periods, commas or dashes passes the other three unchanged.
+  if (!punctuation) return;
+  SplitPeriodCommaAfterNonDigit(s, scratch);
+  SplitPeriodCommaBeforeNonDigit(scratch, s);
+  SplitDashAfterDigit(s, scratch);
+  s.swap(scratch);
 }
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
