@@ -40,7 +40,7 @@ void ReferencesArg(FunctionCallInfo fcinfo, int n, bool is_array,
 Datum SentenceBleu(FunctionCallInfo fcinfo, bool references_array) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
   const metrics::BleuOptions options = SentenceOptions(fcinfo);
-  thread_local std::vector<std::string_view> refs;
+  static std::vector<std::string_view> refs;  // backends are single-threaded
   ReferencesArg(fcinfo, 1, references_array, refs);
   const std::string_view candidate = llmeval::pg::TextArg(fcinfo, 0);
   PG_RETURN_FLOAT8(metrics::SentenceBleu(candidate, refs, options).score);
@@ -113,7 +113,7 @@ LLMEVAL_PG_FUNCTION(llmeval_corpus_bleu_transfn) {
   if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
     options = llmeval::pg::CachedOptions(fcinfo, 3, &cache->options, metrics::ParseBleuOptionsJson);
   RequireSameOptions(*state, options);
-  thread_local std::vector<std::string_view> refs;
+  static std::vector<std::string_view> refs;  // backends are single-threaded
   ReferencesArg(fcinfo, 2, ReferencesAreArray(fcinfo, cache), refs);
   const std::string_view candidate = llmeval::pg::TextArg(fcinfo, 1);
   state->stats.Add(metrics::BleuSegmentStats(candidate, refs, options));

@@ -26,8 +26,14 @@ struct BleuWorkspace {
   std::vector<uint32_t> reference_max;    // by n-gram id: max count over references
   std::vector<uint32_t> reference_count;  // by n-gram id: count in the current reference
   std::vector<uint32_t> seen;             // n-gram ids of the current reference
+  std::vector<uint32_t> reference_units;
+  std::vector<uint32_t> prev_ids;         // (order-1)-gram ids by start position
+  std::vector<uint32_t> cur_ids;
+  std::vector<int64_t> ref_lens;
 };
 
+// thread_local in a shared library costs a __tls_get_addr call per access,
+// so callers fetch the workspace once per segment and pass it down.
 BleuWorkspace& Workspace() {
   thread_local BleuWorkspace workspace;
   return workspace;
@@ -43,9 +49,9 @@ inline double MyLog(double x) { return x == 0.0 ? -9999999999.0 : std::log(x); }
 int64_t AccumulateReference(BleuWorkspace& ws) {
   const std::vector<std::string_view>& tokens = ws.reference.tokens;
   const std::size_t n = tokens.size();
-  thread_local std::vector<uint32_t> units;
-  thread_local std::vector<uint32_t> prev;  // prev[i]: (order-1)-gram id at i
-  thread_local std::vector<uint32_t> cur;
+  std::vector<uint32_t>& units = ws.reference_units;
+  std::vector<uint32_t>& prev = ws.prev_ids;  // prev[i]: (order-1)-gram id at i
+  std::vector<uint32_t>& cur = ws.cur_ids;
   auto count = [&ws](uint32_t id) {
     if (id != NGramIds::kNotFound && ws.reference_count[id]++ == 0) ws.seen.push_back(id);
   };
@@ -186,7 +192,7 @@ BleuStats BleuSegmentStats(std::string_view candidate,
 
   const bool any_nonempty = std::any_of(references.begin(), references.end(),
                                         [](std::string_view r) { return !r.empty(); });
-  thread_local std::vector<int64_t> ref_lens;
+  std::vector<int64_t>& ref_lens = ws.ref_lens;
   ref_lens.clear();
   for (std::string_view reference : references) {
     if (any_nonempty && reference.empty()) continue;

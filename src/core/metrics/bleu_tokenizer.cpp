@@ -63,112 +63,125 @@ void SubstituteSingle(const std::basic_string<Unit>& in, std::basic_string<Unit>
   }
 }
 
-// Byte classes of the TokenizerRegexp passes, as lookup tables.
-struct ByteClasses {
-  bool symbol[256] = {};       // [\{-\~\[-\` -\&\(-\+\:-\@\/]
-  bool interesting[256] = {};  // anything a pass can act on
-  ByteClasses() {
-    for (int c = 0; c < 256; ++c) {
-      symbol[c] = Is13aSymbol(static_cast<unsigned char>(c));
-      interesting[c] = symbol[c] || c == '.' || c == ',' || c == '-';
-    }
-  }
-};
-const ByteClasses kBytes;
-
-// The passes below apply each re.sub to bytes, copying the unchanged text in
-// chunks: a match can only occur at a period, comma, dash or symbol byte, so
-// only those are examined. re.sub scans left to right and resumes after each
-// match; `next` is that resume position, so a byte consumed by one match
-// cannot start the next, exactly as in the regular expression engine.
+// sacrebleu's TokenizerRegexp (shared by 13a and zh) is four re.sub passes
+// followed by str.split():
+//   P1  ([\{-\~\[-\` -\&\(-\+\:-\@\/])  -> ' \1 '     symbols
+//   P2  ([^0-9])([\.,])                 -> '\1 \2 '   period/comma after a non-digit
+//   P3  ([\.,])([^0-9])                 -> ' \1 \2'   period/comma before a non-digit
+//   P4  ([0-9])(-)                      -> '\1 \2 '   dash after a digit
+// Each pass only inserts spaces, so the tokens are the input's own bytes cut
+// at whitespace and at the gaps where some pass inserted a space. Those gaps
+// are computed here in one pass over the input, without building the four
+// intermediate strings. The subtle part is that each pass runs on the
+// previous pass's output, and re.sub resumes after each match, so a byte
+// consumed as the second half of a match cannot start the next one:
+//
+//  - P2 matches at a period/comma v = s[i] when the unit before it is not a
+//    digit and was not consumed. That unit is s[i-1], or a space P1 put after
+//    a symbol (same class: not a digit, never consumed). It was consumed only
+//    if it is itself a period/comma that P2 matched.
+//  - P3 matches at x = s[i] when the unit after it in P2's output is not a
+//    digit, and x was not consumed by a P3 match at the unit before it. The
+//    unit after x is a space if P2 matched x (space after v) or matched s[i+1]
+//    (space between u and v), else s[i+1] (or P1's space, not a digit). The
+//    unit before x is s[i-1] only when neither P1 nor P2 put a space between.
+//  - P4 sees s[i-1] right before a dash: no pass puts a space between a digit
+//    and a dash.
+// test/unit/bleu_tokenizer_test.cpp checks this against a literal
+// transcription of the passes on every line of the benchmark workload, and
+// the fuzzer does on arbitrary bytes.
 
 inline bool PeriodOrComma(unsigned char c) noexcept { return c == '.' || c == ','; }
 inline bool Digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 
-// ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '
-void SeparateSymbols(const std::string& in, std::string& out) {
-  out.clear();
-  std::size_t last = 0;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    if (!kBytes.symbol[c]) continue;
-    out.append(in, last, i - last);
-    out.push_back(' ');
-    out.push_back(static_cast<char>(c));
-    out.push_back(' ');
-    last = i + 1;
-  }
-  out.append(in, last, std::string::npos);
-}
+enum : uint8_t {
+  kSymbol = 1,       // P1 class
+  kPeriodComma = 2,  // P2/P3 class
+  kDash = 4,         // P4 class
+  kAsciiSpace = 8,   // str.split() separator
+  kNonAscii = 16,    // needs decoding to know if it is Unicode whitespace
+};
 
-// ([^0-9])([\.,]) -> '\1 \2 '
-void SplitPeriodCommaAfterNonDigit(const std::string& in, std::string& out) {
-  out.clear();
-  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
-  std::size_t last = 0;
-  std::size_t next = 0;
-  for (std::size_t i = 1; i < in.size(); ++i) {
-    if (!PeriodOrComma(b[i]) || i - 1 < next || Digit(b[i - 1])) continue;
-    out.append(in, last, i - last);
-    out.push_back(' ');
-    out.push_back(static_cast<char>(b[i]));
-    out.push_back(' ');
-    last = next = i + 1;
+struct ByteClassTable {
+  uint8_t of[256] = {};
+  ByteClassTable() {
+    for (int c = 0; c < 256; ++c) {
+      const auto b = static_cast<unsigned char>(c);
+      if (Is13aSymbol(b)) of[c] |= kSymbol;
+      if (PeriodOrComma(b)) of[c] |= kPeriodComma;
+      if (b == '-') of[c] |= kDash;
+      if (text::IsAsciiPythonSpace(b)) of[c] |= kAsciiSpace;
+      if (b >= 0x80) of[c] |= kNonAscii;
+    }
   }
-  out.append(in, last, std::string::npos);
-}
+};
+const ByteClassTable kClass;
 
-// ([\.,])([^0-9]) -> ' \1 \2'
-void SplitPeriodCommaBeforeNonDigit(const std::string& in, std::string& out) {
-  out.clear();
-  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
-  std::size_t last = 0;
-  std::size_t next = 0;
-  for (std::size_t i = 0; i + 1 < in.size(); ++i) {
-    if (!PeriodOrComma(b[i]) || i < next || Digit(b[i + 1])) continue;
-    out.append(in, last, i - last);
-    out.push_back(' ');
-    out.push_back(static_cast<char>(b[i]));
-    out.push_back(' ');
-    out.push_back(static_cast<char>(b[i + 1]));
-    last = next = i + 2;
-  }
-  out.append(in, last, std::string::npos);
-}
+enum : uint8_t { kP2 = 1, kP3 = 2, kCutBefore = 4 };
 
-// ([0-9])(-) -> '\1 \2 '. A digit is never consumed by a previous match
-// (only dashes are), so no resume position is needed.
-void SplitDashAfterDigit(const std::string& in, std::string& out) {
-  out.clear();
-  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
-  std::size_t last = 0;
-  for (std::size_t i = 1; i < in.size(); ++i) {
-    if (b[i] != '-' || !Digit(b[i - 1])) continue;
-    out.append(in, last, i - last);
-    out.append(" - ");
-    last = i + 1;
-  }
-  out.append(in, last, std::string::npos);
-}
+void RegexpTokens(std::string_view s, TokenizedText& out) {
+  const std::size_t n = s.size();
+  const auto* c = reinterpret_cast<const unsigned char*>(s.data());
+  std::vector<uint8_t>& f = out.flags;
+  f.assign(n + 1, 0);
+  std::vector<uint32_t>& marks = out.marks;  // positions of P1..P4 class bytes
+  marks.clear();
+  for (std::size_t i = 0; i < n; ++i)
+    if (kClass.of[c[i]] & (kSymbol | kPeriodComma | kDash)) marks.push_back(static_cast<uint32_t>(i));
 
-// sacrebleu's TokenizerRegexp passes (shared by 13a and zh), in place on `s`.
-void RegexpPasses(std::string& s, std::string& scratch) {
-  bool symbols = false;
-  bool punctuation = false;
-  for (unsigned char c : s) {
-    symbols |= kBytes.symbol[c];
-    punctuation |= kBytes.interesting[c] && !kBytes.symbol[c];
+  // P2, in increasing position so that f[i-1] is final when s[i] is decided.
+  for (uint32_t i : marks) {
+    if (i == 0 || !PeriodOrComma(c[i]) || Digit(c[i - 1])) continue;
+    if (PeriodOrComma(c[i - 1]) && (f[i - 1] & kP2)) continue;
+    f[i] |= kP2;
   }
-  if (symbols) {
-    SeparateSymbols(s, scratch);
-    s.swap(scratch);
+  // P3 (needs P2 at i and i+1), then the cuts every pass makes.
+  for (uint32_t i : marks) {
+    const uint8_t cls = kClass.of[c[i]];
+    if (cls & kPeriodComma) {
+      const bool p2 = f[i] & kP2;
+      const bool has_next = i + 1 < n;
+      const bool next_not_digit = p2 || (has_next && ((f[i + 1] & kP2) || !Digit(c[i + 1])));
+      const bool consumed = !p2 && i >= 1 && PeriodOrComma(c[i - 1]) && !(f[i - 1] & kP2) &&
+                            (f[i - 1] & kP3);
+      if ((p2 || has_next) && next_not_digit && !consumed) f[i] |= kP3;
+      if (f[i] & (kP2 | kP3)) {
+        f[i] |= kCutBefore;      // P2: between u and v; P3: before x
+        f[i + 1] |= kCutBefore;  // P2: after v; P3: between x and y
+      }
+    } else if (cls & kSymbol) {
+      f[i] |= kCutBefore;
+      f[i + 1] |= kCutBefore;
+    } else if (i >= 1 && Digit(c[i - 1])) {  // a dash after a digit
+      f[i] |= kCutBefore;
+      f[i + 1] |= kCutBefore;
+    }
   }
-  // Text without periods, commas or dashes passes the other three unchanged.
-  if (!punctuation) return;
-  SplitPeriodCommaAfterNonDigit(s, scratch);
-  SplitPeriodCommaBeforeNonDigit(scratch, s);
-  SplitDashAfterDigit(s, scratch);
-  s.swap(scratch);
+
+  // str.split() plus the cuts.
+  out.tokens.clear();
+  std::size_t start = 0;
+  bool in_token = false;
+  for (std::size_t i = 0; i < n;) {
+    const uint8_t cls = kClass.of[c[i]];
+    std::size_t width = 1;
+    bool space = cls & kAsciiSpace;
+    if (cls & kNonAscii) {
+      std::size_t next = i;
+      space = text::IsPythonSpace(text::DecodeUtf8(s, next));
+      width = next - i;
+    }
+    if (in_token && (space || (f[i] & kCutBefore))) {
+      out.tokens.push_back(s.substr(start, i - start));
+      in_token = false;
+    }
+    if (!space && !in_token) {
+      start = i;
+      in_token = true;
+    }
+    i += width;
+  }
+  if (in_token) out.tokens.push_back(s.substr(start, n - start));
 }
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
@@ -186,7 +199,9 @@ void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   s.swap(out);
 }
 
-void Tokenize13a(std::string_view line, std::string& s, std::string& scratch) {
+// Tokenizer13a's language-independent part and its " {} " padding; the
+// result goes through RegexpTokens.
+void Prepare13a(std::string_view line, std::string& s) {
   s.assign(" ");
   s.append(line);
   // mteval-v13a's language-independent part, in sacrebleu's order.
@@ -202,7 +217,6 @@ void Tokenize13a(std::string_view line, std::string& s, std::string& scratch) {
     ReplaceAll(s, "&gt;", ">");
   }
   s.push_back(' ');
-  RegexpPasses(s, scratch);
 }
 
 void TokenizeIntl(std::string_view line, std::string& s) {
@@ -241,7 +255,9 @@ bool IsSacrebleuChineseChar(char32_t c) noexcept {
   return false;
 }
 
-void TokenizeZh(std::string_view line, std::string& s, std::string& scratch) {
+// TokenizerZh: spaces around sacrebleu's "Chinese" characters; the result
+// goes through RegexpTokens.
+void PrepareZh(std::string_view line, std::string& s) {
   const std::string_view stripped = text::StripPython(line);
   s.clear();
   for (std::size_t pos = 0; pos < stripped.size();) {
@@ -254,7 +270,6 @@ void TokenizeZh(std::string_view line, std::string& s, std::string& scratch) {
       text::AppendUtf8(s, c);
     }
   }
-  RegexpPasses(s, scratch);
 }
 
 void TokenizeChar(std::string_view line, std::string& s) {
@@ -264,27 +279,6 @@ void TokenizeChar(std::string_view line, std::string& s) {
     text::DecodeUtf8(line, pos);
     s.append(line.substr(start, pos - start));
     s.push_back(' ');
-  }
-}
-
-void RunTokenizer(std::string_view line, BleuTokenizer tokenizer, std::string& s,
-                  std::string& scratch) {
-  switch (tokenizer) {
-    case BleuTokenizer::k13a:
-      Tokenize13a(line, s, scratch);
-      return;
-    case BleuTokenizer::kIntl:
-      TokenizeIntl(line, s);
-      return;
-    case BleuTokenizer::kZh:
-      TokenizeZh(line, s, scratch);
-      return;
-    case BleuTokenizer::kChar:
-      TokenizeChar(line, s);
-      return;
-    case BleuTokenizer::kNone:
-      s.assign(line);
-      return;
   }
 }
 
@@ -320,7 +314,25 @@ void TokenizeForBleu(std::string_view text, BleuTokenizer tokenizer, bool lowerc
     line = out.lowered;
   }
   line = text::RstripPython(line);
-  RunTokenizer(line, tokenizer, out.buffer, out.scratch);
+  switch (tokenizer) {
+    case BleuTokenizer::k13a:
+      Prepare13a(line, out.buffer);
+      RegexpTokens(out.buffer, out);
+      return;
+    case BleuTokenizer::kZh:
+      PrepareZh(line, out.buffer);
+      RegexpTokens(out.buffer, out);
+      return;
+    case BleuTokenizer::kIntl:
+      TokenizeIntl(line, out.buffer);
+      break;
+    case BleuTokenizer::kChar:
+      TokenizeChar(line, out.buffer);
+      break;
+    case BleuTokenizer::kNone:
+      out.buffer.assign(line);
+      break;
+  }
   out.tokens.clear();
   text::SplitPythonWhitespace(out.buffer, out.tokens);
 }

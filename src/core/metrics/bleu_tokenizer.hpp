@@ -2,6 +2,7 @@
 // international), zh, char and none.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,9 +19,10 @@ const char* BleuTokenizerName(BleuTokenizer tokenizer) noexcept;
 // across calls (thread_local) to avoid allocating per row.
 struct TokenizedText {
   std::string buffer;
-  std::string scratch;
   std::string lowered;
   std::vector<std::string_view> tokens;
+  std::vector<uint8_t> flags;   // per byte, for the 13a/zh tokenizer
+  std::vector<uint32_t> marks;  // positions the 13a/zh tokenizer examines
 };
 
 // sacrebleu's BLEU._preprocess_segment followed by str.split(): optional
