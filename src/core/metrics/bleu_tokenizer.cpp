@@ -119,6 +119,38 @@ const ByteClassTable kClass;
 
 enum : uint8_t { kP2 = 1, kP3 = 2, kCutBefore = 4 };
 
+// Splits ASCII text at whitespace and at bytes flagged kCutBefore. Token
+// boundaries are data-dependent and frequent, so instead of branching on
+// them, every position is written as a candidate start and end and the write
+// index advances only when the condition holds.
+void SplitAsciiAtCuts(std::string_view s, std::vector<uint8_t>& f, TokenizedText& out) {
+  const std::size_t n = s.size();
+  const auto* c = reinterpret_cast<const unsigned char*>(s.data());
+  std::vector<uint32_t>& bounds = out.bounds;  // starts and ends, interleaved
+  bounds.resize(2 * n + 2);
+  std::size_t count = 0;
+  bool in_token = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool space = kClass.of[c[i]] & kAsciiSpace;
+    const bool cut = f[i] & kCutBefore;
+    // A token ends here if one is open and this byte is a space or a cut;
+    // one starts here if this byte is not a space and none is open after that.
+    const bool ends = in_token & (space | cut);
+    bounds[count] = static_cast<uint32_t>(i);
+    count += ends;
+    const bool open = in_token & !ends;
+    const bool starts = !space & !open;
+    bounds[count] = static_cast<uint32_t>(i);
+    count += starts;
+    in_token = !space;
+  }
+  bounds[count] = static_cast<uint32_t>(n);
+  count += in_token;
+  // Starts and ends alternate, so count is even.
+  for (std::size_t k = 0; k < count; k += 2)
+    out.tokens.push_back(s.substr(bounds[k], bounds[k + 1] - bounds[k]));
+}
+
 void RegexpTokens(std::string_view s, TokenizedText& out) {
   const std::size_t n = s.size();
   const auto* c = reinterpret_cast<const unsigned char*>(s.data());
@@ -126,8 +158,13 @@ void RegexpTokens(std::string_view s, TokenizedText& out) {
   f.assign(n + 1, 0);
   std::vector<uint32_t>& marks = out.marks;  // positions of P1..P4 class bytes
   marks.clear();
-  for (std::size_t i = 0; i < n; ++i)
-    if (kClass.of[c[i]] & (kSymbol | kPeriodComma | kDash)) marks.push_back(static_cast<uint32_t>(i));
+  uint8_t seen = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const uint8_t cls = kClass.of[c[i]];
+    seen |= cls;
+    if (cls & (kSymbol | kPeriodComma | kDash)) marks.push_back(static_cast<uint32_t>(i));
+  }
+  const bool has_non_ascii = seen & kNonAscii;
 
   // P2, in increasing position so that f[i-1] is final when s[i] is decided.
   for (uint32_t i : marks) {
@@ -160,6 +197,10 @@ void RegexpTokens(std::string_view s, TokenizedText& out) {
 
   // str.split() plus the cuts.
   out.tokens.clear();
+  if (!has_non_ascii) {
+    SplitAsciiAtCuts(s, f, out);
+    return;
+  }
   std::size_t start = 0;
   bool in_token = false;
   for (std::size_t i = 0; i < n;) {

@@ -22,7 +22,8 @@ struct TokenizedText {
   std::string lowered;
   std::vector<std::string_view> tokens;
   std::vector<uint8_t> flags;   // per byte, for the 13a/zh tokenizer
-  std::vector<uint32_t> marks;  // positions the 13a/zh tokenizer examines
+  std::vector<uint32_t> marks;   // positions the 13a/zh tokenizer examines
+  std::vector<uint32_t> bounds;  // token starts and ends found by the 13a/zh tokenizer
 };
 
 // sacrebleu's BLEU._preprocess_segment followed by str.split(): optional
