@@ -1,0 +1,60 @@
+-- Every public metric function is IMMUTABLE and PARALLEL SAFE, every corpus
+-- aggregate is parallel-capable (combine, serial and deserial functions), and
+-- Postgres really runs them in parallel workers.
+BEGIN;
+SELECT plan(6);
+
+SELECT is(
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'llmeval' AND p.proname NOT LIKE '\_%' AND p.prokind = 'f'
+     AND (p.provolatile <> 'i' OR p.proparallel <> 's')),
+  0::bigint, 'public metric functions are IMMUTABLE and PARALLEL SAFE');
+
+SELECT ok(
+  (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'llmeval' AND p.proname NOT LIKE '\_%' AND p.prokind = 'f') >= 2,
+  'the public functions are there to check');
+
+SELECT is(
+  (SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+   JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'llmeval'
+     AND (a.aggcombinefn = 0 OR a.aggserialfn = 0 OR a.aggdeserialfn = 0 OR p.proparallel <> 's')),
+  0::bigint, 'every aggregate has combine, serialize and deserialize functions');
+
+SELECT ok((SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+           JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'llmeval') >= 6,
+          'the aggregates are there to check');
+
+-- A parallel plan with partial aggregation.
+-- a regular table: temporary tables are never scanned in parallel
+CREATE TABLE big AS
+SELECT 'the cat number ' || g || ' sat on the mat' AS candidate,
+       'a cat number ' || (g % 7) || ' is on the mat' AS reference
+FROM generate_series(1, 20000) g;
+ANALYZE big;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+CREATE FUNCTION pg_temp.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ' || query LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  RETURN plan;
+END $$;
+SELECT matches(pg_temp.plan_of('SELECT llmeval.corpus_bleu(candidate, reference) FROM big'),
+               'Workers Launched: [12](.|\n)*Partial Aggregate',
+               'corpus_bleu runs as a partial aggregate in parallel workers');
+SELECT results_eq(
+  $$ SELECT round(llmeval.corpus_bleu(candidate, reference)::numeric, 9) FROM big $$,
+  $$ SELECT round(llmeval.corpus_bleu(candidate, reference)::numeric, 9)
+     FROM (SELECT * FROM big ORDER BY candidate OFFSET 0) serial_scan $$,
+  'parallel and serial corpus_bleu agree');
+
+SELECT * FROM finish();
+ROLLBACK;
