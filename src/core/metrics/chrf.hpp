@@ -1,0 +1,63 @@
+// chrF and chrF++ as sacrebleu 2.6.0 computes them (sacrebleu.metrics.chrf.CHRF
+// with its defaults lowercase=False, whitespace=False, eps_smoothing=False):
+// sentence_chrf, and corpus_chrf by summing segment statistics first.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace llmeval::core::metrics {
+
+// The largest char_order and word_order accepted. sacrebleu has no limit, but
+// orders beyond a few words or characters are meaningless for chrF and each
+// order costs a pass over the text, so a huge order would only burn CPU.
+inline constexpr int kChrfMaxOrder = 32;
+
+struct ChrfOptions {
+  int char_order = 6;  // character n-gram orders 1..char_order (0..kChrfMaxOrder)
+  int word_order = 0;  // word n-gram orders 1..word_order; 2 gives chrF++
+  int beta = 2;        // recall weight, >= 0
+
+  bool operator==(const ChrfOptions& o) const {
+    return char_order == o.char_order && word_order == o.word_order && beta == o.beta;
+  }
+};
+
+// Throws Error(kInvalidParameterValue) unless 0 <= char_order <= kChrfMaxOrder,
+// 0 <= word_order <= kChrfMaxOrder, char_order + word_order >= 1, beta >= 0.
+void ValidateChrfOptions(const ChrfOptions& options);
+
+// sacrebleu's statistics layout: for each order, character orders 1..char_order
+// first and then word orders 1..word_order, the triple
+// {hypothesis n-grams, reference n-grams, matching n-grams}
+// (size 3 * (char_order + word_order)). Empty means "no segment yet".
+struct ChrfStats {
+  std::vector<int64_t> values;
+};
+
+// Statistics of one candidate against its references. With several references
+// sacrebleu keeps the statistics of the one with the highest sentence chrF,
+// the first on ties. Empty references are dropped while a non-empty one
+// remains (sacrebleu's corpus path); if all are empty the segment is scored
+// against one empty reference. Throws kInvalidParameterValue for an empty
+// references vector or invalid options.
+ChrfStats ChrfSegmentStats(std::string_view candidate,
+                           const std::vector<std::string_view>& references,
+                           const ChrfOptions& options);
+
+// Adds `from` into `into` (corpus_chrf). An empty `into` takes `from` as is;
+// statistics of different sizes (different orders) are an error.
+void ChrfStatsAdd(ChrfStats& into, const ChrfStats& from);
+
+// sacrebleu's CHRF._compute_f_score on the 0-100 scale. Empty statistics
+// score 0. Throws kInvalidParameterValue if the size does not fit the options.
+double ChrfFromStats(const ChrfStats& stats, const ChrfOptions& options);
+
+// sacrebleu.sentence_chrf.
+double SentenceChrf(std::string_view candidate, const std::vector<std::string_view>& references,
+                    const ChrfOptions& options = {});
+
+}  // namespace llmeval::core::metrics
+
+#include "core/cpp_only.hpp"
