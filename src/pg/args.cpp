@@ -56,6 +56,31 @@ void TextArrayArg(FunctionCallInfo fcinfo, int n, const char* what,
   }
 }
 
+void ReferencesArg(FunctionCallInfo fcinfo, int n, bool is_array,
+                   std::vector<std::string_view>& refs) {
+  if (is_array) {
+    TextArrayArg(fcinfo, n, "reference", refs);
+  } else {
+    refs.assign(1, TextArg(fcinfo, n));
+  }
+}
+
+bool ArgIsTextArray(FunctionCallInfo fcinfo, int n) {
+  return PgCall([&]() noexcept { return get_fn_expr_argtype(fcinfo->flinfo, n); }) == TEXTARRAYOID;
+}
+
+Float4Array Float4ArrayArg(FunctionCallInfo fcinfo, int n, const char* what) {
+  ArrayType* array = PgCall([&]() noexcept { return PG_GETARG_ARRAYTYPE_P(n); });
+  if (ARR_NDIM(array) > 1)
+    throw core::Error(core::ErrorKind::kArraySubscriptError,
+                      std::string(what) + " must be a one-dimensional array");
+  if (ARR_HASNULL(array) && PgCall([&]() noexcept { return array_contains_nulls(array); }))
+    throw core::Error(core::ErrorKind::kNullValueNotAllowed,
+                      std::string(what) + " must not contain NULL elements");
+  const int count = ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
+  return {reinterpret_cast<const float*>(ARR_DATA_PTR(array)), static_cast<std::size_t>(count)};
+}
+
 std::string_view JsonbArgAsText(FunctionCallInfo fcinfo, int n) {
   const char* json = PgCall([&]() noexcept {
     Jsonb* jb = PG_GETARG_JSONB_P(n);

@@ -24,6 +24,32 @@ std::optional<std::string_view> OptionalTextArg(FunctionCallInfo fcinfo, int n);
 void TextArrayArg(FunctionCallInfo fcinfo, int n, const char* what,
                   std::vector<std::string_view>& out);
 
+// The reference argument of a metric: text (one reference) or text[].
+void ReferencesArg(FunctionCallInfo fcinfo, int n, bool is_array,
+                   std::vector<std::string_view>& refs);
+
+// Whether argument n is declared text[] (for C functions bound to both the
+// text and the text[] SQL signatures).
+bool ArgIsTextArray(FunctionCallInfo fcinfo, int n);
+
+// A non-NULL boolean option, or `fallback` when NULL.
+inline bool BoolArgOr(FunctionCallInfo fcinfo, int n, bool fallback) {
+  return PG_ARGISNULL(n) ? fallback : PG_GETARG_BOOL(n);
+}
+
+// A non-NULL int4 option, or `fallback` when NULL.
+inline int IntArgOr(FunctionCallInfo fcinfo, int n, int fallback) {
+  return PG_ARGISNULL(n) ? fallback : PG_GETARG_INT32(n);
+}
+
+// A one-dimensional float4[] with no NULL element, as a pointer to its
+// elements and their count; `what` names the argument in errors.
+struct Float4Array {
+  const float* data;
+  std::size_t size;
+};
+Float4Array Float4ArrayArg(FunctionCallInfo fcinfo, int n, const char* what);
+
 // The text of a jsonb argument (for options parsed by the core).
 std::string_view JsonbArgAsText(FunctionCallInfo fcinfo, int n);
 

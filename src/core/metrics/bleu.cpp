@@ -4,10 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
+#include "core/metrics/options_json.hpp"
 
 namespace llmeval::core::metrics {
 
@@ -127,33 +126,21 @@ void ValidateBleuOptions(const BleuOptions& options) {
 }
 
 BleuOptions ParseBleuOptionsJson(std::string_view json) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kInvalidTextRepresentation, "invalid BLEU options", e.what());
-  }
-  if (!j.is_object())
-    throw Error(ErrorKind::kInvalidParameterValue, "BLEU options must be a JSON object");
+  static const std::string kMetric = "BLEU";
   BleuOptions options;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "tokenize" && value.is_string()) {
-      options.tokenizer = ParseBleuTokenizer(value.get<std::string>());
-    } else if (key == "smooth_method" && value.is_string()) {
-      options.smooth_method = ParseSmoothMethod(value.get<std::string>());
-    } else if (key == "smooth_value" && (value.is_number() || value.is_null())) {
+  const nlohmann::json object = ParseOptionsObject(json, kMetric);
+  for (const auto& [key, value] : object.items()) {
+    if (key == "tokenize") {
+      options.tokenizer = ParseBleuTokenizer(StringOption(value, kMetric, key));
+    } else if (key == "smooth_method") {
+      options.smooth_method = ParseSmoothMethod(StringOption(value, kMetric, key));
+    } else if (key == "smooth_value") {
+      if (!value.is_number() && !value.is_null()) ThrowOptionType(kMetric, key, "a number");
       if (value.is_number()) options.smooth_value = value.get<double>();
-    } else if (key == "lowercase" && value.is_boolean()) {
-      options.lowercase = value.get<bool>();
-    } else if (key == "tokenize" || key == "smooth_method" || key == "smooth_value" ||
-               key == "lowercase") {
-      throw Error(ErrorKind::kInvalidParameterValue,
-                  "BLEU option \"" + key + "\" has the wrong type",
-                  "tokenize and smooth_method are strings, smooth_value a number, lowercase a "
-                  "boolean.");
+    } else if (key == "lowercase") {
+      options.lowercase = BoolOption(value, kMetric, key);
     } else {
-      throw Error(ErrorKind::kInvalidParameterValue, "unknown BLEU option \"" + key + "\"", {},
-                  "Valid options are tokenize, smooth_method, smooth_value and lowercase.");
+      ThrowUnknownOption(kMetric, key, "tokenize, smooth_method, smooth_value and lowercase");
     }
   }
   ValidateBleuOptions(options);

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
+#include "core/metrics/options_json.hpp"
 #include "core/text/utf8.hpp"
 
 namespace llmeval::core::metrics {
@@ -570,6 +571,25 @@ void ValidateChrfOptions(const ChrfOptions& options) {
     throw Error(ErrorKind::kInvalidParameterValue, "char_order and word_order cannot both be 0");
   if (options.beta < 0)
     throw Error(ErrorKind::kInvalidParameterValue, "beta must be greater than or equal to 0");
+}
+
+ChrfOptions ParseChrfOptionsJson(std::string_view json) {
+  static const std::string kMetric = "chrF";
+  ChrfOptions options;
+  const nlohmann::json object = ParseOptionsObject(json, kMetric);
+  for (const auto& [key, value] : object.items()) {
+    if (key == "char_order") {
+      options.char_order = IntOption(value, kMetric, key);
+    } else if (key == "word_order") {
+      options.word_order = IntOption(value, kMetric, key);
+    } else if (key == "beta") {
+      options.beta = IntOption(value, kMetric, key);
+    } else {
+      ThrowUnknownOption(kMetric, key, "char_order, word_order and beta");
+    }
+  }
+  ValidateChrfOptions(options);
+  return options;
 }
 
 namespace {

@@ -28,6 +28,10 @@ struct ChrfOptions {
 // 0 <= word_order <= kChrfMaxOrder, char_order + word_order >= 1, beta >= 0.
 void ValidateChrfOptions(const ChrfOptions& options);
 
+// Options from a JSON object with keys char_order, word_order, beta (the
+// corpus_chrf aggregates' options argument); validated.
+ChrfOptions ParseChrfOptionsJson(std::string_view json);
+
 // sacrebleu's statistics layout: for each order, character orders 1..char_order
 // first and then word orders 1..word_order, the triple
 // {hypothesis n-grams, reference n-grams, matching n-grams}

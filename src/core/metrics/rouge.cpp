@@ -942,4 +942,16 @@ RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVa
   return variant.kind == RougeVariant::Kind::kLcs ? LcsScore(ws, "rougeL") : LcsSumScore(ws);
 }
 
+RougeScore RougeMulti(std::string_view candidate, const std::vector<std::string_view>& references,
+                      RougeVariant variant, bool use_stemmer) {
+  if (references.empty())
+    throw Error(ErrorKind::kInvalidParameterValue, "at least one reference is required");
+  RougeScore best = Rouge(candidate, references[0], variant, use_stemmer);
+  for (std::size_t i = 1; i < references.size(); ++i) {
+    const RougeScore score = Rouge(candidate, references[i], variant, use_stemmer);
+    if (score.fmeasure > best.fmeasure) best = score;
+  }
+  return best;
+}
+
 }  // namespace llmeval::core::metrics

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace llmeval::core::metrics {
 
@@ -69,6 +70,11 @@ inline constexpr uint64_t kRougeLsumMaxWork = uint64_t{1} << 28;
 // Any bytes are accepted (invalid UTF-8 reads as U+FFFD).
 RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVariant variant,
                  bool use_stemmer);
+
+// rouge-score's score_multi: the score against the reference with the
+// highest fmeasure (the first one on ties). references must not be empty.
+RougeScore RougeMulti(std::string_view candidate, const std::vector<std::string_view>& references,
+                      RougeVariant variant, bool use_stemmer);
 
 namespace internal {
 // For tests only: rougeLsum keeps a line pair's whole bit-vector table while

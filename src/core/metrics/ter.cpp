@@ -52,6 +52,7 @@
 
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
+#include "core/metrics/options_json.hpp"
 #include "core/text/unicode.hpp"
 #include "core/text/utf8.hpp"
 
@@ -832,6 +833,26 @@ double TerFromStats(const TerStats& stats) {
 double SentenceTer(std::string_view candidate, const std::vector<std::string_view>& references,
                    const TerOptions& options) {
   return TerFromStats(TerSegmentStats(candidate, references, options));
+}
+
+TerOptions ParseTerOptionsJson(std::string_view json) {
+  static const std::string kMetric = "TER";
+  TerOptions options;
+  const nlohmann::json object = ParseOptionsObject(json, kMetric);
+  for (const auto& [key, value] : object.items()) {
+    if (key == "normalized") {
+      options.normalized = BoolOption(value, kMetric, key);
+    } else if (key == "no_punct") {
+      options.no_punct = BoolOption(value, kMetric, key);
+    } else if (key == "asian_support") {
+      options.asian_support = BoolOption(value, kMetric, key);
+    } else if (key == "case_sensitive") {
+      options.case_sensitive = BoolOption(value, kMetric, key);
+    } else {
+      ThrowUnknownOption(kMetric, key, "normalized, no_punct, asian_support and case_sensitive");
+    }
+  }
+  return options;
 }
 
 }  // namespace llmeval::core::metrics

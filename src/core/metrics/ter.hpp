@@ -35,6 +35,10 @@ struct TerOptions {
 // sacrebleu's per-segment statistics [best_num_edits, avg_ref_len], or their
 // sum over segments (corpus TER). Both are doubles as in sacrebleu: the
 // average reference length is fractional with several references.
+// Options from a JSON object with boolean keys normalized, no_punct,
+// asian_support, case_sensitive (the corpus_ter aggregate's options).
+TerOptions ParseTerOptionsJson(std::string_view json);
+
 struct TerStats {
   double num_edits = 0;
   double ref_length = 0;
