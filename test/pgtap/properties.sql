@@ -2,7 +2,7 @@
 -- aggregate is parallel-capable (combine, serial and deserial functions), and
 -- Postgres really runs them in parallel workers.
 BEGIN;
-SELECT plan(6);
+SELECT plan(8);
 
 SELECT is(
   (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -12,7 +12,7 @@ SELECT is(
 
 SELECT ok(
   (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-   WHERE n.nspname = 'llmeval' AND p.proname NOT LIKE '\_%' AND p.prokind = 'f') >= 2,
+   WHERE n.nspname = 'llmeval' AND p.proname NOT LIKE '\_%' AND p.prokind = 'f') >= 12,
   'the public functions are there to check');
 
 SELECT is(
@@ -23,7 +23,7 @@ SELECT is(
   0::bigint, 'every aggregate has combine, serialize and deserialize functions');
 
 SELECT ok((SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
-           JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'llmeval') >= 6,
+           JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'llmeval') >= 14,
           'the aggregates are there to check');
 
 -- A parallel plan with partial aggregation.
@@ -50,6 +50,12 @@ END $$;
 SELECT matches(pg_temp.plan_of('SELECT llmeval.corpus_bleu(candidate, reference) FROM big'),
                'Workers Launched: [12](.|\n)*Partial Aggregate',
                'corpus_bleu runs as a partial aggregate in parallel workers');
+SELECT matches(pg_temp.plan_of('SELECT llmeval.corpus_chrf(candidate, reference) FROM big'),
+               'Workers Launched: [12](.|\n)*Partial Aggregate',
+               'corpus_chrf runs as a partial aggregate in parallel workers');
+SELECT matches(pg_temp.plan_of('SELECT llmeval.corpus_ter(candidate, reference) FROM big'),
+               'Workers Launched: [12](.|\n)*Partial Aggregate',
+               'corpus_ter runs as a partial aggregate in parallel workers');
 SELECT results_eq(
   $$ SELECT round(llmeval.corpus_bleu(candidate, reference)::numeric, 9) FROM big $$,
   $$ SELECT round(llmeval.corpus_bleu(candidate, reference)::numeric, 9)

@@ -26,7 +26,10 @@ std::optional<double> CosineSimilarity(const float* a, const float* b, std::size
     throw Error(ErrorKind::kDataException,
                 "cosine_similarity is undefined for NaN or infinite elements");
   if (n == 0 || norm_a == 0.0 || norm_b == 0.0) return std::nullopt;
-  const double cosine = dot / (std::sqrt(norm_a) * std::sqrt(norm_b));
+  // One square root of the product, as scipy.spatial.distance.cosine does:
+  // exact for vectors such as (1, 1) and (-1, -1), where the product of two
+  // square roots is not.
+  const double cosine = dot / std::sqrt(norm_a * norm_b);
   return std::clamp(cosine, -1.0, 1.0);
 }
 
