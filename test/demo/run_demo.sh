@@ -41,5 +41,5 @@ SELECT count(*)                                                                 
 FROM pairs;
 
 \echo 'BLEU detail (corpus_bleu_stats):'
-SELECT llmeval.corpus_bleu_stats(candidate, reference, '{"tokenize": "13a"}') AS detail FROM pairs;
+SELECT jsonb_pretty(llmeval.corpus_bleu_stats(candidate, reference, '{"tokenize": "13a"}')) AS detail FROM pairs;
 SQL
