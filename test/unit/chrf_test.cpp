@@ -444,3 +444,31 @@ TEST(Chrf, TenMegabyteTexts) {
 
 }  // namespace
 }  // namespace llmeval::core::metrics
+
+TEST(ChrfOptionsJson, ParsesAndRejects) {
+  using llmeval::core::Error;
+  using llmeval::core::ErrorKind;
+  const llmeval::core::metrics::ChrfOptions o =
+      llmeval::core::metrics::ParseChrfOptionsJson(R"({"char_order":4,"word_order":2.0,"beta":1})");
+  EXPECT_EQ(o.char_order, 4);
+  EXPECT_EQ(o.word_order, 2);
+  EXPECT_EQ(o.beta, 1);
+  EXPECT_EQ(llmeval::core::metrics::ParseChrfOptionsJson("{}"),
+            llmeval::core::metrics::ChrfOptions{});
+  auto kind_of = [](const char* json) {
+    try {
+      llmeval::core::metrics::ParseChrfOptionsJson(json);
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::kInternal;
+  };
+  EXPECT_EQ(kind_of("{"), ErrorKind::kInvalidTextRepresentation);
+  EXPECT_EQ(kind_of("[]"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"order":2})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"beta":"2"})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"beta":2.5})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"char_order":33})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"char_order":0,"word_order":0})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"beta":-1})"), ErrorKind::kInvalidParameterValue);
+}

@@ -57,3 +57,9 @@ TEST(Cosine, NanOrInfinityIsAnError) {
 
 }  // namespace
 }  // namespace llmeval::core::metrics
+
+TEST(CosineSimilarity, OppositeVectorsAreExactlyMinusOne) {
+  const float a[] = {1, 1};
+  const float b[] = {-1, -1};
+  EXPECT_EQ(*llmeval::core::metrics::CosineSimilarity(a, b, 2), -1.0);
+}

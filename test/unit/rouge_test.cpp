@@ -98,6 +98,19 @@ TEST(Rouge, EmptyAndTokenlessTextsScoreZero) {
   }
 }
 
+TEST(Rouge, MultiTakesTheReferenceWithTheBestFmeasure) {
+  const RougeVariant l = ParseRougeVariant("rougeL");
+  const RougeScore a = Rouge("the cat sat on the mat", "a dog ran", l, false);
+  const RougeScore b = Rouge("the cat sat on the mat", "the cat sat", l, false);
+  ASSERT_GT(b.fmeasure, a.fmeasure);
+  const RougeScore multi =
+      RougeMulti("the cat sat on the mat", {"a dog ran", "the cat sat", "a dog ran"}, l, false);
+  EXPECT_EQ(multi.fmeasure, b.fmeasure);
+  EXPECT_EQ(multi.precision, b.precision);
+  EXPECT_EQ(multi.recall, b.recall);
+  EXPECT_THROW(RougeMulti("x", {}, l, false), Error);
+}
+
 TEST(Rouge, NoOverlapScoresZero) {
   for (const RougeVariant& v : kAllVariants)
     ExpectScore(Rouge("alpha beta gamma", "delta epsilon\nzeta", v, false), 0, 0, 0);

@@ -479,3 +479,15 @@ TEST(TerOracle, RandomInputsMatchLiteralTranscription) {
 
 }  // namespace
 }  // namespace llmeval::core::metrics
+
+TEST(TerOptionsJson, ParsesAndRejects) {
+  const llmeval::core::metrics::TerOptions o = llmeval::core::metrics::ParseTerOptionsJson(
+      R"({"normalized":true,"no_punct":true,"asian_support":true,"case_sensitive":true})");
+  EXPECT_TRUE(o.normalized && o.no_punct && o.asian_support && o.case_sensitive);
+  EXPECT_EQ(llmeval::core::metrics::ParseTerOptionsJson("{}"), llmeval::core::metrics::TerOptions{});
+  EXPECT_THROW(llmeval::core::metrics::ParseTerOptionsJson(R"({"normalized":1})"),
+               llmeval::core::Error);
+  EXPECT_THROW(llmeval::core::metrics::ParseTerOptionsJson(R"({"lowercase":true})"),
+               llmeval::core::Error);
+  EXPECT_THROW(llmeval::core::metrics::ParseTerOptionsJson("nope"), llmeval::core::Error);
+}
