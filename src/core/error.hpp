@@ -14,6 +14,7 @@ enum class ErrorKind {
   kArraySubscriptError,       // arrays of mismatched shape or dimensions
   kProgramLimitExceeded,      // an input too large for the algorithm
   kDataException,             // a value outside what the computation accepts
+  kBadFileFormat,             // malformed CSV, like COPY
   kInternal,                  // a bug: should never reach users
 };
 

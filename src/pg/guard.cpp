@@ -36,6 +36,7 @@ int SqlStateFor(core::ErrorKind kind) {
     case core::ErrorKind::kArraySubscriptError: return ERRCODE_ARRAY_SUBSCRIPT_ERROR;
     case core::ErrorKind::kProgramLimitExceeded: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
     case core::ErrorKind::kDataException: return ERRCODE_DATA_EXCEPTION;
+    case core::ErrorKind::kBadFileFormat: return ERRCODE_BAD_COPY_FILE_FORMAT;
     case core::ErrorKind::kInternal: return ERRCODE_INTERNAL_ERROR;
   }
   return ERRCODE_INTERNAL_ERROR;

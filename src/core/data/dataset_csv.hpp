@@ -1,0 +1,44 @@
+// Conversion between a dataset's JSON form (what llmeval.import_dataset
+// takes: an array of test cases {"input": {...}, "expected": "...",
+// "context": "...", "metadata": {...}}, any key absent or null) and its CSV
+// form (RFC 4180, a header row; columns expected, context and metadata are
+// those fields, metadata holding JSON object text; every other column is an
+// input field whose value is a string).
+//
+// Absent and empty are told apart as COPY ... CSV does: an unquoted empty
+// field is absent (input key absent; expected, context, metadata NULL), a
+// quoted one ("") is the empty string. So CSV -> JSON -> CSV -> JSON and
+// JSON -> CSV -> JSON give back the same test cases, with three exceptions
+// a CSV field cannot express:
+//  - a non-string input value (number, boolean, null, object, array) is
+//    written as its compact JSON text and read back as that string;
+//  - "input": null or absent reads back as {} (the JSON form always has an
+//    input object); "expected"/"context"/"metadata": null read back absent;
+//  - numbers (in metadata and nested input values) keep their text, except
+//    -0, written 0; a number beyond double range (1e999), which jsonb
+//    accepts, is rejected by the JSON parser used here.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace llmeval::core::data {
+
+// The dataset JSON (compact, keys input, expected, context, metadata in this
+// order; "input" always present) of a CSV document. Errors are kBadFileFormat
+// and name the line: "invalid CSV at line 3: wrong number of fields". An empty
+// input is an error (no header row); a header alone gives [].
+std::string DatasetJsonFromCsv(std::string_view csv);
+
+// The CSV of a dataset JSON array: input columns in order of first appearance
+// across the test cases, then those of expected, context and metadata that
+// some test case has (not null); a dataset with no column at all gets an
+// expected column. Records end with CRLF. Malformed JSON is
+// kInvalidTextRepresentation; JSON of the wrong shape (not an array of
+// objects, an unknown key, expected not a string, an input field named
+// expected, context or metadata, ...) is kInvalidParameterValue.
+std::string CsvFromDatasetJson(std::string_view json);
+
+}  // namespace llmeval::core::data
+
+#include "core/cpp_only.hpp"

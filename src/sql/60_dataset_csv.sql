@@ -1,0 +1,17 @@
+-- Internal: the dataset CSV conversion behind llmeval.import_dataset_csv and
+-- llmeval.export_dataset(..., 'csv'). An unquoted empty CSV field is absent
+-- (NULL), a quoted one ("") the empty string, as with COPY ... CSV.
+
+CREATE FUNCTION llmeval._dataset_from_csv(csv text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'llmeval_dataset_from_csv'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION llmeval._dataset_from_csv(text) IS
+  'internal: RFC 4180 CSV with a header row as a dataset JSON array (columns expected, context, metadata are those fields, the rest input fields); malformed CSV raises 22P04 naming the line';
+
+CREATE FUNCTION llmeval._dataset_to_csv(cases jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'llmeval_dataset_to_csv'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION llmeval._dataset_to_csv(jsonb) IS
+  'internal: a dataset JSON array as RFC 4180 CSV (input columns in order of first appearance, then expected, context, metadata; CRLF line ends)';
