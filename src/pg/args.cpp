@@ -108,4 +108,15 @@ Datum TextResult(std::string_view s) {
   });
 }
 
+Datum TextArrayResult(const std::vector<std::string>& values) {
+  Datum* elements = PgCall([&]() noexcept {
+    return static_cast<Datum*>(palloc(sizeof(Datum) * (values.empty() ? 1 : values.size())));
+  });
+  for (std::size_t i = 0; i < values.size(); ++i) elements[i] = TextResult(values[i]);
+  return PgCall([&]() noexcept {
+    return PointerGetDatum(
+        construct_array(elements, static_cast<int>(values.size()), TEXTOID, -1, false, TYPALIGN_INT));
+  });
+}
+
 }  // namespace llmeval::pg

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +56,10 @@ std::string_view JsonbArgAsText(FunctionCallInfo fcinfo, int n);
 
 // Builds a jsonb Datum from JSON text.
 Datum JsonbFromText(std::string_view json);
+
+// Returns a text[] Datum of the strings (UTF-8, converted to the server
+// encoding).
+Datum TextArrayResult(const std::vector<std::string>& values);
 
 // Returns a text Datum holding `s` (UTF-8, converted to the server encoding).
 Datum TextResult(std::string_view s);

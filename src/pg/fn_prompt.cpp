@@ -1,0 +1,21 @@
+// SQL entry points for prompt templates: llmeval.render_prompt and
+// llmeval.prompt_fields.
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/prompt/template.hpp"
+#include "pg/args.hpp"
+
+namespace prompt = llmeval::core::prompt;
+
+LLMEVAL_PG_FUNCTION(llmeval_render_prompt) {
+  const std::string_view tmpl = llmeval::pg::TextArg(fcinfo, 0);
+  // jsonb text is always valid JSON.
+  const nlohmann::json input = nlohmann::json::parse(llmeval::pg::JsonbArgAsText(fcinfo, 1));
+  return llmeval::pg::TextResult(prompt::RenderTemplate(tmpl, input));
+}
+
+LLMEVAL_PG_FUNCTION(llmeval_prompt_fields) {
+  const std::vector<std::string> fields = prompt::TemplateFields(llmeval::pg::TextArg(fcinfo, 0));
+  return llmeval::pg::TextArrayResult(fields);
+}
