@@ -87,6 +87,7 @@ bench: deps
 	cmake --build $(BUILD_DIR)/release -j2 --target llmeval_bench
 	$(BUILD_DIR)/release/llmeval_bench --benchmark_min_time=0.5
 	$(HARNESS)/with_cluster.sh test/bench/run_sql_bench.sh
+	$(HARNESS)/with_cluster.sh test/bench/run_data_bench.sh
 
 demo: deps
 	$(MAKE) all

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the pg_regress suite (sql/, expected/) and the pgTAP suites
-# (test/pgtap/*.sql, through pg_prove) against the cluster in PGHOST/PGPORT.
+# (test/pgtap/*.sql, through pg_prove) and the integration scripts
+# (test/integration/*.sh) against the cluster in PGHOST/PGPORT.
 # The reference cases of test/data/metrics_public.jsonl are loaded into the
 # pgTAP database as table refcases for test/pgtap/refdata.sql.
 set -euo pipefail
@@ -29,4 +30,10 @@ DROP TABLE refcases_raw;
 GRANT SELECT ON refcases TO PUBLIC;
 SQL
 pg_prove -d "$db" --failures --timer test/pgtap/*.sql || status=1
+
+echo "== integration =="
+for t in test/integration/*.sh; do
+  echo "-- $t"
+  "$t" || status=1
+done
 exit $status

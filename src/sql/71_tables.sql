@@ -1,0 +1,288 @@
+-- The evaluation data model. Administrators own providers, models and
+-- secrets; everything else belongs to a tenant (column tenant, defaulting to
+-- llmeval.current_tenant(), checked by row-level security). Versions of
+-- prompts and datasets, and test cases, are immutable: a job pins the
+-- versions it used, so its results stay reproducible.
+
+-- Providers: an API endpoint and how to authenticate to it.
+CREATE TABLE llmeval.providers (
+  id          serial PRIMARY KEY,
+  name        text NOT NULL UNIQUE CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'),
+  kind        text NOT NULL CHECK (kind IN ('openai', 'anthropic', 'gemini')),
+  base_url    text NOT NULL CHECK (base_url ~ '^https?://[^\s/]+'),
+  -- the server environment variable holding the API key, if any
+  api_key_env text CHECK (api_key_env ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
+  options     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE llmeval.providers IS 'LLM API endpoints (no secrets: see provider_secrets)';
+
+-- API keys stored in the database, readable by administrators only (no
+-- grant to llmeval_user, no RLS exception). Workers read them as superuser.
+CREATE TABLE llmeval.provider_secrets (
+  provider_id int PRIMARY KEY REFERENCES llmeval.providers ON DELETE CASCADE,
+  api_key     text NOT NULL CHECK (api_key <> ''),
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE llmeval.provider_secrets IS 'provider API keys; administrators only';
+
+CREATE TABLE llmeval.models (
+  id                  serial PRIMARY KEY,
+  provider_id         int NOT NULL REFERENCES llmeval.providers ON DELETE RESTRICT,
+  -- 'provider/model', the name jobs use
+  name                text NOT NULL UNIQUE CHECK (name ~ '^[^/]+/.+$'),
+  -- the model identifier sent to the API (the part after the slash unless overridden)
+  api_model           text NOT NULL CHECK (api_model <> ''),
+  input_price         numeric NOT NULL DEFAULT 0 CHECK (input_price >= 0),   -- per million tokens
+  output_price        numeric NOT NULL DEFAULT 0 CHECK (output_price >= 0),  -- per million tokens
+  requests_per_minute int CHECK (requests_per_minute > 0),
+  tokens_per_minute   int CHECK (tokens_per_minute > 0),
+  -- default generation parameters (temperature, max_tokens, ...)
+  params              jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(params) = 'object'),
+  options             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  updated_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON llmeval.models (provider_id);
+COMMENT ON TABLE llmeval.models IS 'models by provider, with prices per million tokens and rate limits';
+
+-- Metric definitions: built-in (tenant NULL) and user-defined.
+CREATE TABLE llmeval.metrics (
+  id          serial PRIMARY KEY,
+  tenant      text DEFAULT llmeval.current_tenant(),
+  name        text NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
+  kind        text NOT NULL CHECK (kind IN ('lexical', 'judge', 'assertion', 'sql')),
+  description text,
+  definition  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(definition) = 'object'),
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX metrics_name_key ON llmeval.metrics (coalesce(tenant, ''), name);
+COMMENT ON TABLE llmeval.metrics IS 'metric definitions: built-in (tenant NULL) and per tenant';
+INSERT INTO llmeval.metrics (tenant, name, kind, description) VALUES
+  (NULL, 'bleu', 'lexical', 'sentence BLEU (sacrebleu, 0-100)'),
+  (NULL, 'chrf', 'lexical', 'sentence chrF (sacrebleu, 0-100)'),
+  (NULL, 'ter', 'lexical', 'translation edit rate (sacrebleu, 0-100, lower is better)'),
+  (NULL, 'rouge1', 'lexical', 'ROUGE-1 F1 (rouge-score)'),
+  (NULL, 'rouge2', 'lexical', 'ROUGE-2 F1 (rouge-score)'),
+  (NULL, 'rougeL', 'lexical', 'ROUGE-L F1 (rouge-score)'),
+  (NULL, 'rougeLsum', 'lexical', 'ROUGE-Lsum F1 (rouge-score)'),
+  (NULL, 'exact_match', 'lexical', 'SQuAD exact match (0 or 1)'),
+  (NULL, 'token_f1', 'lexical', 'SQuAD token F1 (0-1)'),
+  (NULL, 'levenshtein_ratio', 'lexical', 'Levenshtein ratio (0-1)');
+
+CREATE TABLE llmeval.prompts (
+  id         bigserial PRIMARY KEY,
+  tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
+  name       text NOT NULL CHECK (name <> ''),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant, name)
+);
+
+CREATE TABLE llmeval.prompt_versions (
+  id         bigserial PRIMARY KEY,
+  prompt_id  bigint NOT NULL REFERENCES llmeval.prompts ON DELETE CASCADE,
+  tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
+  version    int NOT NULL CHECK (version > 0),
+  template   text NOT NULL,
+  system     text,
+  params     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(params) = 'object'),
+  -- the {{field}} names of template and system, for validating datasets
+  fields     text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (prompt_id, version)
+);
+
+CREATE TABLE llmeval.datasets (
+  id         bigserial PRIMARY KEY,
+  tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
+  name       text NOT NULL CHECK (name <> ''),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant, name)
+);
+
+CREATE TABLE llmeval.dataset_versions (
+  id         bigserial PRIMARY KEY,
+  dataset_id bigint NOT NULL REFERENCES llmeval.datasets ON DELETE CASCADE,
+  tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
+  version    int NOT NULL CHECK (version > 0),
+  source     text NOT NULL CHECK (source IN ('json', 'csv')),
+  n_cases    int NOT NULL CHECK (n_cases >= 0),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (dataset_id, version)
+);
+
+CREATE TABLE llmeval.test_cases (
+  id                 bigserial PRIMARY KEY,
+  dataset_version_id bigint NOT NULL REFERENCES llmeval.dataset_versions ON DELETE CASCADE,
+  tenant             text NOT NULL DEFAULT llmeval.current_tenant(),
+  position           int NOT NULL CHECK (position > 0),  -- 1-based order in the file
+  input              jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(input) = 'object'),
+  expected           text,
+  context            text,
+  metadata           jsonb CHECK (jsonb_typeof(metadata) = 'object'),
+  UNIQUE (dataset_version_id, position)
+);
+
+CREATE TABLE llmeval.jobs (
+  id                 bigserial PRIMARY KEY,
+  tenant             text NOT NULL DEFAULT llmeval.current_tenant(),
+  prompt_version_id  bigint NOT NULL REFERENCES llmeval.prompt_versions ON DELETE RESTRICT,
+  dataset_version_id bigint NOT NULL REFERENCES llmeval.dataset_versions ON DELETE RESTRICT,
+  models             text[] NOT NULL CHECK (cardinality(models) > 0),
+  metrics            text[] NOT NULL DEFAULT '{}',
+  options            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
+  status             text NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+  correlation_id     uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
+  -- task counts by status, kept by the trigger on tasks
+  total              int NOT NULL DEFAULT 0 CHECK (total >= 0),
+  pending            int NOT NULL DEFAULT 0 CHECK (pending >= 0),
+  running            int NOT NULL DEFAULT 0 CHECK (running >= 0),
+  completed          int NOT NULL DEFAULT 0 CHECK (completed >= 0),
+  failed             int NOT NULL DEFAULT 0 CHECK (failed >= 0),
+  cancelled          int NOT NULL DEFAULT 0 CHECK (cancelled >= 0),
+  created_by         name NOT NULL DEFAULT current_user,
+  created_at         timestamptz NOT NULL DEFAULT now(),
+  started_at         timestamptz,
+  finished_at        timestamptz,
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  CHECK (pending + running + completed + failed + cancelled = total)
+);
+CREATE INDEX ON llmeval.jobs (tenant, created_at DESC);
+CREATE INDEX ON llmeval.jobs (status) WHERE status IN ('queued', 'running');
+CREATE INDEX ON llmeval.jobs (prompt_version_id);
+CREATE INDEX ON llmeval.jobs (dataset_version_id);
+
+-- The queue: one task per test case and model. Workers claim pending tasks
+-- whose next_attempt_at has come with FOR UPDATE SKIP LOCKED, set a lease and
+-- a claim token, commit, call the provider with no transaction open, and
+-- write back only if the claim token still matches. Rows are narrow (the
+-- prompt is rendered from the test case, the output lives in responses) and
+-- updated in place often, so a lower fillfactor leaves room for HOT updates
+-- and autovacuum runs early.
+CREATE TABLE llmeval.tasks (
+  id              bigserial PRIMARY KEY,
+  job_id          bigint NOT NULL REFERENCES llmeval.jobs ON DELETE CASCADE,
+  test_case_id    bigint NOT NULL REFERENCES llmeval.test_cases ON DELETE RESTRICT,
+  model_id        int NOT NULL REFERENCES llmeval.models ON DELETE RESTRICT,
+  tenant          text NOT NULL DEFAULT llmeval.current_tenant(),
+  status          text NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+  attempts        int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  lease_expires_at timestamptz,
+  claim_token     uuid,
+  worker_pid      int,
+  last_error      text,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (job_id, test_case_id, model_id),
+  CHECK ((status = 'running') = (claim_token IS NOT NULL AND lease_expires_at IS NOT NULL))
+) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02,
+        autovacuum_analyze_scale_factor = 0.02);
+-- claimable tasks in retry order
+CREATE INDEX tasks_claimable ON llmeval.tasks (next_attempt_at) WHERE status = 'pending';
+-- leases to reclaim when a worker died
+CREATE INDEX tasks_leases ON llmeval.tasks (lease_expires_at) WHERE status = 'running';
+CREATE INDEX ON llmeval.tasks (test_case_id);
+CREATE INDEX ON llmeval.tasks (model_id);
+
+-- The final response of a task (attempt history is in events).
+CREATE TABLE llmeval.responses (
+  task_id        bigint PRIMARY KEY REFERENCES llmeval.tasks ON DELETE CASCADE,
+  tenant         text NOT NULL DEFAULT llmeval.current_tenant(),
+  output         text,
+  error          text,
+  latency_ms     double precision CHECK (latency_ms >= 0),
+  input_tokens   int CHECK (input_tokens >= 0),
+  output_tokens  int CHECK (output_tokens >= 0),
+  cost           numeric CHECK (cost >= 0),
+  attempt        int NOT NULL DEFAULT 1 CHECK (attempt > 0),
+  raw_response   jsonb,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  CHECK (output IS NOT NULL OR error IS NOT NULL)
+);
+CREATE INDEX ON llmeval.responses (created_at);
+
+-- One score per task and metric: a task is never scored twice.
+CREATE TABLE llmeval.task_scores (
+  id         bigserial PRIMARY KEY,
+  task_id    bigint NOT NULL REFERENCES llmeval.tasks ON DELETE CASCADE,
+  tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
+  metric     text NOT NULL,
+  value      double precision,
+  detail     jsonb,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (task_id, metric)
+);
+
+CREATE TABLE llmeval.experiments (
+  id          bigserial PRIMARY KEY,
+  tenant      text NOT NULL DEFAULT llmeval.current_tenant(),
+  name        text NOT NULL CHECK (name <> ''),
+  status      text NOT NULL DEFAULT 'running' CHECK (status IN ('draft', 'running', 'stopped')),
+  description text,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant, name)
+);
+
+CREATE TABLE llmeval.experiment_variants (
+  id                bigserial PRIMARY KEY,
+  experiment_id     bigint NOT NULL REFERENCES llmeval.experiments ON DELETE CASCADE,
+  tenant            text NOT NULL DEFAULT llmeval.current_tenant(),
+  name              text NOT NULL CHECK (name <> ''),
+  prompt_version_id bigint REFERENCES llmeval.prompt_versions ON DELETE RESTRICT,
+  model_id          int REFERENCES llmeval.models ON DELETE RESTRICT,
+  weight            double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight < 'Infinity'),
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (experiment_id, name)
+);
+
+CREATE TABLE llmeval.experiment_outcomes (
+  id            bigserial PRIMARY KEY,
+  experiment_id bigint NOT NULL REFERENCES llmeval.experiments ON DELETE CASCADE,
+  variant_id    bigint NOT NULL REFERENCES llmeval.experiment_variants ON DELETE CASCADE,
+  tenant        text NOT NULL DEFAULT llmeval.current_tenant(),
+  unit_key      text NOT NULL,
+  metric        text NOT NULL,
+  value         double precision NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON llmeval.experiment_outcomes (experiment_id, metric);
+CREATE INDEX ON llmeval.experiment_outcomes (variant_id);
+
+CREATE TABLE llmeval.reports (
+  id           bigserial PRIMARY KEY,
+  tenant       text NOT NULL DEFAULT llmeval.current_tenant(),
+  period       text NOT NULL CHECK (period IN ('daily', 'weekly', 'job')),
+  period_start timestamptz NOT NULL,
+  period_end   timestamptz NOT NULL CHECK (period_end >= period_start),
+  body         jsonb NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON llmeval.reports (tenant, created_at DESC);
+
+-- What happened to jobs and tasks, for following a job's life.
+CREATE TABLE llmeval.events (
+  id             bigserial PRIMARY KEY,
+  tenant         text NOT NULL DEFAULT llmeval.current_tenant(),
+  job_id         bigint REFERENCES llmeval.jobs ON DELETE CASCADE,
+  task_id        bigint REFERENCES llmeval.tasks ON DELETE CASCADE,
+  correlation_id uuid,
+  kind           text NOT NULL,
+  detail         jsonb NOT NULL DEFAULT '{}',
+  created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON llmeval.events (job_id, id);
+CREATE INDEX ON llmeval.events (task_id);
+CREATE INDEX ON llmeval.events (created_at);
+
+-- Tenant indexes for the RLS filter on the tables listed by tenant.
+CREATE INDEX ON llmeval.prompt_versions (tenant);
+CREATE INDEX ON llmeval.dataset_versions (tenant);
+CREATE INDEX ON llmeval.experiment_variants (prompt_version_id);
+CREATE INDEX ON llmeval.experiment_variants (model_id);

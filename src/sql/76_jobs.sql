@@ -1,0 +1,380 @@
+-- Jobs: submit, follow, cancel, retry, export.
+--
+-- submit_job, cancel_job and retry_failed change the queue, which tenants
+-- may only read. Each public function is the C entry point
+-- llmeval_tenant_call (src/pg/fn_tenant_call.cpp): it computes the caller's
+-- tenant with the caller's rights and calls llmeval._<name>(tenant, ...), a
+-- SECURITY DEFINER function that nobody else may execute and that checks
+-- every row it touches against that tenant.
+
+CREATE VIEW llmeval.results WITH (security_invoker = true) AS
+SELECT t.job_id, t.test_case_id, tc.position, m.name AS model, t.status,
+       tc.input, tc.expected, tc.context, r.output,
+       coalesce(r.error, t.last_error) AS error,
+       r.latency_ms, r.input_tokens, r.output_tokens, r.cost, t.attempts,
+       t.id AS task_id, j.correlation_id, t.updated_at
+FROM llmeval.tasks t
+JOIN llmeval.jobs j ON j.id = t.job_id
+JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
+JOIN llmeval.models m ON m.id = t.model_id
+LEFT JOIN llmeval.responses r ON r.task_id = t.id;
+COMMENT ON VIEW llmeval.results IS 'one row per job, test case and model: the task, its response and cost';
+
+CREATE VIEW llmeval.scores WITH (security_invoker = true) AS
+SELECT t.job_id, t.test_case_id, m.name AS model, s.metric, s.value, s.detail,
+       s.task_id, s.created_at
+FROM llmeval.task_scores s
+JOIN llmeval.tasks t ON t.id = s.task_id
+JOIN llmeval.models m ON m.id = t.model_id;
+COMMENT ON VIEW llmeval.scores IS 'one row per job, test case, model and metric';
+
+GRANT SELECT ON llmeval.results, llmeval.scores TO llmeval_user;
+
+-- The job options submit_job accepts.
+CREATE FUNCTION llmeval._job_option_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params', 'temperature',
+                   'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples'] $$;
+
+CREATE FUNCTION llmeval._submit_job(tenant text, prompt text, dataset text, models text[],
+                                    metrics text[], options jsonb)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  prompt_version llmeval.prompt_versions;
+  dataset_version llmeval.dataset_versions;
+  model_ids int[];
+  missing record;
+  unknown text;
+  new_job bigint;
+BEGIN
+  options := coalesce(options, '{}');
+  metrics := coalesce(metrics, '{}');
+  IF prompt IS NULL OR dataset IS NULL THEN
+    RAISE EXCEPTION 'a job needs a prompt and a dataset' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF jsonb_typeof(options) <> 'object' THEN
+    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT k INTO unknown FROM jsonb_object_keys(options) k
+  WHERE k <> ALL (llmeval._job_option_names()) LIMIT 1;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'unknown job option "%"', unknown
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Valid options are ' || array_to_string(llmeval._job_option_names(), ', ') || '.';
+  END IF;
+
+  SELECT v.* INTO prompt_version
+  FROM llmeval.prompts p JOIN llmeval.prompt_versions v ON v.prompt_id = p.id
+  WHERE p.name = _submit_job.prompt AND p.tenant = _submit_job.tenant
+    AND (NOT options ? 'prompt_version' OR v.version = (options ->> 'prompt_version')::int)
+  ORDER BY v.version DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'prompt "%"% does not exist', prompt,
+      coalesce(' version ' || (options ->> 'prompt_version'), '') USING ERRCODE = 'undefined_object';
+  END IF;
+
+  SELECT v.* INTO dataset_version
+  FROM llmeval.datasets d JOIN llmeval.dataset_versions v ON v.dataset_id = d.id
+  WHERE d.name = _submit_job.dataset AND d.tenant = _submit_job.tenant
+    AND (NOT options ? 'dataset_version' OR v.version = (options ->> 'dataset_version')::int)
+  ORDER BY v.version DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'dataset "%"% does not exist', dataset,
+      coalesce(' version ' || (options ->> 'dataset_version'), '') USING ERRCODE = 'undefined_object';
+  END IF;
+  IF dataset_version.n_cases = 0 THEN
+    RAISE EXCEPTION 'dataset "%" version % has no test cases', dataset, dataset_version.version
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+
+  IF models IS NULL OR cardinality(models) = 0 THEN
+    RAISE EXCEPTION 'a job needs at least one model' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF array_position(models, NULL) IS NOT NULL OR array_position(metrics, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'models and metrics must not contain NULL elements'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT x INTO unknown FROM unnest(models || CASE WHEN options ? 'judge_model'
+                                                   THEN ARRAY[options ->> 'judge_model'] END) x
+  WHERE NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'model "%" does not exist', unknown
+      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
+  END IF;
+  IF (SELECT count(DISTINCT x) FROM unnest(models) x) <> cardinality(models)
+     OR (SELECT count(DISTINCT x) FROM unnest(metrics) x) <> cardinality(metrics) THEN
+    RAISE EXCEPTION 'models and metrics must not repeat' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT x INTO unknown FROM unnest(metrics) x
+  WHERE NOT EXISTS (SELECT 1 FROM llmeval.metrics m
+                    WHERE m.name = x AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant))
+  LIMIT 1;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'metric "%" does not exist', unknown
+      USING ERRCODE = 'undefined_object', HINT = 'See llmeval.metrics for the metrics available.';
+  END IF;
+
+  -- Every test case must fill every placeholder of the prompt.
+  SELECT tc.position, f INTO missing
+  FROM llmeval.test_cases tc, unnest(prompt_version.fields) f
+  WHERE tc.dataset_version_id = dataset_version.id
+    AND coalesce(tc.input -> f, 'null') = 'null'
+  ORDER BY tc.position LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'test case % of dataset "%" has no field "%"', missing.position, dataset, missing.f
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('Prompt "%s" version %s uses {{%s}}.', prompt, prompt_version.version, missing.f);
+  END IF;
+
+  model_ids := ARRAY(SELECT m.id FROM unnest(models) WITH ORDINALITY AS x(name, ord)
+                     JOIN llmeval.models m ON m.name = x.name ORDER BY x.ord);
+  INSERT INTO llmeval.jobs AS j (tenant, prompt_version_id, dataset_version_id, models, metrics, options)
+  VALUES (tenant, prompt_version.id, dataset_version.id, models, metrics, options)
+  RETURNING j.id INTO new_job;
+  INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
+  SELECT tenant, j.id, j.correlation_id, 'job_submitted',
+         jsonb_build_object('prompt', prompt, 'prompt_version', prompt_version.version,
+                            'dataset', dataset, 'dataset_version', dataset_version.version,
+                            'models', models, 'metrics', metrics)
+  FROM llmeval.jobs j WHERE j.id = new_job;
+  -- One task per test case and model, in file order then model order.
+  INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant)
+  SELECT new_job, tc.id, m.id, tenant
+  FROM llmeval.test_cases tc
+  CROSS JOIN unnest(model_ids) WITH ORDINALITY AS m(id, ord)
+  WHERE tc.dataset_version_id = dataset_version.id
+  ORDER BY tc.position, m.ord;
+  RETURN new_job;
+END $$;
+
+CREATE FUNCTION llmeval.submit_job(prompt text, dataset text, models text[], metrics text[],
+                                   options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION llmeval.submit_job(text, text, text[], text[], jsonb) IS
+  'queues one task per test case and model for the latest (or given) prompt and dataset versions; returns the job id';
+
+-- The current tenant's job, locked, or an error.
+CREATE FUNCTION llmeval._tenant_job(tenant text, job_id bigint)
+RETURNS llmeval.jobs
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs;
+BEGIN
+  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = _tenant_job.job_id AND j.tenant = _tenant_job.tenant
+  FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN job;
+END $$;
+
+CREATE FUNCTION llmeval._cancel_job(tenant text, job_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs := llmeval._tenant_job(tenant, job_id);
+  n bigint;
+BEGIN
+  IF job.status IN ('completed', 'failed', 'cancelled') THEN
+    RETURN 0;
+  END IF;
+  UPDATE llmeval.jobs j SET status = 'cancelled', finished_at = now() WHERE j.id = job.id;
+  -- A worker holding a running task finds its claim token gone and drops
+  -- the result.
+  UPDATE llmeval.tasks t SET status = 'cancelled', claim_token = NULL, lease_expires_at = NULL,
+                             worker_pid = NULL
+  WHERE t.job_id = job.id AND t.status IN ('pending', 'running');
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+CREATE FUNCTION llmeval.cancel_job(job_id bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION llmeval.cancel_job(bigint) IS
+  'cancels the job''s pending and running tasks; returns how many (0 if the job had ended)';
+
+CREATE FUNCTION llmeval._retry_failed(tenant text, job_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs := llmeval._tenant_job(tenant, job_id);
+  n bigint;
+BEGIN
+  IF job.status = 'cancelled' THEN
+    RAISE EXCEPTION 'job % was cancelled', job_id
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Submit a new job instead.';
+  END IF;
+  IF job.failed = 0 THEN
+    RETURN 0;
+  END IF;
+  UPDATE llmeval.jobs j SET status = 'running', finished_at = NULL WHERE j.id = job.id;
+  DELETE FROM llmeval.responses r USING llmeval.tasks t
+  WHERE r.task_id = t.id AND t.job_id = job.id AND t.status = 'failed';
+  UPDATE llmeval.tasks t SET status = 'pending', attempts = 0, next_attempt_at = now(),
+                             last_error = NULL
+  WHERE t.job_id = job.id AND t.status = 'failed';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
+  VALUES (job.tenant, job.id, job.correlation_id, 'job_retry', jsonb_build_object('tasks', n));
+  RETURN n;
+END $$;
+
+CREATE FUNCTION llmeval.retry_failed(job_id bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION llmeval.retry_failed(bigint) IS
+  'puts the job''s failed tasks back in the queue with fresh attempts; returns how many';
+
+REVOKE ALL ON FUNCTION llmeval._submit_job(text, text, text, text[], text[], jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._cancel_job(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._retry_failed(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._tenant_job(text, bigint) FROM PUBLIC;
+
+CREATE FUNCTION llmeval.job_progress(job_id bigint)
+RETURNS TABLE (status text, total int, done int, completed int, failed int,
+               cancelled int, pending int, running int, percent numeric, eta interval,
+               started_at timestamptz, finished_at timestamptz, correlation_id uuid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs;
+BEGIN
+  -- Row-level security limits this to the caller's jobs.
+  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = job_progress.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', job_progress.job_id USING ERRCODE = 'undefined_object';
+  END IF;
+  status := job.status;
+  total := job.total;
+  completed := job.completed;
+  failed := job.failed;
+  cancelled := job.cancelled;
+  pending := job.pending;
+  running := job.running;
+  done := job.completed + job.failed + job.cancelled;
+  percent := CASE WHEN job.total = 0 THEN 100 ELSE round(100.0 * done / job.total, 1) END;
+  -- Time so far per finished task, times the tasks left.
+  eta := CASE WHEN job.status = 'running' AND done > 0 AND job.started_at IS NOT NULL
+              THEN (now() - job.started_at) * ((job.total - done)::float8 / done) END;
+  started_at := job.started_at;
+  finished_at := job.finished_at;
+  correlation_id := job.correlation_id;
+  RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION llmeval.job_progress(bigint) IS
+  'status, task counts, percent done and estimated time left of a job';
+
+CREATE FUNCTION llmeval.wait_job(job_id bigint, timeout interval DEFAULT '10 minutes')
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  deadline timestamptz := clock_timestamp() + coalesce(timeout, '10 minutes');
+  pause float8 := 0.01;
+  current_status text;
+BEGIN
+  LOOP
+    -- Each statement sees the latest committed state (READ COMMITTED).
+    SELECT j.status INTO current_status FROM llmeval.jobs j WHERE j.id = wait_job.job_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'job % does not exist', wait_job.job_id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF current_status IN ('completed', 'failed', 'cancelled') OR clock_timestamp() >= deadline THEN
+      RETURN current_status;
+    END IF;
+    PERFORM pg_sleep(least(pause, greatest(extract(epoch FROM deadline - clock_timestamp()), 0)));
+    pause := least(pause * 2, 0.5);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION llmeval.wait_job(bigint, interval) IS
+  'waits until the job ends and returns its status (or the current status at the timeout)';
+
+-- A CSV field as RFC 4180 writes it: quoted when needed; NULL as nothing.
+CREATE FUNCTION llmeval._csv_field(value text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE
+           WHEN value IS NULL THEN ''
+           WHEN value = '' OR value ~ '[",\r\n]' OR value ~ '^\s|\s$'
+             THEN '"' || replace(value, '"', '""') || '"'
+           ELSE value
+         END
+$$;
+
+CREATE FUNCTION llmeval.export_results(job_id bigint, format text DEFAULT 'json')
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs;
+  out text;
+BEGIN
+  IF format IS NULL OR format NOT IN ('json', 'csv') THEN
+    RAISE EXCEPTION 'unknown export format "%"', format
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid formats are json and csv.';
+  END IF;
+  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = export_results.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', export_results.job_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF format = 'json' THEN
+    SELECT coalesce(jsonb_agg(to_jsonb(r) - 'job_id' - 'updated_at'
+                              || jsonb_build_object('scores', coalesce(
+                                   (SELECT jsonb_object_agg(s.metric, s.value)
+                                    FROM llmeval.task_scores s WHERE s.task_id = r.task_id), '{}'))
+                              ORDER BY r.position, array_position(job.models, r.model)), '[]')::text
+    INTO out
+    FROM llmeval.results r WHERE r.job_id = job.id;
+    RETURN jsonb_build_object('job_id', job.id, 'status', job.status,
+                              'correlation_id', job.correlation_id, 'models', job.models,
+                              'metrics', job.metrics, 'results', out::jsonb)::text;
+  END IF;
+  -- CSV: one row per task, one column per metric.
+  SELECT string_agg(line, E'\r\n' ORDER BY ord) || E'\r\n' INTO out FROM (
+    SELECT 0 AS ord,
+           array_to_string(ARRAY['test_case_id', 'position', 'model', 'status', 'input', 'expected',
+                                 'output', 'error', 'latency_ms', 'input_tokens', 'output_tokens',
+                                 'cost', 'attempts']
+                           || ARRAY(SELECT llmeval._csv_field(m) FROM unnest(job.metrics) m), ',') AS line
+    UNION ALL
+    SELECT r.position * (cardinality(job.models) + 1) + array_position(job.models, r.model),
+           array_to_string(ARRAY[r.test_case_id::text, r.position::text, llmeval._csv_field(r.model),
+                                 r.status, llmeval._csv_field(r.input::text),
+                                 llmeval._csv_field(r.expected), llmeval._csv_field(r.output),
+                                 llmeval._csv_field(r.error), coalesce(r.latency_ms::text, ''),
+                                 coalesce(r.input_tokens::text, ''), coalesce(r.output_tokens::text, ''),
+                                 coalesce(r.cost::text, ''), r.attempts::text]
+                           || ARRAY(SELECT coalesce(s.value::text, '')
+                                    FROM unnest(job.metrics) WITH ORDINALITY AS m(name, i)
+                                    LEFT JOIN llmeval.task_scores s
+                                      ON s.task_id = r.task_id AND s.metric = m.name
+                                    ORDER BY m.i), ',')
+    FROM llmeval.results r WHERE r.job_id = job.id) lines;
+  RETURN out;
+END $$;
+COMMENT ON FUNCTION llmeval.export_results(bigint, text) IS
+  'a job''s results with their scores, as JSON or CSV (one row per test case and model)';

@@ -1,0 +1,79 @@
+-- The data model's schema: tables, keys, indexes, row-level security,
+-- roles, and the privileges of its functions.
+BEGIN;
+SELECT plan(27);
+
+SELECT tables_are('llmeval', ARRAY[
+  'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
+  'datasets', 'dataset_versions', 'test_cases', 'jobs', 'tasks', 'responses', 'task_scores',
+  'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events'],
+  'the data model''s tables');
+SELECT views_are('llmeval', ARRAY['results', 'scores'], 'the results and scores views');
+
+SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'llmeval' AND c.relkind = 'r'
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')),
+          0::bigint, 'every table has a primary key');
+
+SELECT fk_ok('llmeval', 'models', 'provider_id', 'llmeval', 'providers', 'id');
+SELECT fk_ok('llmeval', 'prompt_versions', 'prompt_id', 'llmeval', 'prompts', 'id');
+SELECT fk_ok('llmeval', 'test_cases', 'dataset_version_id', 'llmeval', 'dataset_versions', 'id');
+SELECT fk_ok('llmeval', 'jobs', 'prompt_version_id', 'llmeval', 'prompt_versions', 'id');
+SELECT fk_ok('llmeval', 'jobs', 'dataset_version_id', 'llmeval', 'dataset_versions', 'id');
+SELECT fk_ok('llmeval', 'tasks', 'job_id', 'llmeval', 'jobs', 'id');
+SELECT fk_ok('llmeval', 'tasks', 'test_case_id', 'llmeval', 'test_cases', 'id');
+SELECT fk_ok('llmeval', 'tasks', 'model_id', 'llmeval', 'models', 'id');
+SELECT fk_ok('llmeval', 'responses', 'task_id', 'llmeval', 'tasks', 'id');
+SELECT fk_ok('llmeval', 'task_scores', 'task_id', 'llmeval', 'tasks', 'id');
+
+-- Every foreign key is backed by an index starting with its column, so
+-- deletes and joins do not scan.
+SELECT is((SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+           WHERE n.nspname = 'llmeval' AND k.contype = 'f'
+             AND NOT EXISTS (SELECT 1 FROM pg_index i
+                             WHERE i.indrelid = k.conrelid AND i.indkey[0] = k.conkey[1])),
+          0::bigint, 'every foreign key column leads an index');
+
+SELECT has_index('llmeval', 'tasks', 'tasks_claimable', 'pending tasks are indexed by next attempt');
+SELECT has_index('llmeval', 'tasks', 'tasks_leases', 'running tasks are indexed by lease expiry');
+SELECT ok((SELECT reloptions @> ARRAY['fillfactor=70'] FROM pg_class WHERE oid = 'llmeval.tasks'::regclass),
+          'the queue leaves room for HOT updates');
+
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'llmeval' AND c.relkind = 'r'
+                  AND EXISTS (SELECT 1 FROM pg_attribute a
+                              WHERE a.attrelid = c.oid AND a.attname = 'tenant' AND NOT a.attisdropped)
+                  AND NOT c.relrowsecurity ORDER BY 1),
+          '{}'::text[], 'row-level security is on for every table with a tenant column');
+SELECT is((SELECT count(*) FROM pg_policies WHERE schemaname = 'llmeval' AND policyname = 'tenant_isolation'),
+          14::bigint, 'every tenant table has the tenant isolation policy');
+SELECT ok((SELECT bool_and(reloptions @> ARRAY['security_invoker=true']) FROM pg_class
+           WHERE oid IN ('llmeval.results'::regclass, 'llmeval.scores'::regclass)),
+          'views check row-level security as the querying user');
+
+SELECT has_role('llmeval_user');
+SELECT has_role('llmeval_admin');
+
+-- SECURITY DEFINER functions pin search_path and are not executable by PUBLIC.
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'llmeval' AND p.prosecdef
+                  AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)),
+          '{}'::text[], 'every SECURITY DEFINER function sets search_path');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'llmeval' AND p.prosecdef
+                  AND has_function_privilege('public', p.oid, 'EXECUTE')),
+          '{}'::text[], 'no SECURITY DEFINER function is executable by PUBLIC');
+SELECT ok(NOT has_function_privilege('llmeval_user', 'llmeval.create_provider(text,text,text,text,jsonb)', 'EXECUTE')
+          AND has_function_privilege('llmeval_admin', 'llmeval.create_provider(text,text,text,text,jsonb)', 'EXECUTE'),
+          'only administrators may create providers');
+SELECT ok(NOT has_table_privilege('llmeval_user', 'llmeval.provider_secrets', 'SELECT')
+          AND NOT has_table_privilege('public', 'llmeval.provider_secrets', 'SELECT'),
+          'tenants cannot read provider secrets');
+SELECT ok(NOT has_table_privilege('llmeval_user', 'llmeval.tasks', 'UPDATE')
+          AND NOT has_table_privilege('llmeval_user', 'llmeval.jobs', 'INSERT'),
+          'tenants change jobs and tasks only through the job functions');
+
+SELECT * FROM finish();
+ROLLBACK;
