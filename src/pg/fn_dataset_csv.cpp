@@ -12,6 +12,17 @@ LLMEVAL_PG_FUNCTION(llmeval_dataset_from_csv) {
 }
 
 LLMEVAL_PG_FUNCTION(llmeval_dataset_to_csv) {
-  const std::string csv = data::CsvFromDatasetJson(llmeval::pg::JsonbArgAsText(fcinfo, 0));
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  std::vector<std::string> order;
+  if (PG_NARGS() > 1 && !PG_ARGISNULL(1)) {
+    std::vector<std::string_view> names;
+    llmeval::pg::TextArrayArg(fcinfo, 1, "columns", names);
+    order.assign(names.begin(), names.end());
+  }
+  const std::string csv = data::CsvFromDatasetJson(llmeval::pg::JsonbArgAsText(fcinfo, 0), order);
   return llmeval::pg::TextResult(csv);
+}
+
+LLMEVAL_PG_FUNCTION(llmeval_csv_header) {
+  return llmeval::pg::TextArrayResult(data::CsvHeader(llmeval::pg::TextArg(fcinfo, 0)));
 }

@@ -110,6 +110,8 @@ CREATE TABLE llmeval.dataset_versions (
   version    int NOT NULL CHECK (version > 0),
   source     text NOT NULL CHECK (source IN ('json', 'csv')),
   n_cases    int NOT NULL CHECK (n_cases >= 0),
+  -- the CSV header of a CSV import, so that an export keeps its column order
+  columns    text[],
   created_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (dataset_id, version)
 );

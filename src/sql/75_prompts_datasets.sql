@@ -36,7 +36,7 @@ COMMENT ON FUNCTION llmeval.create_prompt(text, text, text, jsonb) IS
   'adds a version of a prompt ({{field}} placeholders filled from test case input); returns the version';
 
 -- Validates a dataset in the import format and stores it as a new version.
-CREATE FUNCTION llmeval._import_dataset(name text, data jsonb, source text)
+CREATE FUNCTION llmeval._import_dataset(name text, data jsonb, source text, columns text[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -79,8 +79,8 @@ BEGIN
   RETURNING d.id INTO found_dataset;
   SELECT coalesce(max(v.version), 0) + 1 INTO new_version
   FROM llmeval.dataset_versions v WHERE v.dataset_id = found_dataset;
-  INSERT INTO llmeval.dataset_versions AS v (dataset_id, version, source, n_cases)
-  VALUES (found_dataset, new_version, source, jsonb_array_length(data))
+  INSERT INTO llmeval.dataset_versions AS v (dataset_id, version, source, n_cases, columns)
+  VALUES (found_dataset, new_version, source, jsonb_array_length(data), columns)
   RETURNING v.id INTO version_id;
   INSERT INTO llmeval.test_cases (dataset_version_id, position, input, expected, context, metadata)
   SELECT version_id, ord, coalesce(nullif(e -> 'input', 'null'), '{}'), e ->> 'expected',
@@ -93,7 +93,7 @@ CREATE FUNCTION llmeval.import_dataset(name text, data jsonb)
 RETURNS bigint
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llmeval._import_dataset(name, data, 'json') $$;
+AS $$ SELECT llmeval._import_dataset(name, data, 'json', NULL) $$;
 COMMENT ON FUNCTION llmeval.import_dataset(text, jsonb) IS
   'stores a JSON array of test cases as a new version of the dataset; returns the version''s id';
 
@@ -101,7 +101,7 @@ CREATE FUNCTION llmeval.import_dataset_csv(name text, csv text)
 RETURNS bigint
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llmeval._import_dataset(name, llmeval._dataset_from_csv(csv), 'csv') $$;
+AS $$ SELECT llmeval._import_dataset(name, llmeval._dataset_from_csv(csv), 'csv', llmeval._csv_header(csv)) $$;
 COMMENT ON FUNCTION llmeval.import_dataset_csv(text, text) IS
   'stores an RFC 4180 CSV file (header row; columns expected, context, metadata, the rest input fields) as a new dataset version';
 
@@ -153,7 +153,7 @@ BEGIN
   INTO cases
   FROM llmeval.test_cases tc WHERE tc.dataset_version_id = v.id;
   IF format = 'csv' THEN
-    RETURN llmeval._dataset_to_csv(cases);
+    RETURN llmeval._dataset_to_csv(cases, v.columns);
   END IF;
   RETURN cases::text;
 END $$;

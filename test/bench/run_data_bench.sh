@@ -45,4 +45,5 @@ report "export_dataset csv" "SELECT octet_length(llmeval.export_dataset('w', 'cs
 report "export_dataset json" "SELECT octet_length(llmeval.export_dataset('w', 'json'))"
 report "import_dataset (json)" "SELECT llmeval.import_dataset('wj', llmeval.export_dataset('w', 'json')::jsonb)"
 report "submit_job (1 task per row)" "SELECT llmeval.submit_job('p', 'w', ARRAY['bench/m'], ARRAY['bleu'])"
-report "cancel_job (statement trigger)" "SELECT llmeval.cancel_job(max(id)) FROM llmeval.jobs"
+# each run cancels a different one of the jobs submitted above
+report "cancel_job (100k tasks)" "SELECT llmeval.cancel_job(max(id)) FROM llmeval.jobs WHERE status = 'queued'"

@@ -1,7 +1,7 @@
 -- Datasets: JSON and CSV import, versions, immutability, export and the
 -- round trip, and malformed input that leaves nothing behind.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 CREATE ROLE tap_dave IN ROLE llmeval_user;
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
@@ -60,6 +60,8 @@ SELECT is(llmeval.export_dataset('csvqa')::jsonb, $$[
   {"input": {"question": "Zürich 🙂"}, "expected": ""}]$$::jsonb,
   'CSV columns become input fields; expected, context and metadata are fields; "" is empty, nothing is absent');
 SELECT is((SELECT source FROM llmeval.dataset_versions WHERE id = (SELECT id FROM c1)), 'csv', 'recorded as CSV');
+SELECT is(split_part(llmeval.export_dataset('csvqa', 'csv'), E'\r\n', 1), 'question,topic,expected,context,metadata',
+          'CSV export keeps the imported column order');
 SELECT ok(llmeval.import_dataset_csv('csvqa', llmeval.export_dataset('csvqa', 'csv')) > 0, 'CSV re-import');
 SELECT is(llmeval.export_dataset('csvqa', 'json', 2), llmeval.export_dataset('csvqa', 'json', 1),
           'the CSV round trip is lossless');

@@ -702,3 +702,28 @@ TEST(DatasetCsvSize, HundredThousandRows) {
 
 }  // namespace
 }  // namespace llmeval::core::data
+
+namespace llmeval::core::data {
+namespace {
+
+TEST(DatasetCsvColumnOrder, FollowsThePreferredOrderThenTheRest) {
+  const std::string json =
+      R"([{"input":{"topic":"t","question":"q","extra":"e"},"expected":"x","metadata":{"k":1}}])";
+  EXPECT_EQ(CsvFromDatasetJson(json, {"question", "expected", "topic"}),
+            "question,expected,topic,extra,metadata\r\nq,x,t,e,\"{\"\"k\"\":1}\"\r\n");
+  // Names the dataset lacks are skipped; no order gives first appearance.
+  EXPECT_EQ(CsvFromDatasetJson(json, {"nope", "metadata"}),
+            "metadata,topic,question,extra,expected\r\n\"{\"\"k\"\":1}\",t,q,e,x\r\n");
+  EXPECT_EQ(CsvFromDatasetJson(json), "topic,question,extra,expected,metadata\r\nt,q,e,x,\"{\"\"k\"\":1}\"\r\n");
+}
+
+TEST(DatasetCsvColumnOrder, HeaderRoundTripKeepsTheColumnOrder) {
+  const std::string csv = "question,expected,topic\r\nq1,a1,t1\r\n,\"\",t2\r\n";
+  EXPECT_EQ(CsvHeader(csv), (std::vector<std::string>{"question", "expected", "topic"}));
+  EXPECT_EQ(CsvFromDatasetJson(DatasetJsonFromCsv(csv), CsvHeader(csv)), csv);
+  EXPECT_THROW(CsvHeader("a,a\n"), Error);
+  EXPECT_THROW(CsvHeader(""), Error);
+}
+
+}  // namespace
+}  // namespace llmeval::core::data

@@ -550,21 +550,13 @@ class DatasetSax {
   std::unordered_map<std::string, std::size_t> column_index_;
 };
 
-}  // namespace
-
-std::string DatasetJsonFromCsv(std::string_view csv) {
-  CsvReader reader(csv);
-  std::vector<CsvField> fields;
+// Reads the header record into fields and checks the names: non-empty and
+// distinct.
+void ReadHeader(CsvReader& reader, std::vector<CsvField>& fields) {
   if (!reader.ReadRecord(fields))
     ThrowCsvError(1, "no header row",
                   "The input is empty; its first record must name the columns.");
-
-  struct Column {
-    ColumnKind kind;
-    std::string key;  // "name": for an input column
-  };
-  std::vector<Column> columns;
-  std::unordered_set<std::string> names;
+  std::unordered_set<std::string_view> names;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const CsvField& f = fields[i];
     if (f.value.empty())
@@ -572,6 +564,31 @@ std::string DatasetJsonFromCsv(std::string_view csv) {
                     "Column " + std::to_string(i + 1) + " of the header has no name.");
     if (!names.emplace(f.value).second)
       ThrowCsvError(f.line, "duplicate column name \"" + std::string(f.value) + "\"");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> CsvHeader(std::string_view csv) {
+  CsvReader reader(csv);
+  std::vector<CsvField> fields;
+  ReadHeader(reader, fields);
+  std::vector<std::string> names;
+  for (const CsvField& f : fields) names.emplace_back(f.value);
+  return names;
+}
+
+std::string DatasetJsonFromCsv(std::string_view csv) {
+  CsvReader reader(csv);
+  std::vector<CsvField> fields;
+  ReadHeader(reader, fields);
+
+  struct Column {
+    ColumnKind kind;
+    std::string key;  // "name": for an input column
+  };
+  std::vector<Column> columns;
+  for (const CsvField& f : fields) {
     Column column{KindOfColumn(f.value), {}};
     if (column.kind == ColumnKind::kInput) {
       AppendJsonString(column.key, f.value);
@@ -624,7 +641,51 @@ std::string DatasetJsonFromCsv(std::string_view csv) {
   return out;
 }
 
-std::string CsvFromDatasetJson(std::string_view json) {
+namespace {
+
+// A column of the exported CSV: an input field (by its index in
+// DatasetSax::input_columns) or one of expected, context, metadata.
+struct OutputColumn {
+  ColumnKind kind;
+  std::size_t input;
+};
+
+std::vector<OutputColumn> OutputColumns(const DatasetSax& sax, bool write_expected,
+                                        const std::vector<std::string>& column_order) {
+  std::vector<OutputColumn> all;
+  for (std::size_t i = 0; i < sax.input_columns.size(); ++i) all.push_back({ColumnKind::kInput, i});
+  if (write_expected) all.push_back({ColumnKind::kExpected, 0});
+  if (sax.has_context) all.push_back({ColumnKind::kContext, 0});
+  if (sax.has_metadata) all.push_back({ColumnKind::kMetadata, 0});
+  if (column_order.empty()) return all;
+
+  auto name_of = [&](const OutputColumn& c) -> std::string_view {
+    switch (c.kind) {
+      case ColumnKind::kExpected: return "expected";
+      case ColumnKind::kContext: return "context";
+      case ColumnKind::kMetadata: return "metadata";
+      default: return sax.input_columns[c.input];
+    }
+  };
+  std::vector<OutputColumn> ordered;
+  std::vector<bool> taken(all.size(), false);
+  for (const std::string& name : column_order) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (!taken[i] && name_of(all[i]) == name) {
+        ordered.push_back(all[i]);
+        taken[i] = true;
+        break;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (!taken[i]) ordered.push_back(all[i]);
+  return ordered;
+}
+
+}  // namespace
+
+std::string CsvFromDatasetJson(std::string_view json, const std::vector<std::string>& column_order) {
   DatasetSax sax;
   if (!Json::sax_parse(json, &sax) || !sax.done())
     throw Error(ErrorKind::kInternal, "dataset JSON parser stopped early");
@@ -638,10 +699,15 @@ std::string CsvFromDatasetJson(std::string_view json) {
   // A record has at least one field: a dataset without any gets an
   // (all absent) expected column, which reads back as no expected value.
   const bool write_expected = sax.has_expected || no_columns;
-  for (const std::string& name : sax.input_columns) writer.Field(name);
-  if (write_expected) writer.Field("expected");
-  if (sax.has_context) writer.Field("context");
-  if (sax.has_metadata) writer.Field("metadata");
+  const std::vector<OutputColumn> columns = OutputColumns(sax, write_expected, column_order);
+  for (const OutputColumn& c : columns) {
+    switch (c.kind) {
+      case ColumnKind::kExpected: writer.Field("expected"); break;
+      case ColumnKind::kContext: writer.Field("context"); break;
+      case ColumnKind::kMetadata: writer.Field("metadata"); break;
+      default: writer.Field(sax.input_columns[c.input]); break;
+    }
+  }
   writer.EndRecord();
 
   const std::string_view arena = sax.arena;
@@ -657,17 +723,22 @@ std::string CsvFromDatasetJson(std::string_view json) {
   for (const Case& c : sax.cases) {
     // A repeated key: the last value counts, as in jsonb.
     for (; cell < c.cells_end; ++cell) row[sax.cells[cell].column] = &sax.cells[cell];
-    for (const Cell*& value : row) {
-      if (value != nullptr) {
-        writer.Field(arena.substr(value->offset, value->length));
-        value = nullptr;
-      } else {
-        writer.AbsentField();
+    for (const OutputColumn& column : columns) {
+      switch (column.kind) {
+        case ColumnKind::kExpected: write_span(c.expected); break;
+        case ColumnKind::kContext: write_span(c.context); break;
+        case ColumnKind::kMetadata: write_span(c.metadata); break;
+        default: {
+          const Cell* value = row[column.input];
+          if (value != nullptr) {
+            writer.Field(arena.substr(value->offset, value->length));
+          } else {
+            writer.AbsentField();
+          }
+        }
       }
     }
-    if (write_expected) write_span(c.expected);
-    if (sax.has_context) write_span(c.context);
-    if (sax.has_metadata) write_span(c.metadata);
+    std::fill(row.begin(), row.end(), nullptr);
     writer.EndRecord();
   }
   return out;

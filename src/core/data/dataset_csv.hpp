@@ -21,6 +21,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmeval::core::data {
 
@@ -37,7 +38,15 @@ std::string DatasetJsonFromCsv(std::string_view csv);
 // kInvalidTextRepresentation; JSON of the wrong shape (not an array of
 // objects, an unknown key, expected not a string, an input field named
 // expected, context or metadata, ...) is kInvalidParameterValue.
-std::string CsvFromDatasetJson(std::string_view json);
+// column_order, when not empty, is a preferred column order (such as the
+// header of the CSV the dataset was imported from): the columns it names
+// come first, in its order, then the others as above.
+std::string CsvFromDatasetJson(std::string_view json,
+                               const std::vector<std::string>& column_order = {});
+
+// The column names of a CSV document's header row, checked as
+// DatasetJsonFromCsv checks them.
+std::vector<std::string> CsvHeader(std::string_view csv);
 
 }  // namespace llmeval::core::data
 
