@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -652,19 +651,6 @@ TEST(DatasetCsvRoundTrip, RandomCsvToJsonToCsvToJson) {
 
 // ---------------------------------------------------------------- size
 
-// The time limit holds for optimised builds; Debug and sanitizer builds only
-// check the result.
-bool OptimizedBuild() {
-#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
-  return false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return false;
-#endif
-#endif
-  return true;
-}
-
 TEST(DatasetCsvSize, HundredThousandRows) {
   // About 25 MB of CSV (30 MB of JSON): a question, a reference answer, a context, metadata.
   std::string json = "[";
@@ -682,22 +668,11 @@ TEST(DatasetCsvSize, HundredThousandRows) {
   }
   json += ']';
 
-  const auto t0 = std::chrono::steady_clock::now();
+  // (Speed: test/bench/csv_bench.cpp.)
   const std::string csv = CsvFromDatasetJson(json);
-  const auto t1 = std::chrono::steady_clock::now();
   const std::string back = DatasetJsonFromCsv(csv);
-  const auto t2 = std::chrono::steady_clock::now();
-  const double to_csv = std::chrono::duration<double>(t1 - t0).count();
-  const double from_csv = std::chrono::duration<double>(t2 - t1).count();
-  std::printf("100k rows: JSON %.1f MB -> CSV %.1f MB in %.3f s; CSV -> JSON in %.3f s\n",
-              json.size() / 1e6, csv.size() / 1e6, to_csv, from_csv);
-
   EXPECT_GT(csv.size(), 20'000'000u);
   EXPECT_EQ(back, json);  // byte for byte: the generated JSON is already in canonical form
-  if (OptimizedBuild()) {
-    EXPECT_LT(to_csv, 1.0);
-    EXPECT_LT(from_csv, 1.0);
-  }
 }
 
 }  // namespace
