@@ -1,0 +1,43 @@
+// TER kernels on the workload, one pair per iteration: items/s = pairs/s.
+// There is no reference figure for sacrebleu's TER in test/data/README.md;
+// the loop covers the same first 20,000 pairs as the other comparisons.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+
+#include "core/metrics/ter.hpp"
+#include "workload.hpp"
+
+namespace {
+
+using llmeval::bench::kReferencePairs;
+using llmeval::bench::Workload;
+namespace metrics = llmeval::core::metrics;
+
+void RunSentenceTer(benchmark::State& state, const metrics::TerOptions& options) {
+  const auto& pairs = Workload();
+  const std::size_t n = std::min(pairs.size(), kReferencePairs);
+  std::size_t i = 0;
+  std::vector<std::string_view> refs(1);
+  for (auto _ : state) {
+    const auto& [candidate, reference] = pairs[i++ % n];
+    refs[0] = reference;
+    benchmark::DoNotOptimize(metrics::SentenceTer(candidate, refs, options));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// sacrebleu's defaults (case-insensitive, no normalization).
+void BM_SentenceTer(benchmark::State& state) { RunSentenceTer(state, {}); }
+BENCHMARK(BM_SentenceTer);
+
+// Tercom normalization with punctuation removed.
+void BM_SentenceTerNormalizedNoPunct(benchmark::State& state) {
+  metrics::TerOptions options;
+  options.normalized = true;
+  options.no_punct = true;
+  RunSentenceTer(state, options);
+}
+BENCHMARK(BM_SentenceTerNormalizedNoPunct);
+
+}  // namespace
