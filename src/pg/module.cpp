@@ -1,12 +1,79 @@
-// The extension's entry: module magic and _PG_init.
+// The extension's entry: module magic, settings and, when preloaded, the job
+// engine's shared memory and background workers.
 //
 // The metric functions need nothing from _PG_init, so the library works when
-// loaded on first use as well as through shared_preload_libraries (where the
-// job engine's background workers will be registered).
-#include "pg/postgres.hpp"
+// loaded on first use as well as through shared_preload_libraries; only then
+// are the workers registered.
+#include <cstdio>
+
+#include "pg/engine_shared.hpp"
+#include "pg/settings.hpp"
+
+namespace llmeval::pg {
+
+char* setting_database_name = nullptr;
+int setting_workers = 2;
+int setting_max_inflight = 16;
+int setting_connect_timeout_ms = 5000;
+int setting_request_timeout_ms = 60000;
+int setting_max_attempts = 5;
+int setting_lease_seconds = 300;
+int setting_retention_days = 30;
+
+namespace {
+
+void DefineSettings() {
+  DefineCustomStringVariable("llmeval.database_name", "Database in which the pg_llmeval workers run.",
+                             nullptr, &setting_database_name, "postgres", PGC_POSTMASTER, 0,
+                             nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("llmeval.workers", "Number of pg_llmeval background workers.", nullptr,
+                          &setting_workers, 2, 0, kMaxWorkers, PGC_POSTMASTER, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("llmeval.max_inflight",
+                          "Concurrent provider requests per pg_llmeval worker.", nullptr,
+                          &setting_max_inflight, 16, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("llmeval.connect_timeout_ms", "Timeout for connecting to a provider.",
+                          nullptr, &setting_connect_timeout_ms, 5000, 1, 600000, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("llmeval.request_timeout_ms",
+                          "Timeout for a whole provider request, connection included.", nullptr,
+                          &setting_request_timeout_ms, 60000, 1, 3600000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("llmeval.max_attempts",
+                          "Provider calls per task before it fails with its last error.", nullptr,
+                          &setting_max_attempts, 5, 1, 100, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable("llmeval.lease_seconds",
+                          "How long a claimed task stays claimed if its worker stops.", nullptr,
+                          &setting_lease_seconds, 300, 5, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("llmeval.retention_days",
+                          "Days responses and events are kept by llmeval.maintenance().", nullptr,
+                          &setting_retention_days, 30, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
+}
+
+void RegisterWorkers() {
+  for (int i = 0; i < setting_workers; ++i) {
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof worker);
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = 1;  // seconds: restarted after a crash
+    snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_llmeval");
+    snprintf(worker.bgw_function_name, BGW_MAXLEN, "llmeval_worker_main");
+    snprintf(worker.bgw_name, BGW_MAXLEN, "pg_llmeval worker %d", i + 1);
+    snprintf(worker.bgw_type, BGW_MAXLEN, "pg_llmeval worker");
+    worker.bgw_main_arg = Int32GetDatum(i);
+    RegisterBackgroundWorker(&worker);
+  }
+}
+
+}  // namespace
+}  // namespace llmeval::pg
 
 extern "C" {
-#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
@@ -14,8 +81,12 @@ void _PG_init(void);
 
 void _PG_init(void) {
   if (IsBinaryUpgrade) return;
+  llmeval::pg::DefineSettings();
   // Settings under llmeval.* are ours: a misspelt one is an error, not a
   // silently ignored placeholder.
   MarkGUCPrefixReserved("llmeval");
+  if (!process_shared_preload_libraries_in_progress) return;
+  llmeval::pg::InstallEngineSharedMemoryHooks();
+  llmeval::pg::RegisterWorkers();
 }
 }

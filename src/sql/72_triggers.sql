@@ -96,10 +96,11 @@ BEGIN
                                       'completed', completed, 'failed', failed,
                                       'cancelled', cancelled)::text)
   FROM llmeval.jobs WHERE id = ANY (jobs_changed) ORDER BY id;
-  -- New work for the workers (submitted, or put back by retry_failed).
+  -- New work: wake the workers when this transaction commits (background
+  -- workers cannot LISTEN; llmeval._wake_workers_on_commit sets their latches).
   IF EXISTS (SELECT 1 FROM unnest(statuses, counts) AS c(status, n)
              WHERE status = 'pending' AND n > 0) THEN
-    PERFORM pg_notify('llmeval_tasks', '');
+    PERFORM llmeval._wake_workers_on_commit();
   END IF;
 END $$;
 

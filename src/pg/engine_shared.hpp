@@ -1,0 +1,35 @@
+// Shared memory of the job engine (only when the library is preloaded):
+// the workers' latches, so that a committed submit wakes them at once, and
+// the per-model rate limit buckets that all workers draw from.
+#pragma once
+
+#include <cstdint>
+
+#include "pg/postgres.hpp"
+
+namespace llmeval::pg {
+
+inline constexpr int kMaxWorkers = 64;
+
+// Called from _PG_init under shared_preload_libraries.
+void InstallEngineSharedMemoryHooks();
+
+// Whether the shared state exists (the library was preloaded).
+bool EngineSharedAvailable();
+
+// A worker announces (or withdraws, with nullptr) its latch.
+void SetWorkerLatch(int slot, Latch* latch);
+
+// Sets every worker's latch.
+void WakeAllWorkers();
+
+// Takes one request and estimated_tokens from the model's buckets (limits
+// per minute; 0 = none). Returns 0 when granted, else the milliseconds
+// until it could be.
+int64_t TryAcquireRate(int32_t model_id, int requests_per_minute, int tokens_per_minute,
+                       int64_t estimated_tokens);
+
+// Corrects the token bucket once the real usage is known.
+void ChargeTokens(int32_t model_id, int64_t token_delta);
+
+}  // namespace llmeval::pg

@@ -1,0 +1,15 @@
+// The llmeval.* settings (defined in module.cpp).
+#pragma once
+
+namespace llmeval::pg {
+
+extern char* setting_database_name;  // where the workers run (postmaster)
+extern int setting_workers;          // how many (postmaster)
+extern int setting_max_inflight;     // concurrent HTTP requests per worker (sighup)
+extern int setting_connect_timeout_ms;
+extern int setting_request_timeout_ms;
+extern int setting_max_attempts;     // calls per task before it fails
+extern int setting_lease_seconds;    // how long a claim lasts without its worker
+extern int setting_retention_days;   // kept for maintenance()
+
+}  // namespace llmeval::pg

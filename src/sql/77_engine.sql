@@ -1,0 +1,230 @@
+-- The job engine's side of the queue: what the background workers call
+-- (src/pg/worker.cpp). Each runs in a short transaction of its own; no
+-- transaction is open while a provider is called. Every write-back applies
+-- only to tasks whose claim token still matches, so a task that was
+-- cancelled, or reclaimed after its lease expired, is never written twice.
+-- These functions are the extension owner's: nobody else may execute them.
+
+-- Responses by request: the same model, rendered request and parameters
+-- are not paid for twice (job option "cache": false asks for fresh calls).
+CREATE TABLE llmeval.response_cache (
+  key           bytea PRIMARY KEY,  -- sha256 of the request body (model, messages, parameters)
+  model_id      int NOT NULL REFERENCES llmeval.models ON DELETE CASCADE,
+  output        text NOT NULL,
+  input_tokens  int,
+  output_tokens int,
+  created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON llmeval.response_cache (model_id);
+CREATE INDEX ON llmeval.response_cache (created_at);
+REVOKE ALL ON llmeval.response_cache FROM PUBLIC;
+
+-- Claims up to max_tasks due pending tasks: a lease, a claim token, one more
+-- attempt; returns what the call needs. The API key comes from the secret
+-- store or, when absent, the worker reads the environment variable named.
+CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
+RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
+               model_id int, model text, provider_kind text, base_url text, api_key text,
+               api_key_env text, api_model text, params jsonb, template text, system text,
+               input jsonb, expected text, metrics text[], use_cache boolean,
+               requests_per_minute int, tokens_per_minute int)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH due AS (
+    SELECT t.id FROM llmeval.tasks t
+    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    ORDER BY t.next_attempt_at, t.id
+    LIMIT max_tasks
+    FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE llmeval.tasks t
+    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+        lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+    FROM due WHERE t.id = due.id
+    RETURNING t.*
+  )
+  SELECT c.id, c.claim_token, c.attempts, c.job_id, j.correlation_id, m.id, m.name, p.kind,
+         p.base_url, s.api_key, p.api_key_env, m.api_model,
+         m.params || coalesce(j.options -> 'params', '{}')
+           || jsonb_strip_nulls(jsonb_build_object(
+                'temperature', j.options -> 'temperature', 'max_tokens', j.options -> 'max_tokens',
+                'top_p', j.options -> 'top_p', 'stop', j.options -> 'stop', 'seed', j.options -> 'seed')),
+         pv.template, pv.system, tc.input, tc.expected, j.metrics,
+         coalesce((j.options ->> 'cache')::boolean, true), m.requests_per_minute, m.tokens_per_minute
+  FROM claimed c
+  JOIN llmeval.jobs j ON j.id = c.job_id
+  JOIN llmeval.models m ON m.id = c.model_id
+  JOIN llmeval.providers p ON p.id = m.provider_id
+  LEFT JOIN llmeval.provider_secrets s ON s.provider_id = p.id
+  JOIN llmeval.prompt_versions pv ON pv.id = j.prompt_version_id
+  JOIN llmeval.test_cases tc ON tc.id = c.test_case_id
+  ORDER BY c.next_attempt_at, c.id
+$$;
+
+-- The cache key of each (model, request body) and the cached response, if
+-- any, in the order given.
+CREATE FUNCTION llmeval._cached_responses(model_ids int[], bodies text[])
+RETURNS TABLE (ord bigint, key bytea, output text, input_tokens int, output_tokens int)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT b.ord, k.key, c.output, c.input_tokens, c.output_tokens
+  FROM unnest(model_ids, bodies) WITH ORDINALITY AS b(model_id, body, ord)
+  CROSS JOIN LATERAL (SELECT sha256(convert_to(b.model_id || ':' || b.body, 'UTF8')) AS key) k
+  LEFT JOIN llmeval.response_cache c ON c.key = k.key
+  ORDER BY b.ord
+$$;
+
+-- Stores completed calls: the response (priced from the model's prices, free
+-- when served from the cache), its scores, and the cache entry; marks the
+-- tasks completed. Returns the ids applied (others had lost their claim).
+CREATE FUNCTION llmeval._complete_tasks(task_ids bigint[], tokens uuid[], outputs text[],
+                                        latencies float8[], input_tokens int[], output_tokens int[],
+                                        cached boolean[], cache_keys bytea[], score_task_ids bigint[],
+                                        score_metrics text[], score_values float8[])
+RETURNS bigint[]
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH input AS (
+    SELECT * FROM unnest(task_ids, tokens, outputs, latencies, input_tokens, output_tokens, cached,
+                         cache_keys) AS x(id, token, output, latency, itok, otok, cached, ckey)
+  ), done AS (
+    UPDATE llmeval.tasks t
+    SET status = 'completed', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+        last_error = NULL
+    FROM input i
+    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running'
+    RETURNING t.id, t.tenant, t.model_id, t.attempts
+  ), responses AS (
+    INSERT INTO llmeval.responses AS r (task_id, tenant, output, latency_ms, input_tokens,
+                                        output_tokens, cost, attempt)
+    SELECT d.id, d.tenant, i.output, i.latency, i.itok, i.otok,
+           CASE WHEN i.cached THEN 0
+                ELSE (coalesce(i.itok, 0) * m.input_price + coalesce(i.otok, 0) * m.output_price) / 1000000 END,
+           d.attempts
+    FROM done d JOIN input i ON i.id = d.id JOIN llmeval.models m ON m.id = d.model_id
+    ON CONFLICT (task_id) DO UPDATE
+      SET output = EXCLUDED.output, error = NULL, latency_ms = EXCLUDED.latency_ms,
+          input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
+          cost = EXCLUDED.cost, attempt = EXCLUDED.attempt, created_at = now()
+  ), scores AS (
+    INSERT INTO llmeval.task_scores (task_id, tenant, metric, value)
+    SELECT d.id, d.tenant, s.metric, s.value
+    FROM unnest(score_task_ids, score_metrics, score_values) AS s(id, metric, value)
+    JOIN done d ON d.id = s.id
+    ON CONFLICT (task_id, metric) DO NOTHING
+  ), cache AS (
+    INSERT INTO llmeval.response_cache (key, model_id, output, input_tokens, output_tokens)
+    SELECT i.ckey, d.model_id, i.output, i.itok, i.otok
+    FROM done d JOIN input i ON i.id = d.id
+    WHERE i.ckey IS NOT NULL AND NOT i.cached
+    ON CONFLICT (key) DO NOTHING
+  )
+  -- (data-modifying WITH statements run to completion whether read or not)
+  SELECT coalesce(array_agg(d.id), '{}') FROM done d
+$$;
+
+-- Puts tasks back in the queue after a retryable failure, due after their
+-- backoff, or fails them for good (final = true: the response records the
+-- error). Each attempt is logged.
+CREATE FUNCTION llmeval._fail_tasks(task_ids bigint[], tokens uuid[], errors text[],
+                                    delays_ms bigint[], final boolean[], latencies float8[])
+RETURNS bigint[]
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH input AS (
+    SELECT * FROM unnest(task_ids, tokens, errors, delays_ms, final, latencies)
+      AS x(id, token, error, delay, final, latency)
+  ), changed AS (
+    UPDATE llmeval.tasks t
+    SET status = CASE WHEN i.final THEN 'failed' ELSE 'pending' END,
+        claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL, last_error = i.error,
+        next_attempt_at = now() + make_interval(secs => coalesce(i.delay, 0) / 1000.0)
+    FROM input i
+    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running'
+    RETURNING t.id, t.tenant, t.job_id, t.attempts, i.final, i.error, i.delay, i.latency
+  ), responses AS (
+    INSERT INTO llmeval.responses AS r (task_id, tenant, error, latency_ms, attempt)
+    SELECT c.id, c.tenant, c.error, c.latency, c.attempts FROM changed c WHERE c.final
+    ON CONFLICT (task_id) DO UPDATE
+      SET output = NULL, error = EXCLUDED.error, latency_ms = EXCLUDED.latency_ms,
+          attempt = EXCLUDED.attempt, created_at = now()
+  ), logged AS (
+    INSERT INTO llmeval.events (tenant, job_id, task_id, correlation_id, kind, detail)
+    SELECT c.tenant, c.job_id, c.id, j.correlation_id,
+           CASE WHEN c.final THEN 'task_failed' ELSE 'task_retry' END,
+           jsonb_build_object('attempt', c.attempts, 'error', c.error, 'retry_in_ms', c.delay)
+    FROM changed c JOIN llmeval.jobs j ON j.id = c.job_id
+  )
+  SELECT coalesce(array_agg(c.id), '{}') FROM changed c
+$$;
+
+-- Gives claimed tasks back without counting the attempt (a worker shutting
+-- down, or one holding tasks it could not start within its rate limits).
+CREATE FUNCTION llmeval._release_tasks(task_ids bigint[], tokens uuid[], delay_ms bigint DEFAULT 0)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH released AS (
+    UPDATE llmeval.tasks t
+    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+        attempts = greatest(t.attempts - 1, 0),
+        next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
+    FROM unnest(task_ids, tokens) AS x(id, token)
+    WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running'
+    RETURNING t.id
+  )
+  SELECT count(*) FROM released
+$$;
+
+-- Of the tasks a worker holds, those whose claim is gone (cancelled, or
+-- reclaimed): the worker abandons their calls.
+CREATE FUNCTION llmeval._lost_claims(task_ids bigint[], tokens uuid[])
+RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(array_agg(x.id), '{}')
+  FROM unnest(task_ids, tokens) AS x(id, token)
+  WHERE NOT EXISTS (SELECT 1 FROM llmeval.tasks t
+                    WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running')
+$$;
+
+-- Running tasks whose lease expired (their worker died), or that were
+-- claimed before the server last started (a crash or an immediate restart
+-- ends every worker), become claimable again; the attempt they used still
+-- counts, so a task that crashes its worker cannot loop forever.
+CREATE FUNCTION llmeval._reclaim_expired_leases()
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH reclaimed AS (
+    UPDATE llmeval.tasks t
+    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+        last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
+    WHERE t.status = 'running'
+      AND (t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time())
+    RETURNING t.id
+  )
+  SELECT count(*) FROM reclaimed
+$$;
+
+REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._cached_responses(int[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._complete_tasks(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
+                                               bytea[], bigint[], text[], float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._reclaim_expired_leases() FROM PUBLIC;
+
+-- Wakes the workers when the submitting transaction commits (a no-op when
+-- the library is not preloaded: there are no workers then).
+CREATE FUNCTION llmeval._wake_workers_on_commit() RETURNS void
+AS 'MODULE_PATHNAME', 'llmeval_wake_workers_on_commit'
+LANGUAGE C VOLATILE;
