@@ -8,9 +8,10 @@ namespace llmeval::pg {
 
 namespace {
 
-// One model's buckets: capacity is a minute's allowance, refilled
-// continuously, so bursts up to the limit are allowed and the average
-// never exceeds it.
+// One model's buckets, refilled continuously at the per-minute limit. The
+// capacity is ten seconds' allowance (at least one request): a minute's
+// worth at once could trip providers that also limit per second, and a
+// smaller burst keeps every sliding minute under the limit.
 struct RateBucket {
   int32_t model_id;  // 0: free slot
   double requests;
@@ -47,6 +48,8 @@ void StartupSharedMemory() {
   LWLockRelease(AddinShmemInitLock);
 }
 
+double Capacity(int per_minute) { return std::max(1.0, per_minute / 6.0); }
+
 RateBucket* FindBucket(int32_t model_id, TimestampTz now, int requests_per_minute,
                        int tokens_per_minute) {
   RateBucket* free_slot = nullptr;
@@ -56,8 +59,8 @@ RateBucket* FindBucket(int32_t model_id, TimestampTz now, int requests_per_minut
   }
   if (free_slot == nullptr) return nullptr;  // more limited models than slots: not limited
   free_slot->model_id = model_id;
-  free_slot->requests = requests_per_minute;
-  free_slot->tokens = tokens_per_minute;
+  free_slot->requests = Capacity(requests_per_minute);
+  free_slot->tokens = Capacity(tokens_per_minute);
   free_slot->updated = now;
   return free_slot;
 }
@@ -102,13 +105,13 @@ int64_t TryAcquireRate(int32_t model_id, int requests_per_minute, int tokens_per
     const double minutes = static_cast<double>(now - b->updated) / (60.0 * USECS_PER_SEC);
     b->updated = now;
     if (requests_per_minute > 0)
-      b->requests = std::min<double>(requests_per_minute, b->requests + minutes * requests_per_minute);
+      b->requests = std::min(Capacity(requests_per_minute), b->requests + minutes * requests_per_minute);
     if (tokens_per_minute > 0)
-      b->tokens = std::min<double>(tokens_per_minute, b->tokens + minutes * tokens_per_minute);
-    // A request larger than the whole token allowance still goes through
-    // once the bucket is full, or it would wait forever.
+      b->tokens = std::min(Capacity(tokens_per_minute), b->tokens + minutes * tokens_per_minute);
+    // A request larger than the bucket still goes through once the bucket is
+    // full, or it would wait forever.
     const double token_need =
-        tokens_per_minute > 0 ? std::min<double>(estimated_tokens, tokens_per_minute) : 0;
+        tokens_per_minute > 0 ? std::min<double>(estimated_tokens, Capacity(tokens_per_minute)) : 0;
     const bool requests_ok = requests_per_minute <= 0 || b->requests >= 1;
     const bool tokens_ok = tokens_per_minute <= 0 || b->tokens >= token_need;
     if (requests_ok && tokens_ok) {

@@ -113,7 +113,9 @@ class Worker {
   void Step(bool woken) {
     const int64_t now = NowMs();
     if (!extension_ready_) {
-      if (now < next_extension_check_ms_) return;
+      // A wake-up comes from a commit in this database that queued tasks:
+      // the extension exists by then.
+      if (!woken && now < next_extension_check_ms_) return;
       next_extension_check_ms_ = now + 10000;
       CheckExtension();
       if (!extension_ready_) return;

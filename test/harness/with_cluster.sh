@@ -97,7 +97,7 @@ status=0
 "$@" || status=$?
 
 unexpected_crashes() {
-  grep -E "terminated by signal|PANIC" "$log" | while read -r line; do
+  { grep -E "terminated by signal|PANIC" "$log" || true; } | while read -r line; do
     pid=$(echo "$line" | sed -n 's/.*(PID \([0-9]*\)) was terminated by signal 9.*/\1/p')
     if [ -n "$pid" ] && grep -qx "$pid" "$LLMEVAL_EXPECTED_KILLS"; then continue; fi
     echo "$line"
