@@ -88,6 +88,7 @@ bench: deps
 	$(BUILD_DIR)/release/llmeval_bench --benchmark_min_time=0.5
 	$(HARNESS)/with_cluster.sh test/bench/run_sql_bench.sh
 	$(HARNESS)/with_cluster.sh test/bench/run_data_bench.sh
+	$(HARNESS)/with_cluster.sh test/bench/run_engine_bench.sh
 
 demo: deps
 	$(MAKE) all

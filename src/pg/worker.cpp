@@ -49,7 +49,9 @@ constexpr int kClaimBatch = 64;             // tasks per claim transaction at mo
 constexpr int64_t kIdleClaimMs = 1000;      // slow timer: due retries, new work missed
 constexpr int64_t kLeaseCheckMs = 5000;     // how often expired leases are reclaimed
 constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
-constexpr int kPollSliceMs = 20;            // socket wait while calls are in flight
+constexpr int kPollSliceMs = 10;            // socket wait while calls are in flight
+constexpr std::size_t kBatchSize = 32;      // results written back together at most...
+constexpr int64_t kBatchWaitMs = 20;        // ...or after the oldest waited this long
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -126,7 +128,9 @@ class Worker {
     }
     const int room = std::min(kClaimBatch, llmeval::pg::setting_max_inflight -
                                                static_cast<int>(tasks_.size()));
-    if (room > 0 && (woken || now >= next_claim_ms_)) {
+    // Claim in batches too: when a quarter of the slots are free, or all.
+    const int worth_claiming = std::max(1, llmeval::pg::setting_max_inflight / 4);
+    if (room > 0 && (room >= worth_claiming || tasks_.empty()) && (woken || now >= next_claim_ms_)) {
       const int claimed = Claim(room);
       // A full batch suggests more is waiting; otherwise back to the timer.
       next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
@@ -138,7 +142,7 @@ class Worker {
     }
   }
 
-  bool HasCalls() const { return client_.inflight() > 0; }
+  bool HasCalls() const { return client_.inflight() > 0 || !finished_.empty(); }
   std::size_t InFlight() const { return client_.inflight(); }
   bool HasTasks() const { return !tasks_.empty(); }
   // Milliseconds until the worker has something to do without being woken.
@@ -152,10 +156,26 @@ class Worker {
   }
 
   // Waits on the calls in flight for a short slice; writes back results.
+  //
+  // Results are written back in batches: one transaction per result would
+  // cost more than the call itself at high rates. A batch is written when
+  // it is large, when its oldest result has waited kBatchWaitMs, or when
+  // nothing else is in flight.
   void PollCalls() {
-    std::vector<http::Response> done;
-    client_.Poll(kPollSliceMs, done);
-    if (!done.empty()) WriteBack(done);
+    const std::size_t before = finished_.size();
+    client_.Poll(kPollSliceMs, finished_);
+    if (finished_.size() > before && before == 0) oldest_finished_ms_ = NowMs();
+    FlushFinished(false);
+  }
+
+  void FlushFinished(bool force) {
+    if (finished_.empty()) return;
+    const bool due = force || client_.inflight() == 0 || finished_.size() >= kBatchSize ||
+                     NowMs() - oldest_finished_ms_ >= kBatchWaitMs;
+    if (!due) return;
+    std::vector<http::Response> batch;
+    batch.swap(finished_);
+    WriteBack(batch);
   }
 
   void ReloadSettings() { client_.SetOptions(ClientOptions()); }
@@ -164,6 +184,7 @@ class Worker {
   // tasks become claimable again without an attempt counted.
   void ReleaseAll() {
     client_.CancelAll();
+    finished_.clear();
     if (tasks_.empty()) return;
     std::vector<int64_t> ids;
     std::vector<spi::Uuid> tokens;
@@ -183,6 +204,7 @@ class Worker {
   // tasks back) and checks the extension again before claiming.
   void ResetAfterError() {
     client_.CancelAll();
+    finished_.clear();
     tasks_.clear();
     extension_ready_ = false;
     next_extension_check_ms_ = NowMs() + 1000;
@@ -529,6 +551,8 @@ class Worker {
   http::Client client_;
   std::mt19937_64 rng_;
   std::unordered_map<int64_t, Task> tasks_;
+  std::vector<http::Response> finished_;  // not yet written back
+  int64_t oldest_finished_ms_ = 0;
   bool extension_ready_ = false;
   int64_t next_extension_check_ms_ = 0;
   int64_t next_lease_check_ms_ = 0;
