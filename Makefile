@@ -1,8 +1,9 @@
 # pg_llmeval: PGXS build of the extension, plus the project's entry points:
-#   make demo    install dependencies, build, run an evaluation on a throwaway cluster
+#   make demo    install dependencies, build, run a real evaluation (workers and the
+#                bundled mock provider) on a throwaway cluster
 #   make test    the whole suite (unit tests plain and under ASan/UBSan, fuzzers,
-#                pg_regress and pgTAP against a throwaway cluster)
-#   make bench   throughput of the metrics through SQL and of the core kernels
+#                pg_regress, pgTAP and the integration tests against a throwaway cluster)
+#   make bench   throughput of the metrics, datasets and the job engine
 
 EXTENSION   = pg_llmeval
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_llmeval.control)
@@ -42,7 +43,7 @@ $(OBJS): $(shell find src -name '*.hpp')
 BUILD_DIR ?= build
 HARNESS    = test/harness
 
-.PHONY: deps unit unit-asan fuzz pgtests test bench demo format
+.PHONY: deps unit unit-asan fuzz pgtests mock-selftest test bench demo format
 
 deps:
 	$(HARNESS)/install_deps.sh
@@ -72,8 +73,13 @@ pgtests: all
 	$(MAKE) install
 	$(HARNESS)/with_cluster.sh $(HARNESS)/run_sql_tests.sh
 
+# The mock LLM provider checks itself before the engine tests rely on it.
+mock-selftest:
+	python3 test/mock_llm/selftest.py
+
 test: deps
 	$(MAKE) all
+	$(MAKE) mock-selftest
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) fuzz

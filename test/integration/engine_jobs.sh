@@ -129,7 +129,18 @@ check "nothing is written for cancelled tasks" \
   "SELECT count(*) FROM llmeval.results WHERE job_id = $job5 AND status = 'cancelled' AND (output IS NOT NULL OR error IS NOT NULL)" 0
 check "no task is left running" "SELECT count(*) FROM llmeval.tasks WHERE status = 'running'" 0
 
-# 6. SIGKILL of a worker in the middle of a job (the postmaster restarts
+# 6. Rate limits are shared by the workers: 120 requests a minute (a burst
+#    of 20, then 2 a second) makes 40 calls take about 10 seconds.
+mock_reset
+q "SELECT llmeval.create_model('mock-openai/gpt-limited', 0, 0, '{\"requests_per_minute\": 120, \"api_model\": \"gpt-good\"}')" >/dev/null
+job8=$(submit few "ARRAY['mock-openai/gpt-limited']" '{"cache": false}')
+q "SELECT llmeval.submit_job('short', 'few', ARRAY['mock-openai/gpt-limited'], ARRAY['bleu'], '{\"cache\": false}')" >/dev/null
+check "rate-limited jobs complete" "SELECT llmeval.wait_job($job8, '60 s') || ' ' || llmeval.wait_job($job8 + 1, '60 s')" "completed completed"
+check_true "40 calls at 120 a minute took at least 8 seconds" \
+  "(SELECT extract(epoch FROM max(finished_at) - min(created_at)) FROM llmeval.jobs WHERE id IN ($job8, $job8 + 1)) >= 8"
+check "the provider saw each call once" "SELECT $(mock_stat "s['requests_total']")" 40
+
+# 7. SIGKILL of a worker in the middle of a job (the postmaster restarts
 #    every backend), then an immediate restart: nothing lost, nothing twice.
 mock_reset
 mock_config '{"latency_ms": 300}'
