@@ -637,13 +637,15 @@ void llmeval_worker_main(Datum arg) {
   BackgroundWorkerInitializeConnection(llmeval::pg::setting_database_name, nullptr, 0);
   pgstat_report_appname("pg_llmeval worker");
   llmeval::pg::SetWorkerLatch(slot, MyLatch);
-  bool failed = false;
   try {
     RunWorker(slot);
   } catch (...) {
-    failed = true;  // a Postgres FATAL cannot get here; anything else is a bug
+    // RunWorker handles errors itself; nothing should get here.
   }
   llmeval::pg::SetWorkerLatch(slot, nullptr);
-  proc_exit(failed ? 1 : 0);
+  // Exit code 1, never 0: the postmaster then starts the worker again after
+  // bgw_restart_time, so a worker stopped by pg_terminate_backend comes
+  // back (at server shutdown nothing is restarted anyway).
+  proc_exit(1);
 }
 }

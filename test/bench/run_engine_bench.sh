@@ -7,7 +7,7 @@
 # two cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. test/integration/mock_llm.sh
+. test/harness/mock_llm.sh
 TASKS=${TASKS:-10000}
 INFLIGHT=${INFLIGHT:-64}
 

@@ -7,7 +7,7 @@
 # comparison and the lexical metrics over the benchmark workload.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. test/integration/mock_llm.sh
+. test/harness/mock_llm.sh
 mock_config '{"latency_ms": 100, "jitter_ms": 50}'
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL

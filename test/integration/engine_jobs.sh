@@ -8,7 +8,7 @@
 # in database postgres.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. test/integration/mock_llm.sh
+. test/harness/mock_llm.sh
 
 q() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 status=0
@@ -139,6 +139,12 @@ check "rate-limited jobs complete" "SELECT llmeval.wait_job($job8, '60 s') || ' 
 check_true "40 calls at 120 a minute took at least 8 seconds" \
   "(SELECT extract(epoch FROM max(finished_at) - min(created_at)) FROM llmeval.jobs WHERE id IN ($job8, $job8 + 1)) >= 8"
 check "the provider saw each call once" "SELECT $(mock_stat "s['requests_total']")" 40
+
+# A worker stopped by pg_terminate_backend gives back its claims and comes back.
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1" >/dev/null
+sleep 3
+check "a terminated worker is started again" \
+  "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker'" 2
 
 # 7. SIGKILL of a worker in the middle of a job (the postmaster restarts
 #    every backend), then an immediate restart: nothing lost, nothing twice.

@@ -6,7 +6,8 @@ SELECT plan(27);
 SELECT tables_are('llmeval', ARRAY[
   'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
   'datasets', 'dataset_versions', 'test_cases', 'jobs', 'tasks', 'responses', 'task_scores',
-  'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events'],
+  'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
+  'response_cache'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores'], 'the results and scores views');
 
