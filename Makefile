@@ -72,6 +72,7 @@ fuzz:
 pgtests: all
 	$(MAKE) install
 	$(HARNESS)/with_cluster.sh $(HARNESS)/run_sql_tests.sh
+	LLMEVAL_PRELOAD= $(HARNESS)/with_cluster.sh $(HARNESS)/check_no_preload.sh
 
 # The mock LLM provider checks itself before the engine tests rely on it.
 mock-selftest:

@@ -23,12 +23,17 @@ int setting_retention_days = 30;
 namespace {
 
 void DefineSettings() {
-  DefineCustomStringVariable("llmeval.database_name", "Database in which the pg_llmeval workers run.",
-                             nullptr, &setting_database_name, "postgres", PGC_POSTMASTER, 0,
-                             nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("llmeval.workers", "Number of pg_llmeval background workers.", nullptr,
-                          &setting_workers, 2, 0, kMaxWorkers, PGC_POSTMASTER, 0, nullptr, nullptr,
-                          nullptr);
+  // Postmaster settings can only be defined while preloading; loaded later
+  // (the metric functions need no preloading), there are no workers anyway.
+  if (process_shared_preload_libraries_in_progress) {
+    DefineCustomStringVariable("llmeval.database_name",
+                               "Database in which the pg_llmeval workers run.", nullptr,
+                               &setting_database_name, "postgres", PGC_POSTMASTER, 0, nullptr,
+                               nullptr, nullptr);
+    DefineCustomIntVariable("llmeval.workers", "Number of pg_llmeval background workers.", nullptr,
+                            &setting_workers, 2, 0, kMaxWorkers, PGC_POSTMASTER, 0, nullptr,
+                            nullptr, nullptr);
+  }
   DefineCustomIntVariable("llmeval.max_inflight",
                           "Concurrent provider requests per pg_llmeval worker.", nullptr,
                           &setting_max_inflight, 16, 1, 1024, PGC_SIGHUP, 0, nullptr, nullptr,

@@ -30,17 +30,19 @@ GRANT SELECT ON llmeval.jwt_roles TO PUBLIC;
 GRANT INSERT, DELETE ON llmeval.jwt_roles TO llmeval_admin;
 
 -- search_path is pinned so that no operator or function of the caller's
--- schemas can change the answer.
+-- schemas can change the answer. PL/pgSQL rather than SQL: a SQL function
+-- with SET is planned again on every call, and row-level security calls
+-- this once per statement.
 CREATE FUNCTION llmeval.current_tenant() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE
-           WHEN EXISTS (SELECT 1 FROM llmeval.jwt_roles j WHERE j.role_name = current_user)
-             THEN nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
-           ELSE current_user::text
-         END
-$$;
+BEGIN
+  IF EXISTS (SELECT 1 FROM llmeval.jwt_roles j WHERE j.role_name = current_user) THEN
+    RETURN nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '');
+  END IF;
+  RETURN current_user::text;
+END $$;
 COMMENT ON FUNCTION llmeval.current_tenant() IS
   'the tenant of the current user: the role name, or the JWT sub claim for JWT roles (NULL if none)';
 

@@ -3,7 +3,8 @@
 #
 # Starts a throwaway PostgreSQL 15 cluster as the OS user postgres (the
 # server refuses to run as root) in a fresh temporary directory, on a free
-# loopback port, with shared_preload_libraries = 'pg_cron,pg_llmeval'; runs
+# loopback port, with shared_preload_libraries = 'pg_cron,pg_llmeval' (or
+# $LLMEVAL_PRELOAD when set, even empty); runs
 # COMMAND with PGHOST/PGPORT/PGUSER/PGDATABASE pointing at it; stops it and
 # removes it. Exits with COMMAND's status, or non-zero if the server log shows
 # a backend crash. Clusters left behind by killed runs are stopped first.
@@ -66,7 +67,7 @@ for attempt in 1 2 3 4 5; do
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$workdir'
-shared_preload_libraries = 'pg_cron,pg_llmeval'
+shared_preload_libraries = '${LLMEVAL_PRELOAD-pg_cron,pg_llmeval}'
 cron.database_name = 'postgres'
 fsync = off
 synchronous_commit = off
