@@ -227,6 +227,10 @@ CREATE TABLE llmeval.experiments (
   name        text NOT NULL CHECK (name <> ''),
   status      text NOT NULL DEFAULT 'running' CHECK (status IN ('draft', 'running', 'stopped')),
   description text,
+  -- the variants' names and weights in creation order, kept by a trigger on
+  -- experiment_variants, so that assign_variant reads one row
+  variant_names   text[] NOT NULL DEFAULT '{}',
+  variant_weights double precision[] NOT NULL DEFAULT '{}',
   created_at  timestamptz NOT NULL DEFAULT now(),
   updated_at  timestamptz NOT NULL DEFAULT now(),
   UNIQUE (tenant, name)
