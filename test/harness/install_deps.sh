@@ -8,7 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl
   libicu-dev libcurl4-openssl-dev nlohmann-json3-dev libboost-math-dev
-  libgtest-dev libgmock-dev libbenchmark-dev bc gzip python3
+  libgtest-dev libgmock-dev libbenchmark-dev bc gzip python3 chromium
 )
 
 missing=()
