@@ -7,7 +7,7 @@ SELECT tables_are('llmeval', ARRAY[
   'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
   'datasets', 'dataset_versions', 'test_cases', 'jobs', 'tasks', 'responses', 'task_scores',
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
-  'response_cache'],
+  'response_cache', 'baselines'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores'], 'the results and scores views');
 
@@ -47,7 +47,7 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.
                   AND NOT c.relrowsecurity ORDER BY 1),
           '{}'::text[], 'row-level security is on for every table with a tenant column');
 SELECT is((SELECT count(*) FROM pg_policies WHERE schemaname = 'llmeval' AND policyname = 'tenant_isolation'),
-          14::bigint, 'every tenant table has the tenant isolation policy');
+          15::bigint, 'every tenant table has the tenant isolation policy');
 SELECT ok((SELECT bool_and(reloptions @> ARRAY['security_invoker=true']) FROM pg_class
            WHERE oid IN ('llmeval.results'::regclass, 'llmeval.scores'::regclass)),
           'views check row-level security as the querying user');
