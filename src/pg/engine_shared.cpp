@@ -24,6 +24,7 @@ constexpr int kMaxBuckets = 256;
 struct EngineShared {
   slock_t mutex;
   Latch* latches[kMaxWorkers];
+  WorkerHeartbeat heartbeats[kMaxWorkers];
   RateBucket buckets[kMaxBuckets];
 };
 
@@ -80,7 +81,31 @@ void SetWorkerLatch(int slot, Latch* latch) {
   if (shared == nullptr || slot < 0 || slot >= kMaxWorkers) return;
   SpinLockAcquire(&shared->mutex);
   shared->latches[slot] = latch;
+  // A (re)started worker begins a new heartbeat; a stopping one ends it.
+  shared->heartbeats[slot] = WorkerHeartbeat{latch != nullptr ? MyProcPid : 0,
+                                             GetCurrentTimestamp(), 0, 0, 0, 0};
   SpinLockRelease(&shared->mutex);
+}
+
+void Heartbeat(int slot, int32_t in_flight, int64_t completed, int64_t failed, int64_t retried) {
+  if (shared == nullptr || slot < 0 || slot >= kMaxWorkers) return;
+  const TimestampTz now = GetCurrentTimestamp();
+  SpinLockAcquire(&shared->mutex);
+  WorkerHeartbeat& h = shared->heartbeats[slot];
+  h.beat = now;
+  h.in_flight = in_flight;
+  h.completed += completed;
+  h.failed += failed;
+  h.retried += retried;
+  SpinLockRelease(&shared->mutex);
+}
+
+bool ReadHeartbeats(WorkerHeartbeat (&out)[kMaxWorkers]) {
+  if (shared == nullptr) return false;
+  SpinLockAcquire(&shared->mutex);
+  memcpy(out, shared->heartbeats, sizeof out);
+  SpinLockRelease(&shared->mutex);
+  return true;
 }
 
 void WakeAllWorkers() {

@@ -539,6 +539,8 @@ class Worker {
                       spi::BoolArrayDatum(finals), spi::Float8ArrayDatum(latencies)});
       }
     });
+    for (const Failure& f : failures) (f.final ? failed_ : retried_) += 1;
+    completed_ += static_cast<int64_t>(completions.size());
     for (const Failure& f : failures) {
       if (!f.final) continue;
       Log(LOG, "pg_llmeval: task failed job=" + std::to_string(f.task->job_id) +
@@ -553,6 +555,16 @@ class Worker {
   std::unordered_map<int64_t, Task> tasks_;
   std::vector<http::Response> finished_;  // not yet written back
   int64_t oldest_finished_ms_ = 0;
+  // since the last heartbeat
+  int64_t completed_ = 0, failed_ = 0, retried_ = 0;
+
+ public:
+  // Reports to llmeval.worker_status and resets the counters.
+  void Heartbeat(int slot) {
+    llmeval::pg::Heartbeat(slot, static_cast<int32_t>(client_.inflight()), completed_, failed_,
+                           retried_);
+    completed_ = failed_ = retried_ = 0;
+  }
   bool extension_ready_ = false;
   int64_t next_extension_check_ms_ = 0;
   int64_t next_lease_check_ms_ = 0;
@@ -593,6 +605,7 @@ void RunWorker(int slot) {
       MemoryContextSwitchTo(TopMemoryContext);
       MemoryContextReset(loop_context);
     });
+    worker.Heartbeat(slot);
     woken = false;
     // With calls in flight the socket wait in PollCalls paces the loop;
     // otherwise sleep on the latch until woken or the next timer.

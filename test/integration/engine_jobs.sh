@@ -75,6 +75,10 @@ check_true "the sloppy model does not" \
 check_true "tokens and cost are recorded" \
   "(SELECT bool_and(input_tokens > 0 AND output_tokens > 0 AND cost > 0) FROM llmeval.results WHERE job_id = $job)"
 
+check_true "metrics count the provider errors" \
+  "(SELECT count(*) FROM regexp_split_to_table(llmeval.prometheus_metrics(), E'\\n') l WHERE l ~ '^llmeval_provider_errors_total\\{code=\"(429|500|503)\"\\} [1-9]') = 3"
+check_true "the workers report what they did" "(SELECT sum(completed) FROM llmeval.worker_status) >= 300 AND (SELECT sum(retried) FROM llmeval.worker_status) > 10"
+
 # 2. The cache: the same requests again cost nothing and reach no provider;
 #    "cache": false asks again.
 mock_reset

@@ -9,7 +9,7 @@ SELECT tables_are('llmeval', ARRAY[
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
   'response_cache', 'baselines'],
   'the data model''s tables');
-SELECT views_are('llmeval', ARRAY['results', 'scores'], 'the results and scores views');
+SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events'], 'the views');
 
 SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'llmeval' AND c.relkind = 'r'
