@@ -118,6 +118,20 @@ done
 check "a tenant cannot call the workers' functions" \
   "SELECT has_function_privilege('engine_tenant', 'llmeval._claim_tasks(int, int)', 'EXECUTE')" f
 
+# A provider that keeps failing: after llmeval.max_attempts the task fails
+# with its last error, and every retry is logged.
+q "ALTER SYSTEM SET llmeval.max_attempts = 3" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q "SELECT llmeval.create_model('mock-openai/gpt-status-503')" >/dev/null
+job9=$(submit few "ARRAY['mock-openai/gpt-status-503']" '{"cache": false}')
+check "a task that keeps failing fails" "SELECT llmeval.wait_job($job9, '60 s')" failed
+check "after max_attempts, with its last error" \
+  "SELECT count(*) FROM llmeval.results WHERE job_id = $job9 AND status = 'failed' AND attempts = 3 AND error LIKE 'HTTP 503%'" 20
+check "each retry is logged" "SELECT count(*) FROM llmeval.job_events WHERE job_id = $job9 AND kind = 'task_retry'" 40
+q "ALTER SYSTEM SET llmeval.max_attempts = 10" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+
 # 5. Cancellation stops the calls.
 mock_reset
 mock_config '{"latency_ms": 1500}'
