@@ -72,8 +72,19 @@ check "its run succeeded" \
   "SELECT count(*) > 0 FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'llmeval_daily_report' AND d.status = 'succeeded'" t
 check "unschedule_jobs removes them" "SELECT count(*) FROM llmeval.unschedule_jobs()" 3
 check "none is left" "SELECT count(*) FROM cron.job WHERE jobname LIKE 'llmeval%'" 0
-psql -X -q -d postgres -c "CALL llmeval.maintenance()" 2>&1 | grep -q "llmeval maintenance" && echo "ok - maintenance runs" || { echo "not ok - maintenance"; status=1; }
+# (output captured first: grep -q closing a pipe early makes psql's exit
+# status, and so the pipeline's under pipefail, a failure)
+out=$(psql -X -q -d postgres -c "CALL llmeval.maintenance()" 2>&1 || true)
+if grep -q "llmeval maintenance" <<< "$out"; then
+  echo "ok - maintenance runs"
+else
+  echo "not ok - maintenance: $out"; status=1
+fi
 q "DROP EXTENSION pg_cron" >/dev/null
-psql -X -d postgres -c "SELECT llmeval.schedule_jobs()" 2>&1 | grep -q "pg_cron is not installed" \
-  && echo "ok - without pg_cron: a notice, nothing scheduled" || { echo "not ok - without pg_cron"; status=1; }
+out=$(psql -X -d postgres -c "SELECT llmeval.schedule_jobs()" 2>&1 || true)
+if grep -q "pg_cron is not installed" <<< "$out"; then
+  echo "ok - without pg_cron: a notice, nothing scheduled"
+else
+  echo "not ok - without pg_cron: $out"; status=1
+fi
 exit $status
