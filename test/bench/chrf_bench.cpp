@@ -10,21 +10,15 @@
 
 namespace {
 
-using llmeval::bench::kReferencePairs;
-using llmeval::bench::Workload;
+using llmeval::bench::ForEachReferencePair;
 namespace metrics = llmeval::core::metrics;
 
 void RunSentenceChrf(benchmark::State& state, const metrics::ChrfOptions& options) {
-  const auto& pairs = Workload();
-  const std::size_t n = std::min(pairs.size(), kReferencePairs);
-  std::size_t i = 0;
   std::vector<std::string_view> refs(1);
-  for (auto _ : state) {
-    const auto& [candidate, reference] = pairs[i++ % n];
+  ForEachReferencePair(state, [&](const std::string& candidate, const std::string& reference) {
     refs[0] = reference;
     benchmark::DoNotOptimize(metrics::SentenceChrf(candidate, refs, options));
-  }
-  state.SetItemsProcessed(state.iterations());
+  });
 }
 
 // chrF with sacrebleu's defaults (char_order 6, word_order 0, beta 2).
@@ -41,19 +35,14 @@ BENCHMARK(BM_SentenceChrfPlusPlus);
 
 // The per-row step of corpus_chrf: statistics only, summed.
 void BM_ChrfSegmentStats(benchmark::State& state) {
-  const auto& pairs = Workload();
-  const std::size_t n = std::min(pairs.size(), kReferencePairs);
   const metrics::ChrfOptions options;
   metrics::ChrfStats total;
-  std::size_t i = 0;
   std::vector<std::string_view> refs(1);
-  for (auto _ : state) {
-    const auto& [candidate, reference] = pairs[i++ % n];
+  ForEachReferencePair(state, [&](const std::string& candidate, const std::string& reference) {
     refs[0] = reference;
     metrics::ChrfStatsAdd(total, metrics::ChrfSegmentStats(candidate, refs, options));
-  }
+  });
   benchmark::DoNotOptimize(metrics::ChrfFromStats(total, options));
-  state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ChrfSegmentStats);
 

@@ -12,20 +12,14 @@
 
 namespace {
 
-using llmeval::bench::kReferencePairs;
-using llmeval::bench::Workload;
+using llmeval::bench::ForEachReferencePair;
 namespace metrics = llmeval::core::metrics;
 
 void RunRouge(benchmark::State& state, const char* variant_name, bool use_stemmer) {
-  const auto& pairs = Workload();
-  const std::size_t n = std::min(pairs.size(), kReferencePairs);
   const metrics::RougeVariant variant = metrics::ParseRougeVariant(variant_name);
-  std::size_t i = 0;
-  for (auto _ : state) {
-    const auto& [candidate, reference] = pairs[i++ % n];
+  ForEachReferencePair(state, [&](const std::string& candidate, const std::string& reference) {
     benchmark::DoNotOptimize(metrics::Rouge(candidate, reference, variant, use_stemmer).fmeasure);
-  }
-  state.SetItemsProcessed(state.iterations());
+  });
 }
 
 void BM_RougeL(benchmark::State& state) { RunRouge(state, "rougeL", false); }
@@ -40,17 +34,12 @@ BENCHMARK(BM_RougeLsum);
 // rouge1 and rouge2 of the same pair, as RougeScorer(['rouge1','rouge2'])
 // computes both per call (here each variant tokenizes on its own).
 void BM_Rouge1And2(benchmark::State& state) {
-  const auto& pairs = Workload();
-  const std::size_t n = std::min(pairs.size(), kReferencePairs);
   const metrics::RougeVariant rouge1 = metrics::ParseRougeVariant("rouge1");
   const metrics::RougeVariant rouge2 = metrics::ParseRougeVariant("rouge2");
-  std::size_t i = 0;
-  for (auto _ : state) {
-    const auto& [candidate, reference] = pairs[i++ % n];
+  ForEachReferencePair(state, [&](const std::string& candidate, const std::string& reference) {
     benchmark::DoNotOptimize(metrics::Rouge(candidate, reference, rouge1, false).fmeasure);
     benchmark::DoNotOptimize(metrics::Rouge(candidate, reference, rouge2, false).fmeasure);
-  }
-  state.SetItemsProcessed(state.iterations());
+  });
 }
 BENCHMARK(BM_Rouge1And2);
 

@@ -10,21 +10,15 @@
 
 namespace {
 
-using llmeval::bench::kReferencePairs;
-using llmeval::bench::Workload;
+using llmeval::bench::ForEachReferencePair;
 namespace metrics = llmeval::core::metrics;
 
 void RunSentenceTer(benchmark::State& state, const metrics::TerOptions& options) {
-  const auto& pairs = Workload();
-  const std::size_t n = std::min(pairs.size(), kReferencePairs);
-  std::size_t i = 0;
   std::vector<std::string_view> refs(1);
-  for (auto _ : state) {
-    const auto& [candidate, reference] = pairs[i++ % n];
+  ForEachReferencePair(state, [&](const std::string& candidate, const std::string& reference) {
     refs[0] = reference;
     benchmark::DoNotOptimize(metrics::SentenceTer(candidate, refs, options));
-  }
-  state.SetItemsProcessed(state.iterations());
+  });
 }
 
 // sacrebleu's defaults (case-insensitive, no normalization).

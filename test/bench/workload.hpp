@@ -2,6 +2,9 @@
 // one "candidate<TAB>reference" pair per line.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <stdexcept>
@@ -36,6 +39,20 @@ inline const std::vector<std::pair<std::string, std::string>>& Workload() {
     return out;
   }();
   return pairs;
+}
+
+// Calls score(candidate, reference) once per iteration, cycling through the
+// first kReferencePairs pairs: items/s = pairs/s.
+template <typename Score>
+void ForEachReferencePair(benchmark::State& state, Score score) {
+  const auto& pairs = Workload();
+  const std::size_t n = std::min(pairs.size(), kReferencePairs);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& [candidate, reference] = pairs[i++ % n];
+    score(candidate, reference);
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 
 }  // namespace llmeval::bench
