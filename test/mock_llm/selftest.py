@@ -3,8 +3,10 @@
 
 Starts server.py on a free port and checks each API's success and error
 shapes, authentication, every fault kind, fault determinism and eventual
-success of retries, the admin endpoints (including the maximum concurrency
-under 500+ slow requests), HTTP framing details (keep-alive, Connection:
+success of retries, deterministic LLM-judge verdicts and their directives
+(score, pairwise, repair, OpenAI logprobs), embeddings (OpenAI, Gemini),
+the LangSmith runs endpoint, the admin endpoints (including the maximum
+concurrency under 500+ slow requests), HTTP framing details (keep-alive, Connection:
 close, Expect: 100-continue, chunked bodies) and clean shutdown on SIGTERM,
 then measures throughput with an asyncio keep-alive client.
 
@@ -18,18 +20,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import http.client
 import json
+import math
 import os
+import re
 import resource
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEY = "test-key-s3cr3t"
@@ -317,6 +324,424 @@ def test_answers_and_models():
     check(st == 404 and j["error"]["code"] == "model_not_found", f"notfound -> {st}")
     st, _, j, _ = call("anthropic", "hi", model="claude-status-400")
     check(st == 400 and j["error"]["type"] == "invalid_request_error", f"status-400 -> {st}")
+
+
+# LLM judge -------------------------------------------------------------------
+
+def score_prompt(answer, question=None, reference=None, context=None,
+                 criteria="The answer is correct and supported.", lo=1, hi=5,
+                 previous=None):
+    parts = ["You are an impartial judge. Grade the answer against the criteria.",
+             f"<criteria>\n{criteria}\n</criteria>"]
+    for tag, val in (("question", question), ("context", context), ("reference", reference)):
+        if val is not None:
+            parts.append(f"<{tag}>\n{val}\n</{tag}>")
+    parts.append(f"<answer>\n{answer}\n</answer>")
+    if previous is not None:
+        parts.append("Your previous reply could not be read:\n"
+                     f"<previous_reply>\n{previous}\n</previous_reply>")
+    parts.append('Reply with only a JSON object: {"score": <integer from %d to %d>, '
+                 '"reason": "<one sentence>"}' % (lo, hi))
+    return "\n".join(parts)
+
+
+def pair_prompt(a, b, question=None, reference=None, criteria="Which answer is better?"):
+    parts = ["Compare the two answers.", f"<criteria>{criteria}</criteria>"]
+    if question is not None:
+        parts.append(f"<question>{question}</question>")
+    if reference is not None:
+        parts.append(f"<reference>{reference}</reference>")
+    parts += [f"<answer_a>{a}</answer_a>", f"<answer_b>{b}</answer_b>",
+              'Reply with only a JSON object: {"winner": "A" | "B" | "tie", "reason": "..."}']
+    return "\n".join(parts)
+
+
+def oa_judge(prompt, model="gpt-4o-mini", **kw):
+    """(content, logprobs or None) of an OpenAI chat call."""
+    st, _, j = jpost(OA_PATH, oa_body(prompt, model=model, **kw), OA_H)
+    if not check(st == 200, f"judge openai status {st} {j}"):
+        return None, None
+    ch = j["choices"][0]
+    return ch["message"]["content"], ch["logprobs"]
+
+
+def json_or_none(text):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+FRANCE = dict(question="What is the capital of France?",
+              reference="Paris is the capital of France.")
+
+
+def test_judge_score():
+    admin("reset", {})
+    # A = {the, capital, city, is, paris}, R = {what, is, the, capital, of, france, paris}:
+    # 4 of 5 supported, 1 + round_half_up(4/5 * 4 = 3.2) = 4.
+    p = score_prompt("The capital city is Paris.", **FRANCE)
+    want = '{"score": 4, "reason": "4 of 5 answer words are supported"}'
+    for api in ("openai", "anthropic", "gemini"):
+        for model in (None, "mock-echo", "mock-sloppy"):
+            st, _, _, out = call(api, p, model=model)
+            check(st == 200 and out == want, f"score judge {api} {model} -> {out!r}")
+    # Rounding is half up (Python's round() would give 0 and 5): 1/2 * 1 -> 1, 1/2 * 9 -> 5.
+    p = score_prompt("Paris London", **FRANCE, lo=0, hi=1)
+    check(json_or_none(oa_judge(p)[0]) == {"score": 1,
+                                             "reason": "1 of 2 answer words are supported"},
+          "half-up rounding 0..1")
+    out, _ = oa_judge(score_prompt("Paris London", **FRANCE, lo=1, hi=10))
+    check((json_or_none(out) or {}).get("score") == 6, f"half-up rounding 1..10 -> {out!r}")
+    # Context counts as support, criteria do not; words are lowercase \w+ tokens.
+    out, _ = oa_judge(score_prompt("BLUE, whale!", context="The blue whale is large.",
+                                   criteria="whale"))
+    check((json_or_none(out) or {}).get("score") == 5, f"context support -> {out!r}")
+    out, _ = oa_judge(score_prompt("whale", question="Name an animal.", criteria="whale"))
+    check(json_or_none(out) == {"score": 1, "reason": "0 of 1 answer words are supported"},
+          f"criteria are not support -> {out!r}")
+    out, _ = oa_judge(score_prompt("", **FRANCE))
+    check(json_or_none(out) == {"score": 1, "reason": "0 of 0 answer words are supported"},
+          f"empty answer -> {out!r}")
+    out, _ = oa_judge(score_prompt("Paris", **FRANCE, lo=-2, hi=2))
+    check((json_or_none(out) or {}).get("score") == 2, f"negative range, all supported {out!r}")
+    out, _ = oa_judge(score_prompt("Lyon", **FRANCE, lo=-2, hi=2))
+    check((json_or_none(out) or {}).get("score") == -2, f"negative range, none {out!r}")
+    # No score range outside the sections, or no <answer>: not a judge prompt.
+    st, _, _, out = call("openai", "<answer>x <integer from 1 to 5></answer>\nplain line")
+    check(out == "plain line", f"range inside the answer only -> {out!r}")
+    st, _, _, out = call("openai", '<answer>x</answer>\n{"score": <1-5>}')
+    check(out == '{"score": <1-5>}', f"no range -> {out!r}")
+
+    # [[score=X]]: stated verbatim, even out of range or not an integer.
+    for x, want_score in (("9", 9), ("4.5", 4.5), ("-3", -3)):
+        out, _ = oa_judge(score_prompt(f"Paris [[score={x}]]", **FRANCE))
+        check(out == '{"score": %s, "reason": "1 of 1 answer words are supported"}' % x,
+              f"[[score={x}]] -> {out!r}")
+        check((json_or_none(out) or {}).get("score") == want_score, f"[[score={x}]] parses")
+    # [[judge=prose]]: JSON inside a ```json fence inside prose.
+    out, _ = oa_judge(score_prompt("The capital city is Paris. [[judge=prose]]", **FRANCE))
+    m = re.search(r"```json\n(.*?)\n```", out or "", re.S)
+    check(out and not out.startswith("{") and json_or_none(out) is None and m
+          and json_or_none(m.group(1)) == {"score": 4,
+                                           "reason": "4 of 5 answer words are supported"},
+          f"[[judge=prose]] -> {out!r}")
+    # [[judge=malformed-once]]: malformed, but valid JSON on the repair request.
+    ans = "Paris [[judge=malformed-once]]"
+    for api in ("openai", "anthropic", "gemini"):
+        _, _, _, out = call(api, score_prompt(ans, **FRANCE))
+        check(out == "score: high (not JSON)", f"malformed-once {api} first -> {out!r}")
+        _, _, _, out = call(api, score_prompt(ans, **FRANCE, previous=out))
+        check(json_or_none(out) == {"score": 5, "reason": "1 of 1 answer words are supported"},
+              f"malformed-once {api} repair -> {out!r}")
+    # [[judge=malformed]]: the repair is malformed too.
+    ans = "Paris [[judge=malformed]]"
+    out1, _ = oa_judge(score_prompt(ans, **FRANCE))
+    out2, _ = oa_judge(score_prompt(ans, **FRANCE, previous="score: high (not JSON)"))
+    check(out1 == out2 == "score: high (not JSON)", f"malformed -> {out1!r} {out2!r}")
+    # [[judge=flaky]]: MAX, MIN, MAX, MIN per answer text, whatever the API; reset restarts.
+    ans = "Paris [[judge=flaky]]"
+    seq = [json_or_none(call(api, score_prompt(ans, **FRANCE, lo=0, hi=10))[3])["score"]
+           for api in ("openai", "anthropic", "gemini", "openai")]
+    check(seq == [10, 0, 10, 0], f"flaky sequence {seq}")
+    other = json_or_none(oa_judge(score_prompt("Lyon [[judge=flaky]]", **FRANCE))[0])
+    check(other and other["score"] == 5, f"flaky counter is per answer text: {other}")
+    # 16 default verdicts, 3 [[score]], 1 prose, 6 malformed-once, 2 malformed, 5 flaky.
+    _, stats = admin("stats")
+    check(stats["judge"] == {"score": 33, "pairwise": 0, "repair": 4},
+          f"judge stats {stats['judge']}")
+    admin("reset", {})
+    again = json_or_none(oa_judge(score_prompt(ans, **FRANCE, lo=0, hi=10))[0])
+    check(again and again["score"] == 10, f"flaky after reset: {again}")
+    _, stats = admin("stats")
+    check(stats["judge"] == {"score": 1, "pairwise": 0, "repair": 0},
+          f"judge stats after reset {stats['judge']}")
+
+
+def lp_entry_ok(e):
+    return (e["bytes"] == list(e["token"].encode())
+            and all(t["bytes"] == list(t["token"].encode()) for t in e["top_logprobs"]))
+
+
+def test_judge_logprobs():
+    token_re = re.compile(r"-?\d+(?:\.\d+)?|\w+|\s+|[^\w\s]")
+    # Default: the score token "4" carries p(4) = 0.9, p(3) = 0.1; every other token p = 1.
+    p = score_prompt("The capital city is Paris.", **FRANCE)
+    out, lp = oa_judge(p, logprobs=True, top_logprobs=5)
+    toks = lp["content"] if lp else []
+    check([t["token"] for t in toks] == token_re.findall(out or "")
+          and "".join(t["token"] for t in toks) == out, f"token split {toks}")
+    check(all(lp_entry_ok(t) for t in toks), "logprobs bytes")
+    special = [i for i, t in enumerate(toks) if t["logprob"] != 0.0
+               or t["top_logprobs"] != [{"token": t["token"], "logprob": 0.0,
+                                         "bytes": t["bytes"]}]]
+    check(len(special) == 1 and toks[special[0]]["token"] == "4"
+          and "".join(t["token"] for t in toks[:special[0]]) == '{"score": ',
+          f"one score token: {[toks[i] for i in special]}")
+    if special:
+        st = toks[special[0]]
+        check(abs(st["logprob"] - math.log(0.9)) < 1e-12
+              and [(t["token"], round(math.exp(t["logprob"]), 12))
+                   for t in st["top_logprobs"]] == [("4", 0.9), ("3", 0.1)],
+              f"default distribution {st}")
+    # top_logprobs k cuts the list (default k = 1: the token itself).
+    _, lp = oa_judge(p, logprobs=True)
+    sc = [t for t in lp["content"] if t["token"] == "4"][0] if lp else {}
+    check(len(sc.get("top_logprobs", [])) == 1 and sc["top_logprobs"][0]["token"] == "4",
+          f"k defaults to 1: {sc}")
+    # Stated score == MIN: the whole mass on it.
+    _, lp = oa_judge(score_prompt("Lyon", **FRANCE), logprobs=True, top_logprobs=5)
+    sc = [t for t in lp["content"] if t["token"] == "1"] if lp else []
+    check(len(sc) == 2 and sc[0]["logprob"] == 0.0 and len(sc[0]["top_logprobs"]) == 1,
+          f"score at MIN: {sc}")
+    # [[logprobs=...]]: exactly these alternatives, the stated score is the most probable.
+    p = score_prompt("Paris [[logprobs=3:0.3,4:0.5,5:0.2]]", **FRANCE)
+    out, lp = oa_judge(p, logprobs=True, top_logprobs=20)
+    check((json_or_none(out) or {}).get("score") == 4, f"logprobs directive stated {out!r}")
+    sc = [t for t in lp["content"] if t["top_logprobs"][0]["logprob"] != 0.0] if lp else []
+    check(len(sc) == 1 and sc[0]["token"] == "4" and abs(sc[0]["logprob"] - math.log(0.5)) < 1e-12
+          and [(t["token"], round(math.exp(t["logprob"]), 12)) for t in sc[0]["top_logprobs"]]
+          == [("4", 0.5), ("3", 0.3), ("5", 0.2)], f"logprobs directive {sc}")
+    out, lp = oa_judge(p)
+    check((json_or_none(out) or {}).get("score") == 4 and lp is None,
+          f"logprobs directive without logprobs {out!r} {lp}")
+    _, _, _, out = call("anthropic", p)
+    check((json_or_none(out) or {}).get("score") == 4, f"logprobs directive anthropic {out!r}")
+    # Non-judge replies: every token p = 1.
+    out, lp = oa_judge("Question: What is the capital of France?", logprobs=True)
+    check(out == "Paris" and lp and lp["content"] == [
+        {"token": "Paris", "logprob": 0.0, "bytes": list(b"Paris"),
+         "top_logprobs": [{"token": "Paris", "logprob": 0.0, "bytes": list(b"Paris")}]}],
+        f"non-judge logprobs {lp}")
+    out, lp = oa_judge("say: it's 3.5 o'clock, ok?", logprobs=True)
+    check(lp and [t["token"] for t in lp["content"]] == token_re.findall(out)
+          and "".join(t["token"] for t in lp["content"]) == out
+          and all(t["logprob"] == 0.0 for t in lp["content"]), f"non-judge split {lp}")
+    st, _, j = jpost(OA_PATH, oa_body("hi", top_logprobs=2), OA_H)
+    check(st == 400, f"top_logprobs without logprobs -> {st}")
+    st, _, j = jpost(OA_PATH, oa_body("hi", logprobs=True, top_logprobs=21), OA_H)
+    check(st == 400, f"top_logprobs 21 -> {st}")
+
+
+def test_judge_pairwise():
+    admin("reset", {})
+    q = FRANCE
+    cases = [
+        (pair_prompt("Paris", "London", **q), "A"),
+        (pair_prompt("London", "Paris", **q), "B"),
+        (pair_prompt("It is Paris", "Rome is it", **q), "A"),       # 2/3 vs 1/3 supported
+        (pair_prompt("Paris", "paris!", **q), "tie"),
+        (pair_prompt("", "", **q), "tie"),
+        (pair_prompt("London", "Paris", **q, criteria="Judge. [[judge=position-bias]]"), "A"),
+        (pair_prompt("Paris", "London [[better]]", **q), "B"),
+        (pair_prompt("London [[better]]", "Paris [[better]]", **q), "tie"),
+    ]
+    # R = {what, is, the, capital, of, france, paris}: "It is Paris" has 2 of 3 words
+    # supported, "Rome is it" 1 of 3.
+    for prompt, want in cases:
+        for api in ("openai", "anthropic", "gemini"):
+            _, _, _, out = call(api, prompt, model="mock-echo" if api == "gemini" else None)
+            j = json_or_none(out)
+            check(j is not None and j.get("winner") == want and isinstance(j.get("reason"), str),
+                  f"pairwise {api} want {want}: {out!r}")
+    _, _, _, out = call("openai", pair_prompt("It is Paris", "Rome is it", **q))
+    check(out == '{"winner": "A", "reason": "A: 2 of 3 answer words are supported; '
+          'B: 1 of 3 answer words are supported"}', f"pairwise exact reply {out!r}")
+    _, _, _, out = call("openai", pair_prompt("Paris [[judge=malformed-once]]", "London", **q))
+    check(out == "winner: unclear (not JSON)", f"pairwise malformed-once {out!r}")
+    _, _, _, out = call("openai", pair_prompt("Paris [[judge=malformed-once]]", "London", **q)
+                        + "\n<previous_reply>winner: unclear (not JSON)</previous_reply>")
+    check((json_or_none(out) or {}).get("winner") == "A", f"pairwise repair {out!r}")
+    fl = pair_prompt("Paris [[judge=flaky]]", "Paris", **q)
+    seq = [(json_or_none(call(api, fl)[3]) or {}).get("winner")
+           for api in ("openai", "gemini", "anthropic")]
+    check(seq == ["A", "B", "A"], f"pairwise flaky {seq}")
+    _, _, _, out = call("openai", pair_prompt("Paris", "London [[judge=prose]]", **q))
+    m = re.search(r"```json\n(.*?)\n```", out or "", re.S)
+    check(m and (json_or_none(m.group(1)) or {}).get("winner") == "A", f"pairwise prose {out!r}")
+    _, stats = admin("stats")
+    check(stats["judge"] == {"score": 0, "pairwise": len(cases) * 3 + 7, "repair": 1},
+          f"pairwise judge stats {stats['judge']}")
+
+
+# Embeddings --------------------------------------------------------------------
+
+def spec_embedding(text, dim=64):
+    """The README's algorithm, written out independently of server.py."""
+    v = [0.0] * dim
+    for w in re.findall(r"\w+", text.lower()):
+        h = hashlib.md5(w.encode()).digest()
+        v[int.from_bytes(h[:4], "little") % dim] += 1 if h[4] & 1 else -1
+    n = math.sqrt(sum(x * x for x in v))
+    return [x / n for x in v] if n else [1.0] + [0.0] * (dim - 1)
+
+
+def cosine(a, b):
+    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a)
+                                                        * sum(y * y for y in b))
+
+
+def close(a, b, tol=1e-12):
+    return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+EMB_PATH = "/v1/embeddings"
+
+
+def ge_embed_path(model="text-embedding-004", batch=True):
+    return f"/v1beta/models/{model}:" + ("batchEmbedContents" if batch else "embedContent")
+
+
+def test_embeddings():
+    admin("reset", {})
+    texts = ["The cat sat on the mat.", "the CAT sat on the mat", "A dog barked loudly",
+             "", "!!! ???"]
+    st, h, j = jpost(EMB_PATH, {"model": "text-embedding-3-small", "input": texts}, OA_H)
+    check(st == 200 and j["object"] == "list" and j["model"] == "text-embedding-3-small"
+          and [d["index"] for d in j["data"]] == list(range(len(texts)))
+          and all(d["object"] == "embedding" for d in j["data"]), f"openai embeddings {st} {j}")
+    vecs = [d["embedding"] for d in j["data"]] if st == 200 else [[]] * len(texts)
+    n_words = sum(len(t.split()) for t in texts)
+    check(st == 200 and j["usage"] == {"prompt_tokens": n_words, "total_tokens": n_words},
+          f"embedding usage {j.get('usage') if j else j}")
+    check(all(len(v) == 64 for v in vecs), "default dimension 64")
+    check(all(close(v, spec_embedding(t)) for v, t in zip(vecs, texts)),
+          "vectors follow the documented feature hashing")
+    check(all(abs(math.sqrt(sum(x * x for x in v)) - 1) < 1e-9 for v in vecs), "unit norm")
+    check(abs(cosine(vecs[0], vecs[1]) - 1.0) < 1e-12, "same words, case/punctuation: cos 1")
+    check(cosine(vecs[0], vecs[2]) < 0.9, f"different texts cos {cosine(vecs[0], vecs[2])}")
+    e0 = [1.0] + [0.0] * 63
+    check(vecs[3] == e0 and vecs[4] == e0, "empty and wordless texts give e0")
+    # Deterministic across calls; a single string input; dimensions.
+    st, _, j2 = jpost(EMB_PATH, {"model": "m-embed", "input": texts[0]}, OA_H)
+    check(st == 200 and len(j2["data"]) == 1 and j2["data"][0]["embedding"] == vecs[0],
+          "embedding deterministic across calls")
+    st, _, j3 = jpost(EMB_PATH, {"model": "m", "input": [texts[2]], "dimensions": 16}, OA_H)
+    v16 = j3["data"][0]["embedding"] if st == 200 else []
+    check(len(v16) == 16 and close(v16, spec_embedding(texts[2], 16)), f"dimensions 16 {st}")
+    st, _, j4 = jpost(EMB_PATH, {"model": "m", "input": texts[2],
+                                 "encoding_format": "base64"}, OA_H)
+    raw = j4["data"][0]["embedding"] if st == 200 else ""
+    check(close(list(struct.unpack("<64f", base64.b64decode(raw))), vecs[2], 1e-6),
+          "base64 encoding_format is float32 little-endian")
+    # Errors, auth and faults like the chat endpoint.
+    for body, what in (({"input": "x"}, "no model"), ({"model": "m"}, "no input"),
+                       ({"model": "m", "input": []}, "empty list"),
+                       ({"model": "m", "input": [1, 2]}, "token arrays"),
+                       ({"model": "m", "input": "x", "dimensions": 0}, "dimensions 0")):
+        st, _, j = jpost(EMB_PATH, body, OA_H)
+        check(st == 400 and j["error"]["type"] == "invalid_request_error",
+              f"embeddings {what} -> {st} {j}")
+    st, _, j = jpost(EMB_PATH, {"model": "m", "input": "x"}, {"Authorization": f"Bearer {WRONG}"})
+    check(st == 401 and j["error"]["code"] == "invalid_api_key", f"embeddings bad key {st}")
+    st, h, j = jpost(EMB_PATH, {"model": "m", "input": "x"}, {**OA_H, "X-Mock-Fault": "429"})
+    check(st == 429 and "retry-after" in h, f"embeddings 429 fault {st}")
+    st, _, j = jpost("/openai/deployments/emb/embeddings?api-version=2024-06-01",
+                     {"model": "m", "input": "x"}, {"api-key": KEY})
+    check(st == 200 and close(j["data"][0]["embedding"], spec_embedding("x")), "azure embeddings")
+    st, _, j = jpost(EMB_PATH, {"model": "m", "input": "x"}, AN_H)
+    check(st == 404 and j["type"] == "error" and j["error"]["type"] == "not_found_error",
+          f"anthropic embeddings 404 {st} {j}")
+
+    # Gemini: batchEmbedContents and embedContent give the same vectors.
+    model = "text-embedding-004"
+    reqs = [{"model": f"models/{model}", "content": {"parts": [{"text": t}]}} for t in texts]
+    st, _, j = jpost(ge_embed_path(model), {"requests": reqs}, GE_H)
+    check(st == 200 and [e["values"] for e in j["embeddings"]] == vecs,
+          f"gemini batchEmbedContents {st}")
+    st, _, j = jpost(ge_embed_path(model, batch=False),
+                     {"content": {"parts": [{"text": texts[0]}]}, "outputDimensionality": 8},
+                     GE_H)
+    check(st == 200 and close(j["embedding"]["values"], spec_embedding(texts[0], 8)),
+          f"gemini embedContent {st} {j}")
+    st, _, j = jpost(ge_embed_path(model), {"requests": []}, GE_H)
+    check(st == 400 and j["error"]["status"] == "INVALID_ARGUMENT", f"gemini empty batch {st}")
+    st, _, j = jpost(ge_embed_path(model), {"requests": [{"model": "models/other",
+                                                          "content": {"parts": []}}]}, GE_H)
+    check(st == 400, f"gemini batch model mismatch {st}")
+    st, _, j = jpost(ge_embed_path(model), {"requests": reqs[:1]}, {"x-goog-api-key": WRONG})
+    check(st == 401 and j["error"]["status"] == "UNAUTHENTICATED", f"gemini embed bad key {st}")
+
+    _, stats = admin("stats")
+    emb = stats["embeddings"]
+    # openai: 4 ok (5+1+1+1 texts) + 5 bad + 401 + 429 + azure (1 text) = 12 requests;
+    # gemini: 2 ok (5+1 texts) + 3 errors; anthropic: 1 (404).
+    check(emb["by_api"] == {"openai": {"requests": 12, "texts": 9},
+                            "gemini": {"requests": 5, "texts": 6},
+                            "anthropic": {"requests": 1, "texts": 0}}
+          and emb["requests"] == 18 and emb["texts"] == 15, f"embedding stats {emb}")
+    check(stats["by_endpoint"].get("embeddings") == 18 and "chat" not in stats["by_endpoint"],
+          f"by_endpoint {stats['by_endpoint']}")
+    admin("reset", {})
+    call("openai", "What is the capital of France?")
+    _, stats = admin("stats")
+    check(stats["embeddings"] == {"requests": 0, "texts": 0, "by_api": {}}
+          and stats["by_endpoint"] == {"chat": 1}, f"no embeddings after reset {stats}")
+
+
+# LangSmith ---------------------------------------------------------------------
+
+LS_H = {"x-api-key": KEY}
+
+
+def ls_run(name="judge", run_type="llm", **kw):
+    r = {"id": str(uuid.uuid4()), "name": name, "run_type": run_type,
+         "start_time": "2025-01-01T00:00:00.000000Z", "inputs": {"q": "x"}}
+    r.update(kw)
+    return r
+
+
+def test_langsmith():
+    admin("reset", {})
+    r1, r2, r3 = ls_run("a"), ls_run("b", "chain"), ls_run("c", "embedding")
+    patch = {"id": r1["id"], "end_time": "2025-01-01T00:00:01Z", "outputs": {"score": 4}}
+    st, h, raw = post("/runs/batch", {"post": [r1, r2], "patch": [patch]}, LS_H)
+    check(st == 202 and json.loads(raw) == {}, f"langsmith batch -> {st} {raw!r}")
+    st, _, raw = post("/runs", r3, LS_H)
+    check(st == 202 and json.loads(raw) == {}, f"langsmith single run -> {st} {raw!r}")
+    st, _, raw = post("/api/v1/runs/batch", {"post": [], "patch": []}, LS_H)
+    check(st == 202, f"langsmith empty batch under /api/v1 -> {st}")
+    _, ls = admin("langsmith")
+    check(ls["batches"] == 2 and ls["requests"] == 3 and ls["dropped"] == 0
+          and ls["runs"] == [{**r1, "_op": "post"}, {**r2, "_op": "post"},
+                             {**patch, "_op": "patch"}, {**r3, "_op": "post"}],
+          f"stored runs {ls}")
+    # Validation (422, nothing stored from a rejected batch).
+    bad = [({"post": [ls_run(), {k: v for k, v in ls_run().items() if k != "id"}]}, "post[1].id"),
+           ({"post": [ls_run(id="not-a-uuid")]}, "post[0].id"),
+           ({"post": [ls_run(run_type="agent")]}, "post[0].run_type"),
+           ({"post": [{k: v for k, v in ls_run().items() if k != "start_time"}]},
+            "post[0].start_time"),
+           ({"post": [ls_run(name="")]}, "post[0].name"),
+           ({"patch": [{"outputs": {}}]}, "patch[0].id"),
+           ({"post": {"id": "x"}}, "post")]
+    for body, field in bad:
+        st, _, raw = post("/runs/batch", body, LS_H)
+        j = json_or_none(raw) or {}
+        check(st == 422 and isinstance(j.get("detail"), str) and j["detail"].startswith(field),
+              f"langsmith 422 {field}: {st} {raw!r}")
+    st, _, raw = post("/runs", {"name": "x"}, LS_H)
+    check(st == 422 and "id" in json.loads(raw)["detail"], f"langsmith /runs 422 {st}")
+    st, _, raw = post("/runs/batch", b"{nope", LS_H)
+    check(st == 422 and "detail" in json.loads(raw), f"langsmith bad JSON {st}")
+    # Auth and faults.
+    for hdrs in ({}, {"x-api-key": WRONG}, {"Authorization": f"Bearer {KEY}"}):
+        st, _, raw = post("/runs/batch", {"post": [ls_run()]}, hdrs)
+        check(st == 401 and set(json.loads(raw)) == {"detail"} and WRONG.encode() not in raw,
+              f"langsmith auth {hdrs} -> {st} {raw!r}")
+    st, _, raw = post("/runs/batch", {"post": [ls_run()]}, {**LS_H, "X-Mock-Fault": "503"})
+    check(st == 503 and "detail" in json.loads(raw), f"langsmith 503 fault {st}")
+    st, _, raw = request("GET", "/runs/batch", None, LS_H)
+    check(st == 405, f"langsmith GET -> {st}")
+    _, ls = admin("langsmith")
+    check(len(ls["runs"]) == 4 and ls["requests"] == 3, "rejected requests stored nothing")
+    _, stats = admin("stats")
+    check(stats["by_api"]["langsmith"]["status"] == {"202": 3, "422": 9, "401": 3, "503": 1,
+                                                     "405": 1}
+          and stats["by_endpoint"] == {"runs": 17}, f"langsmith stats {stats['by_api']}")
+    admin("reset", {})
+    _, ls = admin("langsmith")
+    check(ls == {"batches": 0, "requests": 0, "runs": [], "dropped": 0}, f"reset {ls}")
 
 
 def test_fault_kinds():
@@ -610,6 +1035,11 @@ def main() -> int:
         if not args.bench_only:
             for name, fn in (("success shapes", test_success_shapes), ("auth", test_auth),
                              ("answers and models", test_answers_and_models),
+                             ("LLM judge: score", test_judge_score),
+                             ("LLM judge: logprobs", test_judge_logprobs),
+                             ("LLM judge: pairwise", test_judge_pairwise),
+                             ("embeddings", test_embeddings),
+                             ("LangSmith runs", test_langsmith),
                              ("fault kinds", test_fault_kinds),
                              ("fault determinism and retries", test_determinism),
                              ("HTTP framing", test_http_framing),

@@ -4,13 +4,16 @@
 Speaks enough of three provider APIs that an HTTP client cannot tell it from
 the real thing:
 
-  OpenAI     POST .../chat/completions          (Authorization: Bearer KEY or api-key: KEY)
+  OpenAI     POST .../chat/completions, .../embeddings   (Authorization: Bearer KEY or api-key: KEY)
   Anthropic  POST .../v1/messages               (x-api-key: KEY, anthropic-version required)
-  Gemini     POST .../models/{model}:generateContent  (x-goog-api-key: KEY; ?key= rejected)
+  Gemini     POST .../models/{model}:generateContent, :embedContent, :batchEmbedContents
+                                                (x-goog-api-key: KEY; ?key= rejected)
+  LangSmith  POST .../runs/batch, .../runs      (x-api-key: KEY)
 
-Answers are deterministic (an answers file, echo otherwise), latency and
-faults are configurable on the command line and at runtime through
-/_admin/* endpoints.  Python 3.11 standard library only: asyncio streams and a
+Answers are deterministic (an answers file, echo otherwise; LLM-judge prompts
+get a computed verdict steered by [[...]] directives in the judged answer;
+embeddings are feature-hashed word vectors), latency and faults are
+configurable on the command line and at runtime through /_admin/* endpoints.  Python 3.11 standard library only: asyncio streams and a
 minimal hand-written HTTP/1.1 parser (Content-Length and chunked request
 bodies, Expect: 100-continue, keep-alive, Connection: close).
 
@@ -21,21 +24,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import collections
 import hashlib
 import json
+import math
 import os
 import random
+import re
 import resource
 import signal
+import struct
 import sys
 import time
+import uuid
 from email.utils import formatdate
+from fractions import Fraction
+from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 FAULT_KINDS = ("429", "500", "503", "529", "drop", "malformed", "truncate", "hang")
 
 REASONS = {
-    100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized",
+    100: "Continue", 200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
     403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
     408: "Request Timeout", 409: "Conflict", 411: "Length Required",
     413: "Payload Too Large", 422: "Unprocessable Entity", 425: "Too Early",
@@ -169,9 +180,16 @@ class Stats:
         self.max_concurrent = concurrent
         self.connections_total = 0
         self.admin_requests = 0
+        self.by_endpoint: dict[str, int] = {}
+        self.judge = {"score": 0, "pairwise": 0, "repair": 0}
+        self.embed_requests: dict[str, int] = {}    # api -> requests (any status)
+        self.embed_texts: dict[str, int] = {}       # api -> texts embedded (200s)
 
-    def record(self, api: str, status: str, model: str | None) -> None:
+    def record(self, api: str, status: str, model: str | None, endpoint: str = "chat") -> None:
         self.requests_total += 1
+        self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+        if endpoint == "embeddings":
+            self.embed_requests[api] = self.embed_requests.get(api, 0) + 1
         d = self.by_api.get(api)
         if d is None:
             d = self.by_api[api] = {}
@@ -244,6 +262,220 @@ class ApiError(Exception):
         self.message = message
 
 
+# ------------------------------------------------------------------ LLM judge
+# Judge prompts come from the extension's workers as the last user message; see
+# README.md ("LLM-judge prompts") for the contract implemented here.
+
+WORD_RE = re.compile(r"\w+")
+RANGE_RE = re.compile(r"<integer from (-?\d+) to (-?\d+)>")
+# A directive is [[name]] or [[name=value]]; they are removed before word counting.
+DIRECTIVE_RE = re.compile(r"\[\[\s*([A-Za-z][\w-]*)\s*(?:=\s*([^\[\]]*?)\s*)?\]\]")
+# Tokens of a reply for logprobs: a number (with its minus sign and decimals) is
+# one token; the tokens always concatenate back to the reply.
+TOKEN_RE = re.compile(r"-?\d+(?:\.\d+)?|\w+|\s+|[^\w\s]")
+INT_RE = re.compile(r"-?\d+")
+JUDGE_TAGS = ("criteria", "question", "context", "reference", "answer", "answer_a",
+              "answer_b")
+SUPPORT_TAGS = ("question", "context", "reference")
+MALFORMED_SCORE = "score: high (not JSON)"
+MALFORMED_WINNER = "winner: unclear (not JSON)"
+PROSE_HEAD = "Here is my assessment.\n```json\n"
+PROSE_TAIL = "\n```\nLet me know if you need more detail."
+
+
+class Judge(NamedTuple):
+    kind: str                   # "score" or "pairwise"
+    sections: dict[str, str]    # tag -> stripped inner text (only the tags present)
+    lo: int                     # score range (score judges; 0 for pairwise)
+    hi: int
+    repair: bool                # the prompt carries <previous_reply>
+    text: str                   # the prompt without its <previous_reply> section
+
+
+class Reply(NamedTuple):
+    text: str
+    score_at: int | None = None                    # offset of the stated score in text
+    dist: list[tuple[str, float]] | None = None    # score token alternatives (token, p)
+
+
+def section_span(text: str, tag: str) -> tuple[int, int, str] | None:
+    """The last <tag> that has a </tag> after it: (outer start, outer end, inner text)."""
+    open_, close = f"<{tag}>", f"</{tag}>"
+    end = len(text)
+    while True:
+        i = text.rfind(open_, 0, end)
+        if i < 0:
+            return None
+        j = text.find(close, i + len(open_))
+        if j >= 0:
+            return i, j + len(close), text[i + len(open_):j]
+        end = i
+
+
+def directives(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1).lower(), (m.group(2) or "").strip()) for m in DIRECTIVE_RE.finditer(text)]
+
+
+def word_set(text: str) -> set[str]:
+    return set(WORD_RE.findall(DIRECTIVE_RE.sub(" ", text).lower()))
+
+
+def detect_judge(prompt: str) -> Judge | None:
+    """Parses a score or pairwise judge prompt; None for anything else."""
+    if "<answer" not in prompt:
+        return None
+    text, repair = prompt, False
+    prev = section_span(prompt, "previous_reply")
+    if prev is not None:
+        text, repair = prompt[:prev[0]] + prompt[prev[1]:], True
+    spans = {tag: sp for tag in JUDGE_TAGS if (sp := section_span(text, tag)) is not None}
+    sections = {tag: sp[2].strip() for tag, sp in spans.items()}
+    if "answer_a" in sections and "answer_b" in sections:
+        return Judge("pairwise", sections, 0, 0, repair, text)
+    if "answer" not in sections:
+        return None
+    # The range is read outside the sections, so judged text cannot fake it.
+    frame, pos = [], 0
+    for start, end, _ in sorted(spans.values()):
+        if start >= pos:
+            frame.append(text[pos:start])
+            pos = end
+    frame.append(text[pos:])
+    ranges = RANGE_RE.findall(" ".join(frame))
+    if not ranges:
+        return None
+    lo, hi = sorted((int(ranges[-1][0]), int(ranges[-1][1])))
+    return Judge("score", sections, lo, hi, repair, text)
+
+
+def support(answer: str, ref: set[str]) -> tuple[int, int]:
+    """(supported, total) distinct answer words; supported = also in ref."""
+    a = word_set(answer)
+    return len(a & ref), len(a)
+
+
+def support_words(j: Judge) -> set[str]:
+    out: set[str] = set()
+    for tag in SUPPORT_TAGS:
+        if tag in j.sections:
+            out |= word_set(j.sections[tag])
+    return out
+
+
+def default_score(n: int, d: int, lo: int, hi: int) -> int:
+    """lo + round_half_up(n/d * (hi - lo)), exactly; lo when the answer has no words."""
+    if d == 0:
+        return lo
+    return lo + math.floor(Fraction(n, d) * (hi - lo) + Fraction(1, 2))
+
+
+def parse_logprobs_directive(value: str) -> list[tuple[str, float]] | None:
+    """"3:0.5,4:0.3" -> [("3", 0.5), ("4", 0.3)] sorted by p descending (stable)."""
+    out = []
+    for item in value.split(","):
+        tok, sep, p = item.partition(":")
+        tok = tok.strip()
+        try:
+            prob = float(p)
+        except ValueError:
+            return None
+        if not sep or not tok or not 0.0 < prob <= 1.0:
+            return None
+        out.append((tok, prob))
+    return sorted(out, key=lambda tp: -tp[1]) or None
+
+
+def default_dist(stated: str, lo: int) -> list[tuple[str, float]]:
+    if INT_RE.fullmatch(stated) and int(stated) - 1 >= lo:
+        return [(stated, 0.9), (str(int(stated) - 1), 0.1)]
+    return [(stated, 1.0)]
+
+
+def render_verdict(head: str, value: str, reason: str, modes: set[str], repair: bool,
+                   malformed: str) -> Reply:
+    """The JSON verdict '{"<head>": <value>, "reason": ...}' in the requested form."""
+    if "malformed" in modes or ("malformed-once" in modes and not repair):
+        return Reply(malformed)
+    prefix = '{"' + head + '": '
+    body = prefix + value + ', "reason": ' + json.dumps(reason) + "}"
+    if "prose" in modes:
+        return Reply(PROSE_HEAD + body + PROSE_TAIL, len(PROSE_HEAD) + len(prefix))
+    return Reply(body, len(prefix))
+
+
+def logprobs_content(text: str, score_at: int | None, dist, k: int) -> list[dict]:
+    """OpenAI choices[0].logprobs.content for a reply: p = 1 everywhere except the
+    score token, whose alternatives are dist (the first k of them)."""
+    out = []
+    for m in TOKEN_RE.finditer(text):
+        tok = m.group()
+        if dist and m.start() == score_at:
+            tops = [(t, math.log(p)) for t, p in dist[:k]]
+            lp = next((math.log(p) for t, p in dist if t == tok), 0.0)
+        else:
+            tops, lp = [(tok, 0.0)], 0.0
+        out.append({"token": tok, "logprob": lp, "bytes": list(tok.encode("utf-8", "replace")),
+                    "top_logprobs": [{"token": t, "logprob": x,
+                                      "bytes": list(t.encode("utf-8", "replace"))}
+                                     for t, x in tops]})
+    return out
+
+
+# ----------------------------------------------------------------- embeddings
+EMBED_DIM = 64
+MAX_EMBED_DIM = 8192
+
+
+def embed(text: str, dim: int = EMBED_DIM) -> list[float]:
+    """Feature hashing of lowercase \\w+ words (md5: 4 bytes index, 1 bit sign),
+    L2-normalised; a zero vector becomes the unit vector e0."""
+    v = [0.0] * dim
+    for w in WORD_RE.findall(text.lower()):
+        h = hashlib.md5(w.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()
+        v[int.from_bytes(h[:4], "little") % dim] += 1.0 if h[4] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in v))
+    if norm == 0.0:
+        v[0] = 1.0
+        return v
+    return [x / norm for x in v]
+
+
+def embed_dim(value, name: str) -> int:
+    if value is None:
+        return EMBED_DIM
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EMBED_DIM:
+        raise ApiError(400, f"{name} must be an integer from 1 to {MAX_EMBED_DIM}")
+    return value
+
+
+# ------------------------------------------------------------------ LangSmith
+RUN_TYPES = ("llm", "chain", "tool", "retriever", "embedding", "prompt", "parser")
+MAX_STORED_RUNS = 100_000
+
+
+def run_problem(run, where: str, op: str) -> str | None:
+    """Why LangSmith would reject this run (422), or None."""
+    if not isinstance(run, dict):
+        return f"{where}: run must be an object"
+    rid = run.get("id")
+    try:
+        if not isinstance(rid, str):
+            raise ValueError
+        uuid.UUID(rid)
+    except ValueError:
+        return f"{where}.id: must be a UUID string"
+    if op == "patch":
+        return None
+    if not isinstance(run.get("name"), str) or not run["name"]:
+        return f"{where}.name: field required (non-empty string)"
+    if run.get("run_type") not in RUN_TYPES:
+        return f"{where}.run_type: must be one of {', '.join(RUN_TYPES)}"
+    st = run.get("start_time")
+    if isinstance(st, bool) or not isinstance(st, (str, int, float)) or st == "":
+        return f"{where}.start_time: field required (ISO 8601 string)"
+    return None
+
+
 class MockLLM:
     def __init__(self, keys: list[str], answers: dict[str, str], config: Config,
                  max_body: int = 64 << 20, verbose: bool = False) -> None:
@@ -259,6 +491,11 @@ class MockLLM:
         self.seq = 0
         self._date = ""
         self._date_at = -1
+        self.flaky: dict[str, int] = {}                 # [[judge=flaky]] request counters
+        self.runs: collections.deque = collections.deque(maxlen=MAX_STORED_RUNS)
+        self.runs_total = 0
+        self.run_batches = 0
+        self.run_requests = 0
         self.set_answers(answers)
 
     # ----------------------------------------------------------------- answers
@@ -287,6 +524,70 @@ class MockLLM:
             if q in folded:
                 return a
         return None
+
+    def compose(self, model: str, prompt: str) -> Reply:
+        """The reply to a prompt: a judge verdict for judge prompts (any model,
+        echo models included), otherwise reply_for()."""
+        j = detect_judge(prompt)
+        if j is None:
+            return Reply(self.reply_for(model, prompt))
+        self.stats.judge[j.kind] += 1
+        if j.repair:
+            self.stats.judge["repair"] += 1
+        return self.score_verdict(j) if j.kind == "score" else self.pairwise_verdict(j)
+
+    def flaky_step(self, key: str) -> int:
+        """0, 1, 2, ... for successive requests with the same key (until a reset)."""
+        n = self.flaky.get(key, 0)
+        if len(self.flaky) >= 100_000 and n == 0:
+            self.flaky.clear()
+        self.flaky[key] = n + 1
+        return n
+
+    def score_verdict(self, j: Judge) -> Reply:
+        answer = j.sections["answer"]
+        n, d = support(answer, support_words(j))
+        reason = f"{n} of {d} answer words are supported"
+        dirs = directives(answer)
+        modes = {v.lower() for k, v in dirs if k == "judge"}
+        opts = {k: v for k, v in dirs if k != "judge"}
+        dist = parse_logprobs_directive(opts["logprobs"]) if "logprobs" in opts else None
+        if "score" in opts and opts["score"]:
+            stated = opts["score"]
+        elif dist:
+            stated = dist[0][0]
+        elif "flaky" in modes:
+            stated = str(j.hi if self.flaky_step("score\0" + answer) % 2 == 0 else j.lo)
+        else:
+            stated = str(default_score(n, d, j.lo, j.hi))
+        rep = render_verdict("score", stated, reason, modes, j.repair, MALFORMED_SCORE)
+        if rep.score_at is None:
+            return rep
+        return rep._replace(dist=dist or default_dist(stated, j.lo))
+
+    def pairwise_verdict(self, j: Judge) -> Reply:
+        a, b = j.sections["answer_a"], j.sections["answer_b"]
+        ref = support_words(j)
+        (na, da), (nb, db) = support(a, ref), support(b, ref)
+        reason = (f"A: {na} of {da} answer words are supported; "
+                  f"B: {nb} of {db} answer words are supported")
+        da_, db_ = directives(a), directives(b)
+        modes = {v.lower() for k, v in da_ + db_ if k == "judge"}
+        better_a = any(k == "better" for k, _ in da_)
+        better_b = any(k == "better" for k, _ in db_)
+        if any(k == "judge" and v.lower() == "position-bias" for k, v in directives(j.text)):
+            winner = "A"
+        elif better_a or better_b:
+            winner = "tie" if better_a and better_b else ("A" if better_a else "B")
+        elif "flaky" in modes:
+            winner = "A" if self.flaky_step("pair\0" + a + "\0" + b) % 2 == 0 else "B"
+        else:
+            fa = Fraction(na, da) if da else Fraction(0)
+            fb = Fraction(nb, db) if db else Fraction(0)
+            winner = "A" if fa > fb else "B" if fb > fa else "tie"
+        rep = render_verdict("winner", json.dumps(winner), reason, modes, j.repair,
+                             MALFORMED_WINNER)
+        return rep._replace(score_at=None)
 
     def reply_for(self, model: str, prompt: str) -> str:
         lines = [ln.strip() for ln in prompt.splitlines() if ln.strip()]
@@ -341,7 +642,9 @@ class MockLLM:
 
     @staticmethod
     def error(api: str, status: int, message: str, headers=()) -> Response:
-        if api == "anthropic":
+        if api == "langsmith":
+            body = {"detail": message}
+        elif api == "anthropic":
             etype = ANTHROPIC_ERR.get(status, "api_error" if status >= 500
                                       else "invalid_request_error")
             body = {"type": "error", "error": {"type": etype, "message": message}}
@@ -378,6 +681,10 @@ class MockLLM:
                 return self.error(api, 401, "x-api-key header is required")
             if self.keys and key not in self.keys:
                 return self.error(api, 401, "invalid x-api-key")
+        elif api == "langsmith":
+            key = h.get("x-api-key", "").strip()
+            if not key or (self.keys and key not in self.keys):
+                return self.error(api, 401, "Invalid token: send a valid x-api-key header")
         else:
             if req.query and "key" in parse_qs(req.query, keep_blank_values=True):
                 return self.error(api, 400, "API key passed in the URL query string (?key=) is "
@@ -393,13 +700,26 @@ class MockLLM:
 
     # --------------------------------------------------------------- dispatch
     @staticmethod
-    def classify(path: str) -> str | None:
+    def classify(req: Request) -> tuple[str, str] | None:
+        """(api, endpoint) of a request path; endpoint is chat, embeddings or runs."""
+        path = req.path
         if path.endswith("/chat/completions"):
-            return "openai"
+            return "openai", "chat"
+        if path.endswith("/embeddings"):
+            # Anthropic has no embeddings API: its clients' requests (anthropic-version,
+            # no OpenAI key header) get Anthropic's 404.
+            h = req.headers
+            if "anthropic-version" in h and "authorization" not in h and "api-key" not in h:
+                return "anthropic", "embeddings"
+            return "openai", "embeddings"
         if path.endswith("/v1/messages") or path == "/messages":
-            return "anthropic"
+            return "anthropic", "chat"
         if ":generateContent" in path or ":streamGenerateContent" in path:
-            return "gemini"
+            return "gemini", "chat"
+        if ":embedContent" in path or ":batchEmbedContents" in path:
+            return "gemini", "embeddings"
+        if path.endswith("/runs/batch") or path.endswith("/runs"):
+            return "langsmith", "runs"
         return None
 
     async def dispatch(self, req: Request) -> Response:
@@ -407,12 +727,18 @@ class MockLLM:
         if path.startswith("/_admin/"):
             self.stats.admin_requests += 1
             return self.admin(req)
-        api = self.classify(path)
-        if api is None:
+        route = self.classify(req)
+        if route is None:
             if req.method == "GET" and path.endswith("/models"):
                 return self.list_models(req)
             resp = self.error("openai", 404, f"Unknown request URL: {req.method} {path}.")
-            self.stats.record("other", "404", None)
+            self.stats.record("other", "404", None, "other")
+            return resp
+        api, endpoint = route
+        if api == "anthropic" and endpoint == "embeddings":
+            resp = self.error(api, 404, f"Not found: {req.method} {path} (Anthropic has no "
+                              "embeddings API).")
+            self.stats.record(api, "404", None, endpoint)
             return resp
         st = self.stats
         st.concurrent += 1
@@ -436,6 +762,8 @@ class MockLLM:
                 perr = "We could not parse the JSON body of your request."
             if api == "gemini":
                 model = self.gemini_model(path)
+            elif api == "langsmith":
+                pass
             elif payload is not None and isinstance(payload.get("model"), str):
                 model = payload["model"]
 
@@ -471,7 +799,7 @@ class MockLLM:
                         status, f"Injected HTTP {status} (mock)."), hdrs)
                     return resp
 
-            resp = self.answer(api, req, path, payload, perr, model)
+            resp = self.answer(api, endpoint, req, path, payload, perr, model)
             if fault == "malformed":
                 resp = Response(200, resp.body[: max(1, len(resp.body) // 2)] + b'{"mock":',
                                 resp.headers, label="200")
@@ -481,19 +809,25 @@ class MockLLM:
         finally:
             st.concurrent -= 1
             if resp is not None:
-                st.record(api, resp.label, model)
+                st.record(api, resp.label, model, endpoint)
 
     def gemini_model(self, path: str) -> str:
         i = path.rfind("/models/")
         seg = path[i + 8:] if i >= 0 else path.rsplit("/", 1)[-1]
         return unquote(seg.split(":", 1)[0])
 
-    def answer(self, api, req, path, payload, perr, model) -> Response:
+    def answer(self, api, endpoint, req, path, payload, perr, model) -> Response:
         if api == "anthropic" and not req.headers.get("anthropic-version"):
             return self.error(api, 400, "anthropic-version: header is required")
         if perr is not None:
-            return self.error(api, 400, perr)
+            return self.error(api, 422 if api == "langsmith" else 400, perr)
         try:
+            if api == "langsmith":
+                return self.langsmith(payload, path.endswith("/runs/batch"))
+            if endpoint == "embeddings":
+                if api == "openai":
+                    return self.openai_embeddings(payload)
+                return self.gemini_embeddings(payload, model, ":batchEmbedContents" in path)
             if api == "openai":
                 return self.openai(payload)
             if api == "anthropic":
@@ -504,7 +838,7 @@ class MockLLM:
         except ApiError as e:
             return self.error(api, e.status, e.message)
         except (ValueError, TypeError, AttributeError, KeyError) as e:
-            return self.error(api, 400, f"Invalid request: {e}")
+            return self.error(api, 422 if api == "langsmith" else 400, f"Invalid request: {e}")
 
     def model_hooks(self, model: str) -> None:
         m = model.lower()
@@ -534,6 +868,7 @@ class MockLLM:
             raise ApiError(400, "'messages' must be a non-empty array")
         if p.get("stream"):
             raise ApiError(400, "stream=true is not supported by the mock server")
+        want_lp, top_k = self.logprobs_params(p)
         self.model_hooks(model)
         prompt = ""
         in_words = 0
@@ -544,9 +879,13 @@ class MockLLM:
             in_words += words(t)
             if m["role"] == "user":
                 prompt = t
-        out = self.reply_for(model, prompt)
+        rep = self.compose(model, prompt)
         limit = p.get("max_completion_tokens", p.get("max_tokens"))
-        out, cut = self.limit_words(out, limit)
+        out, cut = self.limit_words(rep.text, limit)
+        logprobs = None
+        if want_lp:
+            logprobs = {"content": logprobs_content(out, rep.score_at, rep.dist, max(top_k, 1)),
+                        "refusal": None}
         ow = words(out)
         self.stats.input_tokens += in_words
         self.stats.output_tokens += ow
@@ -557,13 +896,28 @@ class MockLLM:
             "model": model,
             "choices": [{"index": 0,
                          "message": {"role": "assistant", "content": out, "refusal": None},
-                         "logprobs": None,
+                         "logprobs": logprobs,
                          "finish_reason": "length" if cut else "stop"}],
             "usage": {"prompt_tokens": in_words, "completion_tokens": ow,
                       "total_tokens": in_words + ow},
             "system_fingerprint": "fp_mock",
         }
         return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
+
+    @staticmethod
+    def logprobs_params(p: dict) -> tuple[bool, int]:
+        """(logprobs requested, top_logprobs k) of an OpenAI chat request, validated."""
+        lp = p.get("logprobs")
+        if lp is not None and not isinstance(lp, bool):
+            raise ApiError(400, "logprobs must be a boolean")
+        k = p.get("top_logprobs")
+        if k is None:
+            return bool(lp), 0
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= 20:
+            raise ApiError(400, "top_logprobs must be an integer from 0 to 20")
+        if not lp:
+            raise ApiError(400, "logprobs must be set to true if top_logprobs is used")
+        return True, k
 
     def anthropic(self, p: dict) -> Response:
         model = p.get("model")
@@ -589,8 +943,7 @@ class MockLLM:
             in_words += words(t)
             if m["role"] == "user":
                 prompt = t
-        out = self.reply_for(model, prompt)
-        out, cut = self.limit_words(out, mt)
+        out, cut = self.limit_words(self.compose(model, prompt).text, mt)
         ow = words(out)
         self.stats.input_tokens += in_words
         self.stats.output_tokens += ow
@@ -632,7 +985,7 @@ class MockLLM:
             in_words += words(t)
             if c.get("role", "user") == "user":
                 prompt = t
-        out = self.reply_for(model, prompt)
+        out = self.compose(model, prompt).text
         gc = p.get("generationConfig", p.get("generation_config")) or {}
         limit = gc.get("maxOutputTokens", gc.get("max_output_tokens")) if isinstance(gc, dict) else None
         out, cut = self.limit_words(out, limit)
@@ -648,6 +1001,117 @@ class MockLLM:
             "responseId": "mock" + self.next_id(),
         }
         return Response(200, jdump(body), ctype="application/json; charset=UTF-8")
+
+    # ------------------------------------------------------------- embeddings
+    def count_embedded(self, api: str, texts: list[str]) -> int:
+        st = self.stats
+        st.embed_texts[api] = st.embed_texts.get(api, 0) + len(texts)
+        n = sum(words(t) for t in texts)
+        st.input_tokens += n
+        return n
+
+    def openai_embeddings(self, p: dict) -> Response:
+        model = p.get("model")
+        if not isinstance(model, str) or not model:
+            raise ApiError(400, "you must provide a model parameter")
+        inp = p.get("input")
+        if isinstance(inp, str):
+            texts = [inp]
+        elif isinstance(inp, list) and inp and all(isinstance(t, str) for t in inp):
+            texts = inp
+        elif isinstance(inp, list) and not inp:
+            raise ApiError(400, "'input' must not be an empty array")
+        elif inp is None:
+            raise ApiError(400, "'input' is a required property")
+        else:
+            raise ApiError(400, "'input' must be a string or an array of strings "
+                           "(token arrays are not supported by the mock server)")
+        if len(texts) > 2048:
+            raise ApiError(400, "'input' must have at most 2048 elements")
+        dim = embed_dim(p.get("dimensions"), "dimensions")
+        fmt = p.get("encoding_format", "float")
+        if fmt not in ("float", "base64"):
+            raise ApiError(400, "encoding_format must be 'float' or 'base64'")
+        self.model_hooks(model)
+        data = []
+        for i, t in enumerate(texts):
+            v = embed(t, dim)
+            if fmt == "base64":
+                v = base64.b64encode(struct.pack(f"<{dim}f", *v)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": v})
+        n = self.count_embedded("openai", texts)
+        body = {"object": "list", "data": data, "model": model,
+                "usage": {"prompt_tokens": n, "total_tokens": n}}
+        return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
+
+    @staticmethod
+    def gemini_embed_text(req, model: str, where: str) -> tuple[str, int]:
+        """(text, dimension) of one EmbedContentRequest."""
+        if not isinstance(req, dict):
+            raise ApiError(400, f"Invalid value at '{where}': expected an object")
+        rm = req.get("model")
+        if rm is not None and rm != f"models/{model}":
+            raise ApiError(400, f"* {where}.model: must be 'models/{model}' (the model "
+                           "of the URL)")
+        content = req.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if not isinstance(parts, list):
+            raise ApiError(400, f"* {where}.content: content is not specified")
+        text = "\n".join(x["text"] for x in parts
+                         if isinstance(x, dict) and isinstance(x.get("text"), str))
+        dim = embed_dim(req.get("outputDimensionality", req.get("output_dimensionality")),
+                        f"{where}.outputDimensionality")
+        return text, dim
+
+    def gemini_embeddings(self, p: dict, model: str, batch: bool) -> Response:
+        if not model:
+            raise ApiError(404, "model not found")
+        if batch:
+            reqs = p.get("requests")
+            if not isinstance(reqs, list) or not reqs:
+                raise ApiError(400, "* BatchEmbedContentsRequest.requests: requests is not "
+                               "specified")
+            if len(reqs) > 100:
+                raise ApiError(400, "* BatchEmbedContentsRequest.requests: at most 100 "
+                               "requests can be in one batch")
+            items = [self.gemini_embed_text(r, model, f"requests[{i}]")
+                     for i, r in enumerate(reqs)]
+        else:
+            items = [self.gemini_embed_text(p, model, "EmbedContentRequest")]
+        self.model_hooks(model)
+        vecs = [{"values": embed(t, d)} for t, d in items]
+        self.count_embedded("gemini", [t for t, _ in items])
+        body = {"embeddings": vecs} if batch else {"embedding": vecs[0]}
+        return Response(200, jdump(body), ctype="application/json; charset=UTF-8")
+
+    # -------------------------------------------------------------- LangSmith
+    def langsmith(self, p: dict, batch: bool) -> Response:
+        """POST /runs/batch {"post": [...], "patch": [...]} or POST /runs {run}."""
+        if batch:
+            ops = []
+            for op in ("post", "patch"):
+                runs = p.get(op)
+                if runs is None:
+                    continue
+                if not isinstance(runs, list):
+                    raise ApiError(422, f"{op}: must be a list of runs")
+                ops += [(op, f"{op}[{i}]", r) for i, r in enumerate(runs)]
+        else:
+            ops = [("post", "run", p)]
+        for op, where, run in ops:
+            problem = run_problem(run, where, op)
+            if problem is not None:
+                raise ApiError(422, problem)
+        for op, _, run in ops:
+            self.runs.append({**run, "_op": op})
+        self.runs_total += len(ops)
+        self.run_requests += 1
+        self.run_batches += batch
+        return Response(202, b"{}", label="202")
+
+    def langsmith_dict(self) -> dict:
+        return {"batches": self.run_batches, "requests": self.run_requests,
+                "runs": list(self.runs), "dropped": self.runs_total - len(self.runs)}
 
     def list_models(self, req: Request) -> Response:
         denied = self.check_auth("openai", req)
@@ -682,7 +1146,12 @@ class MockLLM:
                     self.rng.seed(self.config.seed)
                 self.stats.reset(self.stats.concurrent)
                 self.attempts.clear()
+                self.flaky.clear()
+                self.runs.clear()
+                self.runs_total = self.run_batches = self.run_requests = 0
                 return Response(200, jdump({"ok": True}))
+            if path == "/_admin/langsmith" and m == "GET":
+                return Response(200, jdump(self.langsmith_dict()))
             if path == "/_admin/answers":
                 if m == "POST":
                     self.set_answers(payload)
@@ -711,6 +1180,14 @@ class MockLLM:
             "tokens": {"input": st.input_tokens, "output": st.output_tokens},
             "admin_requests": st.admin_requests,
             "uptime_s": round(time.time() - st.started, 3),
+            "by_endpoint": dict(st.by_endpoint),
+            "judge": dict(st.judge),
+            "embeddings": {
+                "requests": sum(st.embed_requests.values()),
+                "texts": sum(st.embed_texts.values()),
+                "by_api": {api: {"requests": n, "texts": st.embed_texts.get(api, 0)}
+                           for api, n in st.embed_requests.items()},
+            },
         }
 
     # ------------------------------------------------------------------- HTTP
