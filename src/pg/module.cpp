@@ -19,6 +19,11 @@ int setting_request_timeout_ms = 60000;
 int setting_max_attempts = 5;
 int setting_lease_seconds = 300;
 int setting_retention_days = 30;
+char* setting_judge_model = nullptr;
+char* setting_embedding_model = nullptr;
+char* setting_langsmith_endpoint = nullptr;
+char* setting_langsmith_api_key_env = nullptr;
+char* setting_langsmith_project = nullptr;
 
 namespace {
 
@@ -53,6 +58,28 @@ void DefineSettings() {
                           "How long a claimed task stays claimed if its worker stops.", nullptr,
                           &setting_lease_seconds, 300, 5, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
                           nullptr, nullptr);
+  // Server defaults for jobs whose options name no judge or embedding model;
+  // submit_job pins the value in the job, so a later change leaves it alone.
+  DefineCustomStringVariable("llmeval.judge_model",
+                             "Model (provider/model) that runs judge metrics by default.", nullptr,
+                             &setting_judge_model, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("llmeval.embedding_model",
+                             "Model (provider/model) that embeds texts for semantic_similarity.",
+                             nullptr, &setting_embedding_model, "", PGC_SUSET, 0, nullptr, nullptr,
+                             nullptr);
+  // Tracing is off until an endpoint is set; the key stays in the server's
+  // environment, named here.
+  DefineCustomStringVariable("llmeval.langsmith_endpoint",
+                             "LangSmith API URL the workers export runs to; empty: no tracing.",
+                             nullptr, &setting_langsmith_endpoint, "", PGC_SIGHUP, 0, nullptr,
+                             nullptr, nullptr);
+  DefineCustomStringVariable("llmeval.langsmith_api_key_env",
+                             "Environment variable holding the LangSmith API key.", nullptr,
+                             &setting_langsmith_api_key_env, "LANGSMITH_API_KEY", PGC_SIGHUP, 0,
+                             nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("llmeval.langsmith_project", "LangSmith project (session) name.",
+                             nullptr, &setting_langsmith_project, "pg_llmeval", PGC_SIGHUP, 0,
+                             nullptr, nullptr, nullptr);
   DefineCustomIntVariable("llmeval.retention_days",
                           "Days responses and events are kept by llmeval.maintenance().", nullptr,
                           &setting_retention_days, 30, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr,

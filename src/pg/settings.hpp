@@ -11,5 +11,10 @@ extern int setting_request_timeout_ms;
 extern int setting_max_attempts;     // calls per task before it fails
 extern int setting_lease_seconds;    // how long a claim lasts without its worker
 extern int setting_retention_days;   // kept for maintenance()
+extern char* setting_judge_model;      // default judge model of new jobs (superuser)
+extern char* setting_embedding_model;  // default embedding model of new jobs (superuser)
+extern char* setting_langsmith_endpoint;     // tracing export URL; empty: off (sighup)
+extern char* setting_langsmith_api_key_env;  // environment variable with its key
+extern char* setting_langsmith_project;
 
 }  // namespace llmeval::pg

@@ -82,6 +82,12 @@ int64_t Int64(uint64_t row, int col) {
   return type == INT4OID ? DatumGetInt32(d) : DatumGetInt64(d);
 }
 
+double Float8(uint64_t row, int col) {
+  bool isnull = false;
+  const Datum d = Value(row, col, isnull);
+  return isnull ? 0 : DatumGetFloat8(d);
+}
+
 bool Bool(uint64_t row, int col) {
   bool isnull = false;
   const Datum d = Value(row, col, isnull);
@@ -173,13 +179,13 @@ Datum MakeArray(std::size_t n, Oid type, int16 typlen, bool byval, char align, M
   });
 }
 
+}  // namespace
+
 Datum TextDatum(const std::string& s) {
   return PgCall([&]() noexcept {
     return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
   });
 }
-
-}  // namespace
 
 Datum Int64ArrayDatum(const std::vector<int64_t>& values) {
   return MakeArray(values.size(), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,

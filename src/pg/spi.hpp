@@ -53,6 +53,7 @@ class Statement {
 // Reads column col (1-based) of row of the last result.
 bool IsNull(uint64_t row, int col);
 int64_t Int64(uint64_t row, int col);   // int8, int4
+double Float8(uint64_t row, int col);  // float8
 bool Bool(uint64_t row, int col);
 std::string Text(uint64_t row, int col);  // text, or "" for NULL
 std::string JsonText(uint64_t row, int col);  // jsonb as text
@@ -60,7 +61,8 @@ Uuid UuidValue(uint64_t row, int col);
 std::vector<std::string> TextArray(uint64_t row, int col);
 std::vector<int64_t> Int64Array(uint64_t row, int col);
 
-// Array parameters (palloc'd in the current memory context).
+// Parameters (palloc'd in the current memory context).
+Datum TextDatum(const std::string& s);
 Datum Int64ArrayDatum(const std::vector<int64_t>& values);
 Datum Int32ArrayDatum(const std::vector<int32_t>& values);
 Datum Float8ArrayDatum(const std::vector<double>& values, const std::vector<bool>& nulls = {});

@@ -52,7 +52,7 @@ CREATE TABLE llmeval.metrics (
   id          serial PRIMARY KEY,
   tenant      text DEFAULT llmeval.current_tenant(),
   name        text NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
-  kind        text NOT NULL CHECK (kind IN ('lexical', 'judge', 'assertion', 'sql')),
+  kind        text NOT NULL CHECK (kind IN ('lexical', 'judge', 'pairwise', 'embedding', 'assertion', 'sql')),
   description text,
   definition  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(definition) = 'object'),
   created_at  timestamptz NOT NULL DEFAULT now()
@@ -158,7 +158,10 @@ CREATE INDEX ON llmeval.jobs (status) WHERE status IN ('queued', 'running');
 CREATE INDEX ON llmeval.jobs (prompt_version_id);
 CREATE INDEX ON llmeval.jobs (dataset_version_id);
 
--- The queue: one task per test case and model. Workers claim pending tasks
+-- The queue: one task per test case and model (kind generate), and one per
+-- judge call (kind judge: a judge metric's sample of a generated output, or
+-- one order of a pairwise comparison) or embedding call (kind embed), all
+-- claimed, retried, rate-limited, priced and cancelled alike. Workers claim pending tasks
 -- whose next_attempt_at has come with FOR UPDATE SKIP LOCKED, set a lease and
 -- a claim token, commit, call the provider with no transaction open, and
 -- write back only if the claim token still matches. Rows are narrow (the
@@ -171,6 +174,15 @@ CREATE TABLE llmeval.tasks (
   test_case_id    bigint NOT NULL REFERENCES llmeval.test_cases ON DELETE RESTRICT,
   model_id        int NOT NULL REFERENCES llmeval.models ON DELETE RESTRICT,
   tenant          text NOT NULL DEFAULT llmeval.current_tenant(),
+  kind            text NOT NULL DEFAULT 'generate' CHECK (kind IN ('generate', 'judge', 'embed')),
+  -- judge and embed tasks: the generation judged (for a pairwise judgement,
+  -- the first model's) and the metric; other_task_id is the second model's
+  -- generation of a pairwise judgement, swapped says it is shown first
+  target_task_id  bigint REFERENCES llmeval.tasks ON DELETE CASCADE,
+  other_task_id   bigint REFERENCES llmeval.tasks ON DELETE CASCADE,
+  metric          text,
+  sample          int NOT NULL DEFAULT 0 CHECK (sample >= 0),
+  swapped         boolean NOT NULL DEFAULT false,
   status          text NOT NULL DEFAULT 'pending'
                   CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
   attempts        int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
@@ -181,7 +193,7 @@ CREATE TABLE llmeval.tasks (
   last_error      text,
   created_at      timestamptz NOT NULL DEFAULT now(),
   updated_at      timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (job_id, test_case_id, model_id),
+  CHECK ((kind = 'generate') = (target_task_id IS NULL AND metric IS NULL)),
   CHECK ((status = 'running') = (claim_token IS NOT NULL AND lease_expires_at IS NOT NULL))
 ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02,
         autovacuum_analyze_scale_factor = 0.02);
@@ -189,6 +201,11 @@ CREATE TABLE llmeval.tasks (
 CREATE INDEX tasks_claimable ON llmeval.tasks (next_attempt_at) WHERE status = 'pending';
 -- leases to reclaim when a worker died
 CREATE INDEX tasks_leases ON llmeval.tasks (lease_expires_at) WHERE status = 'running';
+CREATE UNIQUE INDEX tasks_generation_key ON llmeval.tasks (job_id, test_case_id, model_id)
+  WHERE kind = 'generate';
+CREATE UNIQUE INDEX tasks_judgement_key ON llmeval.tasks (target_task_id, metric, sample, swapped)
+  WHERE kind <> 'generate';
+CREATE INDEX ON llmeval.tasks (job_id);
 CREATE INDEX ON llmeval.tasks (test_case_id);
 CREATE INDEX ON llmeval.tasks (model_id);
 

@@ -17,7 +17,8 @@ FROM llmeval.tasks t
 JOIN llmeval.jobs j ON j.id = t.job_id
 JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
 JOIN llmeval.models m ON m.id = t.model_id
-LEFT JOIN llmeval.responses r ON r.task_id = t.id;
+LEFT JOIN llmeval.responses r ON r.task_id = t.id
+WHERE t.kind = 'generate';
 COMMENT ON VIEW llmeval.results IS 'one row per job, test case and model: the task, its response and cost';
 
 CREATE VIEW llmeval.scores WITH (security_invoker = true) AS
@@ -34,7 +35,8 @@ GRANT SELECT ON llmeval.results, llmeval.scores TO llmeval_user;
 CREATE FUNCTION llmeval._job_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params', 'temperature',
-                   'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples'] $$;
+                   'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
+                   'embedding_model', 'judge_params', 'judge_logprobs'] $$;
 
 CREATE FUNCTION llmeval._submit_job(tenant text, prompt text, dataset text, models text[],
                                     metrics text[], options jsonb)
@@ -116,6 +118,47 @@ BEGIN
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION 'metric "%" does not exist', unknown
       USING ERRCODE = 'undefined_object', HINT = 'See llmeval.metrics for the metrics available.';
+  END IF;
+
+  -- Judge and embedding metrics: the models that run them, pinned in the
+  -- job (a later change of the server defaults leaves it alone).
+  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics)
+             AND m.kind IN ('judge', 'pairwise') AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant)) THEN
+    options := options || jsonb_build_object('judge_model', coalesce(options ->> 'judge_model',
+                 nullif(current_setting('llmeval.judge_model', true), '')));
+    IF options ->> 'judge_model' IS NULL THEN
+      RAISE EXCEPTION 'judge metrics need a judge model'
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Pass options => ''{"judge_model": "provider/model"}'' or set llmeval.judge_model.';
+    END IF;
+  END IF;
+  IF 'semantic_similarity' = ANY (metrics) THEN
+    options := options || jsonb_build_object('embedding_model', coalesce(options ->> 'embedding_model',
+                 nullif(current_setting('llmeval.embedding_model', true), '')));
+    IF options ->> 'embedding_model' IS NULL THEN
+      RAISE EXCEPTION 'semantic_similarity needs an embedding model'
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Pass options => ''{"embedding_model": "provider/model"}'' or set llmeval.embedding_model.';
+    END IF;
+  END IF;
+  SELECT x INTO unknown FROM unnest(ARRAY[options ->> 'judge_model', options ->> 'embedding_model']) x
+  WHERE x IS NOT NULL AND NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'model "%" does not exist', unknown
+      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise')
+     AND cardinality(models) <> 2 THEN
+    RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF options ? 'samples' AND (jsonb_typeof(options -> 'samples') <> 'number'
+                              OR (options ->> 'samples')::numeric NOT BETWEEN 1 AND 20
+                              OR (options ->> 'samples')::numeric % 1 <> 0) THEN
+    RAISE EXCEPTION 'samples must be an integer from 1 to 20' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF options ? 'judge_params' AND jsonb_typeof(options -> 'judge_params') <> 'object' THEN
+    RAISE EXCEPTION 'judge_params must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
   END IF;
 
   -- Every test case must fill every placeholder of the prompt.

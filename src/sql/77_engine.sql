@@ -22,12 +22,17 @@ REVOKE ALL ON llmeval.response_cache FROM PUBLIC;
 -- Claims up to max_tasks due pending tasks: a lease, a claim token, one more
 -- attempt; returns what the call needs. The API key comes from the secret
 -- store or, when absent, the worker reads the environment variable named.
+-- A judge task's message is its judge prompt (in input.prompt, template
+-- "{{prompt}}"), sent with the judge parameters (temperature 0, logprobs
+-- where the API has them, then the job's judge_params); an embed task's input
+-- holds the texts and the vectors already cached (null where missing).
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
 RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
                model_id int, model text, provider_kind text, base_url text, api_key text,
                api_key_env text, api_model text, params jsonb, template text, system text,
                input jsonb, expected text, metrics text[], use_cache boolean,
-               requests_per_minute int, tokens_per_minute int)
+               requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
+               scale_min float8, scale_max float8, pairwise boolean)
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -46,12 +51,41 @@ AS $$
   )
   SELECT c.id, c.claim_token, c.attempts, c.job_id, j.correlation_id, m.id, m.name, p.kind,
          p.base_url, s.api_key, p.api_key_env, m.api_model,
-         m.params || coalesce(j.options -> 'params', '{}')
-           || jsonb_strip_nulls(jsonb_build_object(
-                'temperature', j.options -> 'temperature', 'max_tokens', j.options -> 'max_tokens',
-                'top_p', j.options -> 'top_p', 'stop', j.options -> 'stop', 'seed', j.options -> 'seed')),
-         pv.template, pv.system, tc.input, tc.expected, j.metrics,
-         coalesce((j.options ->> 'cache')::boolean, true), m.requests_per_minute, m.tokens_per_minute
+         CASE WHEN c.kind = 'generate' THEN
+           m.params || coalesce(j.options -> 'params', '{}')
+             || jsonb_strip_nulls(jsonb_build_object(
+                  'temperature', j.options -> 'temperature', 'max_tokens', j.options -> 'max_tokens',
+                  'top_p', j.options -> 'top_p', 'stop', j.options -> 'stop', 'seed', j.options -> 'seed'))
+         WHEN c.kind = 'judge' THEN
+           '{"temperature": 0, "max_tokens": 512}'::jsonb
+             || CASE WHEN p.kind = 'openai' AND coalesce((j.options ->> 'judge_logprobs')::boolean, true)
+                     THEN '{"logprobs": true, "top_logprobs": 5}'::jsonb ELSE '{}' END
+             || coalesce(j.options -> 'judge_params', '{}')
+         ELSE '{}'::jsonb END,
+         CASE WHEN c.kind = 'generate' THEN pv.template WHEN c.kind = 'judge' THEN '{{prompt}}' ELSE '' END,
+         CASE WHEN c.kind = 'generate' THEN pv.system WHEN c.kind = 'judge' THEN llmeval._judge_system() END,
+         CASE WHEN c.kind = 'generate' THEN tc.input
+              WHEN c.kind = 'judge' AND c.other_task_id IS NULL THEN
+                jsonb_build_object('prompt', llmeval._judge_prompt(jd.definition,
+                  llmeval.render_prompt(pv.template, tc.input), tc.context, tc.expected, gr.output))
+              WHEN c.kind = 'judge' THEN
+                jsonb_build_object('prompt', llmeval._pairwise_prompt(jd.definition,
+                  llmeval.render_prompt(pv.template, tc.input), tc.context, tc.expected,
+                  CASE WHEN c.swapped THEN orr.output ELSE gr.output END,
+                  CASE WHEN c.swapped THEN gr.output ELSE orr.output END))
+              ELSE jsonb_build_object('texts', jsonb_build_array(gr.output, tc.expected),
+                                      'vectors', jsonb_build_array(
+                                        (SELECT to_jsonb(e.vector) FROM llmeval.embedding_cache e
+                                         WHERE e.model_id = m.id AND e.text_hash = sha256(convert_to(gr.output, 'UTF8'))),
+                                        (SELECT to_jsonb(e.vector) FROM llmeval.embedding_cache e
+                                         WHERE e.model_id = m.id AND e.text_hash = sha256(convert_to(tc.expected, 'UTF8')))))
+         END,
+         CASE WHEN c.kind = 'generate' THEN tc.expected END,
+         CASE WHEN c.kind = 'generate' THEN j.metrics ELSE '{}' END,
+         coalesce((j.options ->> 'cache')::boolean, true)
+           AND (c.kind = 'generate' OR coalesce((j.options ->> 'samples')::int, 1) = 1),
+         m.requests_per_minute, m.tokens_per_minute, c.kind, c.metric,
+         (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL
   FROM claimed c
   JOIN llmeval.jobs j ON j.id = c.job_id
   JOIN llmeval.models m ON m.id = c.model_id
@@ -59,6 +93,11 @@ AS $$
   LEFT JOIN llmeval.provider_secrets s ON s.provider_id = p.id
   JOIN llmeval.prompt_versions pv ON pv.id = j.prompt_version_id
   JOIN llmeval.test_cases tc ON tc.id = c.test_case_id
+  LEFT JOIN llmeval.responses gr ON gr.task_id = c.target_task_id
+  LEFT JOIN llmeval.responses orr ON orr.task_id = c.other_task_id
+  LEFT JOIN LATERAL (SELECT md.definition FROM llmeval.metrics md
+                     WHERE c.kind = 'judge' AND md.name = c.metric AND (md.tenant IS NULL OR md.tenant = j.tenant)
+                     ORDER BY md.tenant NULLS LAST LIMIT 1) jd ON true
   ORDER BY c.next_attempt_at, c.id
 $$;
 
@@ -79,7 +118,7 @@ $$;
 -- Stores completed calls: the response (priced from the model's prices, free
 -- when served from the cache), its scores, and the cache entry; marks the
 -- tasks completed. Returns the ids applied (others had lost their claim).
-CREATE FUNCTION llmeval._complete_tasks(task_ids bigint[], tokens uuid[], outputs text[],
+CREATE FUNCTION llmeval._complete_tasks_apply(task_ids bigint[], tokens uuid[], outputs text[],
                                         latencies float8[], input_tokens int[], output_tokens int[],
                                         cached boolean[], cache_keys bytea[], score_task_ids bigint[],
                                         score_metrics text[], score_values float8[])
@@ -126,11 +165,42 @@ AS $$
   SELECT coalesce(array_agg(d.id), '{}') FROM done d
 $$;
 
+-- The workers' write-back of completed calls: the judge and embed tasks of
+-- the generations completing are queued first (so the job never looks
+-- finished in between), then the calls are stored, then assertions and SQL
+-- metrics scored, and judged outputs whose last sample just ended scored.
+CREATE FUNCTION llmeval._complete_tasks(task_ids bigint[], tokens uuid[], outputs text[],
+                                        latencies float8[], input_tokens int[], output_tokens int[],
+                                        cached boolean[], cache_keys bytea[], score_task_ids bigint[],
+                                        score_metrics text[], score_values float8[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  holding bigint[];
+  done bigint[];
+BEGIN
+  SELECT array_agg(t.id ORDER BY t.id) INTO holding
+  FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token) ON t.id = x.id
+  WHERE t.claim_token = x.token AND t.status = 'running';
+  IF holding IS NULL THEN
+    RETURN '{}';
+  END IF;
+  PERFORM llmeval._queue_judgements(holding);
+  done := llmeval._complete_tasks_apply(task_ids, tokens, outputs, latencies, input_tokens,
+                                        output_tokens, cached, cache_keys, score_task_ids,
+                                        score_metrics, score_values);
+  PERFORM llmeval._score_deterministic(done);
+  PERFORM llmeval._score_judgements(done);
+  RETURN done;
+END $$;
+
 -- Puts tasks back in the queue after a retryable failure, due after their
 -- backoff, or fails them for good (final = true: the response records the
 -- error). Each attempt is logged.
-CREATE FUNCTION llmeval._fail_tasks(task_ids bigint[], tokens uuid[], errors text[],
-                                    delays_ms bigint[], final boolean[], latencies float8[])
+CREATE FUNCTION llmeval._fail_tasks_apply(task_ids bigint[], tokens uuid[], errors text[],
+                                          delays_ms bigint[], final boolean[], latencies float8[])
 RETURNS bigint[]
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -161,6 +231,21 @@ AS $$
   )
   SELECT coalesce(array_agg(c.id), '{}') FROM changed c
 $$;
+
+-- A judge call that failed for good still ends its sample: the judged
+-- output is scored from the samples that succeeded (NULL if none did).
+CREATE FUNCTION llmeval._fail_tasks(task_ids bigint[], tokens uuid[], errors text[],
+                                    delays_ms bigint[], final boolean[], latencies float8[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  changed bigint[] := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies);
+BEGIN
+  PERFORM llmeval._score_judgements(changed);
+  RETURN changed;
+END $$;
 
 -- Gives claimed tasks back without counting the attempt (a worker shutting
 -- down, or one holding tasks it could not start within its rate limits).
@@ -218,6 +303,9 @@ REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._cached_responses(int[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
                                                bytea[], bigint[], text[], float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
+                                                     bytea[], bigint[], text[], float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;

@@ -348,7 +348,7 @@ BEGIN
         FROM llmeval.tasks t
         JOIN llmeval.models m ON m.id = t.model_id
         LEFT JOIN llmeval.responses r ON r.task_id = t.id
-        WHERE t.job_id = ANY (job_ids)
+        WHERE t.job_id = ANY (job_ids) AND t.kind = 'generate'
         GROUP BY m.name) x;
 
   -- The most frequent errors of failed tasks.
@@ -375,7 +375,7 @@ BEGIN
         FROM llmeval.tasks t
         JOIN llmeval.models m ON m.id = t.model_id
         JOIN llmeval.responses r ON r.task_id = t.id
-        WHERE t.job_id = ANY (job_ids) AND t.status = 'completed' AND r.latency_ms IS NOT NULL
+        WHERE t.job_id = ANY (job_ids) AND t.kind = 'generate' AND t.status = 'completed' AND r.latency_ms IS NOT NULL
         GROUP BY m.name) x;
 
   -- Scores: statistics and a histogram per model and metric; a value equal

@@ -1,0 +1,811 @@
+-- Judge, embedding, assertion and SQL metrics: everything a job scores
+-- beyond the lexical metrics the workers compute themselves.
+--
+-- A judge metric's score of a generated output is one task of kind judge
+-- per sample, queued (in the transaction that stores the output) for the
+-- job's judge model; a pairwise metric queues both orders of the two
+-- models' outputs once both exist; semantic_similarity queues one embed
+-- task. These tasks go through the same queue as generations: claimed,
+-- retried, rate-limited and priced alike, and the job ends only when they
+-- have. Each judge call's parsed reply is kept in judgements; when the last
+-- sample of a (generation, metric) ends, their mean becomes its score.
+-- Assertions and SQL metrics cost no call: they are scored in the
+-- transaction that stores the output.
+
+INSERT INTO llmeval.metrics (tenant, name, kind, description, definition) VALUES
+  (NULL, 'faithfulness', 'judge',
+   'LLM judge, 0-1: share of the answer''s statements supported by the test case''s context',
+   jsonb_build_object('min', 1, 'max', 5, 'uses', ARRAY['question', 'context', 'answer'],
+                      'requires', ARRAY['context'], 'criteria',
+   'Faithfulness: is every statement in the answer supported by the context? Split the answer '
+   'into its factual statements and check each one against the context only, not against your '
+   'own knowledge. 5: every statement is supported by the context. 4: nearly all are supported. '
+   '3: about half are supported. 2: most are unsupported. 1: the answer contradicts the context '
+   'or is unrelated to it. An answer that declines, or says the context does not give the '
+   'information, makes no unsupported statement.')),
+  (NULL, 'relevance', 'judge',
+   'LLM judge, 0-1: the answer addresses the question asked',
+   jsonb_build_object('min', 1, 'max', 5, 'uses', ARRAY['question', 'answer'], 'criteria',
+   'Relevance: does the answer address the question that was asked? 5: it answers the question '
+   'directly and completely, with nothing off-topic. 3: it answers part of the question, or '
+   'buries the answer in unrelated content. 1: it does not address the question. Do not judge '
+   'whether the answer is factually correct.')),
+  (NULL, 'coherence', 'judge',
+   'LLM judge, 0-1: the answer is well organised, consistent and easy to follow',
+   jsonb_build_object('min', 1, 'max', 5, 'uses', ARRAY['question', 'answer'], 'criteria',
+   'Coherence: is the answer well organised, logically consistent and easy to follow, each '
+   'sentence building on the previous ones? 5: clear and logically structured throughout. '
+   '3: understandable but with jumps, repetition or a confusing order. 1: disjointed, '
+   'self-contradictory or incomprehensible. Do not judge factual accuracy or relevance.')),
+  (NULL, 'pairwise', 'pairwise',
+   'LLM judge comparing the job''s two models on each test case, both orders: 1 win, 0.5 tie, 0 loss',
+   jsonb_build_object('uses', ARRAY['question', 'context', 'reference'], 'criteria',
+   'Which answer responds better to the question: more correct (agreeing with the reference '
+   'answer when one is given, and with the context when one is given), more complete, more '
+   'relevant and clearer. Length alone is no merit.')),
+  (NULL, 'semantic_similarity', 'embedding',
+   'cosine similarity of the embeddings of the output and the expected answer (-1 to 1)', '{}');
+
+-- One row per judge or embed task that got an answer: the parsed reply.
+CREATE TABLE llmeval.judgements (
+  task_id        bigint PRIMARY KEY REFERENCES llmeval.tasks ON DELETE CASCADE,
+  tenant         text NOT NULL DEFAULT llmeval.current_tenant(),
+  -- the score as the judge stated it, on the metric's scale (NULL: unreadable)
+  score          double precision,
+  -- G-Eval: the scale's values weighted by the probabilities of the score token
+  weighted_score double precision,
+  reason         text,
+  verdict        text CHECK (verdict IN ('A', 'B', 'tie')),  -- pairwise, as shown to the judge
+  error          text,     -- why no score could be read
+  repaired       boolean NOT NULL DEFAULT false,  -- read from the one repair retry
+  first_reply    text,     -- the unreadable reply that asked for the repair
+  created_at     timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE llmeval.judgements IS 'each judge call''s parsed reply: score, weighted score, reason, verdict';
+
+-- Embeddings by (model, text): a text is embedded once per model. Vectors
+-- of one tenant's texts are no other tenant's business: only the
+-- extension's own functions read this table.
+CREATE TABLE llmeval.embedding_cache (
+  model_id   int NOT NULL REFERENCES llmeval.models ON DELETE CASCADE,
+  text_hash  bytea NOT NULL,  -- sha256 of the text (UTF-8)
+  vector     double precision[] NOT NULL CHECK (cardinality(vector) > 0),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (model_id, text_hash)
+);
+CREATE INDEX ON llmeval.embedding_cache (created_at);
+REVOKE ALL ON llmeval.embedding_cache FROM PUBLIC;
+
+ALTER TABLE llmeval.judgements ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON llmeval.judgements
+  USING (tenant = (SELECT llmeval.current_tenant()));
+CREATE POLICY admin_read ON llmeval.judgements FOR SELECT TO llmeval_admin USING (true);
+GRANT SELECT ON llmeval.judgements TO llmeval_user;
+
+-- Every judge call of a job, with its reply, parse and price: what a flaky
+-- or biased judge did.
+CREATE VIEW llmeval.judge_calls WITH (security_invoker = true) AS
+SELECT t.job_id, g.test_case_id, gm.name AS model, t.metric, t.sample, t.swapped,
+       jm.name AS judge_model, t.status, t.kind, j.score, j.weighted_score, j.reason, j.verdict,
+       coalesce(j.error, r.error, t.last_error) AS error, j.repaired, r.output AS reply,
+       r.latency_ms, r.input_tokens, r.output_tokens, r.cost, t.attempts,
+       t.id AS task_id, t.target_task_id, t.other_task_id
+FROM llmeval.tasks t
+JOIN llmeval.tasks g ON g.id = t.target_task_id
+JOIN llmeval.models gm ON gm.id = g.model_id
+JOIN llmeval.models jm ON jm.id = t.model_id
+LEFT JOIN llmeval.judgements j ON j.task_id = t.id
+LEFT JOIN llmeval.responses r ON r.task_id = t.id
+WHERE t.kind <> 'generate';
+COMMENT ON VIEW llmeval.judge_calls IS
+  'each judge and embedding call: the output judged, the judge''s reply, parsed score and reason, cost';
+GRANT SELECT ON llmeval.judge_calls TO llmeval_user;
+
+-- Judged items whose samples disagree: the flaky ones.
+CREATE VIEW llmeval.judge_spread WITH (security_invoker = true) AS
+SELECT s.job_id, s.test_case_id, s.model, s.metric, (s.detail ->> 'n')::int AS samples,
+       s.value AS mean, (s.detail ->> 'stddev')::float8 AS stddev,
+       (s.detail ->> 'min')::float8 AS min, (s.detail ->> 'max')::float8 AS max, s.task_id
+FROM llmeval.scores s
+WHERE s.detail ? 'stddev';
+COMMENT ON VIEW llmeval.judge_spread IS
+  'per judged output: samples, mean, standard deviation and range of the judge''s normalised scores';
+GRANT SELECT ON llmeval.judge_spread TO llmeval_user;
+
+-- Definitions ---------------------------------------------------------------
+
+CREATE FUNCTION llmeval._check_metric_name(name text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]*$' THEN
+    RAISE EXCEPTION 'invalid metric name "%"', name
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Use letters, digits and underscores.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = _check_metric_name.name
+             AND (m.tenant IS NULL OR m.tenant = llmeval.current_tenant())) THEN
+    RAISE EXCEPTION 'metric "%" already exists', name
+      USING ERRCODE = 'duplicate_object', HINT = 'Drop it first with llmeval.drop_metric.';
+  END IF;
+END $$;
+
+-- A judge metric from a rubric: the judge scores each output on the rubric
+-- from min_score to max_score, and the metric's value is that score mapped
+-- to 0-1.
+CREATE FUNCTION llmeval.create_metric(name text, rubric text, min_score int DEFAULT 1,
+                                      max_score int DEFAULT 5, description text DEFAULT NULL,
+                                      uses text[] DEFAULT ARRAY['question', 'context', 'reference', 'answer'])
+RETURNS int
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  new_id int;
+  bad text;
+BEGIN
+  PERFORM llmeval._check_metric_name(name);
+  IF rubric IS NULL OR btrim(rubric) = '' THEN
+    RAISE EXCEPTION 'a judge metric needs a rubric' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF min_score IS NULL OR max_score IS NULL OR min_score >= max_score THEN
+    RAISE EXCEPTION 'the score scale must run from a lower min_score to a higher max_score'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT u INTO bad FROM unnest(coalesce(uses, '{}')) u
+  WHERE u IS NULL OR u NOT IN ('question', 'context', 'reference', 'answer') LIMIT 1;
+  IF FOUND OR NOT 'answer' = ANY (coalesce(uses, '{}')) THEN
+    RAISE EXCEPTION 'uses must list answer and may list question, context and reference'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO llmeval.metrics AS m (name, kind, description, definition)
+  VALUES (name, 'judge', coalesce(description, 'LLM judge on a rubric, 0-1'),
+          jsonb_build_object('criteria', rubric, 'min', min_score, 'max', max_score, 'uses', uses))
+  RETURNING m.id INTO new_id;
+  RETURN new_id;
+END $$;
+COMMENT ON FUNCTION llmeval.create_metric(text, text, int, int, text, text[]) IS
+  'defines a judge metric from a rubric and a score scale (scored 0-1 by the job''s judge model)';
+
+-- A deterministic check of the output: 1 when it passes, 0 when not.
+CREATE FUNCTION llmeval.create_assertion(name text, check_kind text, argument jsonb DEFAULT NULL,
+                                         description text DEFAULT NULL)
+RETURNS int
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  definition jsonb := jsonb_build_object('check', check_kind, 'argument', argument);
+  new_id int;
+BEGIN
+  PERFORM llmeval._check_metric_name(name);
+  -- Checks the definition on an empty output: a bad regex or schema fails now.
+  PERFORM llmeval.assert_output('', definition);
+  INSERT INTO llmeval.metrics AS m (name, kind, description, definition)
+  VALUES (name, 'assertion', coalesce(description, 'assertion ' || check_kind || ' (0 or 1)'), definition)
+  RETURNING m.id INTO new_id;
+  RETURN new_id;
+END $$;
+COMMENT ON FUNCTION llmeval.create_assertion(text, text, jsonb, text) IS
+  'defines an assertion metric: regex, not_regex, contains, not_contains, contains_all, contains_any, equals, json_valid, json_schema, length';
+
+-- A metric computed by the tenant's own SQL function
+-- (output text, tc llmeval.test_cases) -> float8, run as the job's submitter.
+CREATE FUNCTION llmeval.create_sql_metric(name text, fn regprocedure, description text DEFAULT NULL)
+RETURNS int
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  f pg_proc;
+  new_id int;
+BEGIN
+  PERFORM llmeval._check_metric_name(name);
+  SELECT * INTO f FROM pg_proc p WHERE p.oid = fn;
+  IF f.pronargs <> 2 OR f.proargtypes[0] <> 'text'::regtype
+     OR f.proargtypes[1] <> 'llmeval.test_cases'::regtype OR f.prorettype <> 'float8'::regtype
+     OR f.proretset OR f.prokind <> 'f' THEN
+    RAISE EXCEPTION 'function % must take (text, llmeval.test_cases) and return float8', fn
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT has_function_privilege(fn, 'EXECUTE') THEN
+    RAISE EXCEPTION 'permission denied for function %', fn USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  INSERT INTO llmeval.metrics AS m (name, kind, description, definition)
+  VALUES (name, 'sql', coalesce(description, 'SQL function ' || fn::text),
+          jsonb_build_object('function', fn::oid::bigint, 'signature', fn::text))
+  RETURNING m.id INTO new_id;
+  RETURN new_id;
+END $$;
+COMMENT ON FUNCTION llmeval.create_sql_metric(text, regprocedure, text) IS
+  'defines a metric computed by a SQL function (output text, tc llmeval.test_cases) returning float8';
+
+CREATE FUNCTION llmeval.drop_metric(name text) RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+  DELETE FROM llmeval.metrics m WHERE m.name = drop_metric.name AND m.tenant = llmeval.current_tenant();
+  RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION llmeval.drop_metric(text) IS
+  'drops one of the caller''s metrics (scores already stored stay); false if there was none';
+
+-- Whether output passes an assertion definition {"check": ..., "argument": ...}.
+CREATE FUNCTION llmeval.assert_output(output text, definition jsonb) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  check_kind text := definition ->> 'check';
+  arg jsonb := definition -> 'argument';
+  case_sensitive boolean := coalesce((arg ->> 'case_sensitive')::boolean, true);
+  hay text := CASE WHEN coalesce((definition -> 'argument' ->> 'case_sensitive')::boolean, true)
+                   THEN output ELSE lower(output) END;
+  needles text[];
+  n int;
+BEGIN
+  IF output IS NULL THEN
+    RETURN NULL;
+  END IF;
+  -- The argument: a string, or {"value"/"values"/"pattern"/"schema"/"min"/"max": ...}.
+  IF check_kind IN ('contains', 'not_contains', 'contains_all', 'contains_any', 'equals') THEN
+    needles := CASE
+      WHEN jsonb_typeof(arg) = 'string' THEN ARRAY[arg #>> '{}']
+      WHEN jsonb_typeof(arg) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(arg))
+      WHEN jsonb_typeof(arg -> 'values') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(arg -> 'values'))
+      WHEN arg ? 'value' THEN ARRAY[arg ->> 'value'] END;
+    IF needles IS NULL OR cardinality(needles) = 0 OR array_position(needles, NULL) IS NOT NULL THEN
+      RAISE EXCEPTION 'assertion % needs a text or a list of texts', check_kind
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT case_sensitive THEN
+      needles := ARRAY(SELECT lower(x) FROM unnest(needles) x);
+    END IF;
+    RETURN CASE check_kind
+      WHEN 'contains' THEN (SELECT bool_and(strpos(hay, x) > 0) FROM unnest(needles) x)
+      WHEN 'contains_all' THEN (SELECT bool_and(strpos(hay, x) > 0) FROM unnest(needles) x)
+      WHEN 'contains_any' THEN (SELECT bool_or(strpos(hay, x) > 0) FROM unnest(needles) x)
+      WHEN 'not_contains' THEN NOT (SELECT bool_or(strpos(hay, x) > 0) FROM unnest(needles) x)
+      ELSE (SELECT bool_or(btrim(hay) = btrim(x)) FROM unnest(needles) x) END;
+  ELSIF check_kind IN ('regex', 'not_regex') THEN
+    IF jsonb_typeof(arg) = 'string' THEN
+      arg := jsonb_build_object('pattern', arg);
+    END IF;
+    IF arg ->> 'pattern' IS NULL THEN
+      RAISE EXCEPTION 'assertion % needs a pattern', check_kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- (POSIX regular expressions, as Postgres' ~ operator; ~* when case-insensitive)
+    RETURN CASE WHEN case_sensitive THEN output ~ (arg ->> 'pattern') ELSE output ~* (arg ->> 'pattern') END
+           = (check_kind = 'regex');
+  ELSIF check_kind = 'json_valid' THEN
+    RETURN llmeval.json_valid(output);
+  ELSIF check_kind = 'json_schema' THEN
+    IF jsonb_typeof(arg) NOT IN ('object', 'boolean') THEN
+      RAISE EXCEPTION 'assertion json_schema needs a JSON Schema' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN llmeval.json_schema_valid(output, CASE WHEN arg ? 'schema' AND jsonb_typeof(arg -> 'schema') = 'object'
+                                                  THEN arg -> 'schema' ELSE arg END);
+  ELSIF check_kind = 'length' THEN
+    IF NOT (arg ? 'min' OR arg ? 'max') THEN
+      RAISE EXCEPTION 'assertion length needs {"min": n} and/or {"max": n} (characters)'
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    n := char_length(output);
+    RETURN n >= coalesce((arg ->> 'min')::int, 0) AND n <= coalesce((arg ->> 'max')::int, n);
+  END IF;
+  RAISE EXCEPTION 'unknown assertion "%"', check_kind
+    USING ERRCODE = 'invalid_parameter_value',
+          HINT = 'Valid checks are regex, not_regex, contains, not_contains, contains_all, contains_any, equals, json_valid, json_schema and length.';
+END $$;
+COMMENT ON FUNCTION llmeval.assert_output(text, jsonb) IS
+  'whether an output passes an assertion definition {"check": ..., "argument": ...}';
+
+-- Judge prompts ---------------------------------------------------------------
+
+-- A section of a judge prompt, or nothing when the part is not used or absent.
+CREATE FUNCTION llmeval._prompt_section(tag text, body text, uses jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN body IS NOT NULL AND (uses IS NULL OR uses ? tag)
+              THEN format(E'<%1$s>\n%2$s\n</%1$s>\n\n', tag, body) ELSE '' END
+$$;
+
+-- The user message of a score judge (documented in README.md: Judge metrics).
+CREATE FUNCTION llmeval._judge_prompt(definition jsonb, question text, context text,
+                                      reference text, answer text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s<answer>\n%s\n</answer>\n\n'
+                'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
+                'with only a JSON object: {"score": <integer from %s to %s>, "reason": "<one or two sentences>"}',
+                definition ->> 'criteria',
+                llmeval._prompt_section('question', question, definition -> 'uses'),
+                llmeval._prompt_section('context', context, definition -> 'uses'),
+                llmeval._prompt_section('reference', reference, definition -> 'uses'),
+                answer, definition ->> 'min', definition ->> 'max', definition ->> 'min',
+                definition ->> 'max')
+$$;
+
+-- The user message of a pairwise judge.
+CREATE FUNCTION llmeval._pairwise_prompt(definition jsonb, question text, context text,
+                                         reference text, answer_a text, answer_b text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT format(E'Compare two answers to the same question against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s'
+                E'<answer_a>\n%s\n</answer_a>\n\n<answer_b>\n%s\n</answer_b>\n\n'
+                'Decide which answer is better; their order and their length must not sway you. '
+                'Respond with only a JSON object: {"winner": "A" | "B" | "tie", "reason": "<one or two sentences>"}',
+                definition ->> 'criteria',
+                llmeval._prompt_section('question', question, definition -> 'uses'),
+                llmeval._prompt_section('context', context, definition -> 'uses'),
+                llmeval._prompt_section('reference', reference, definition -> 'uses'),
+                answer_a, answer_b)
+$$;
+
+CREATE FUNCTION llmeval._judge_system() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 'You are a careful, impartial evaluator of AI assistants'' answers. You follow the '
+             'scoring instructions exactly and reply with only the JSON object asked for.' $$;
+
+-- Queueing and scoring (the workers' side) -----------------------------------------
+
+-- The job's metrics with their definitions (the tenant's own, else built-in).
+CREATE FUNCTION llmeval._job_metrics(job llmeval.jobs)
+RETURNS TABLE (name text, kind text, definition jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT DISTINCT ON (x.name) x.name, m.kind, m.definition
+  FROM unnest(job.metrics) AS x(name)
+  JOIN llmeval.metrics m ON m.name = x.name AND (m.tenant IS NULL OR m.tenant = job.tenant)
+  ORDER BY x.name, m.tenant NULLS LAST
+$$;
+
+-- Queues the judge and embed tasks of generations about to complete (called
+-- before they are marked completed, so that the job never looks finished in
+-- between). A judge metric needing a part the test case lacks (faithfulness
+-- without a context) is scored NULL with the reason at once.
+CREATE FUNCTION llmeval._queue_judgements(task_ids bigint[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pairwise_jobs bigint[];
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
+                 JOIN llmeval.metrics m ON m.name = ANY (j.metrics) AND m.kind IN ('judge', 'pairwise', 'embedding')
+                 WHERE t.id = ANY (task_ids)) THEN
+    RETURN;
+  END IF;
+  WITH gen AS (
+    SELECT t.*, j AS job FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
+    WHERE t.id = ANY (task_ids) AND t.kind = 'generate'
+  ), wanted AS (
+    SELECT g.id AS target, g.job_id, g.test_case_id, g.tenant, jm.name AS metric, jm.kind,
+           jm.definition, (g.job).options AS options, tc.context, tc.expected
+    FROM gen g
+    CROSS JOIN LATERAL llmeval._job_metrics(g.job) jm
+    JOIN llmeval.test_cases tc ON tc.id = g.test_case_id
+    WHERE jm.kind IN ('judge', 'embedding')
+  ), missing AS (
+    INSERT INTO llmeval.task_scores (task_id, tenant, metric, value, detail)
+    SELECT w.target, w.tenant, w.metric, NULL,
+           jsonb_build_object('error', CASE WHEN w.kind = 'embedding'
+                                            THEN 'no expected answer to compare with'
+                                            ELSE format('no %s: %s needs the test case''s %s',
+                                                        r, w.metric, r) END)
+    FROM wanted w
+    CROSS JOIN LATERAL (SELECT r FROM jsonb_array_elements_text(
+                          CASE WHEN w.kind = 'embedding' THEN '["expected"]' ELSE coalesce(w.definition -> 'requires', '[]') END) r
+                        WHERE (r = 'context' AND w.context IS NULL) OR (r = 'expected' AND w.expected IS NULL)
+                        LIMIT 1) lacking
+    ON CONFLICT (task_id, metric) DO NOTHING
+    RETURNING task_id, metric
+  )
+  INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, target_task_id, metric, sample)
+  SELECT w.job_id, w.test_case_id, m.id, w.tenant,
+         CASE WHEN w.kind = 'embedding' THEN 'embed' ELSE 'judge' END, w.target, w.metric, s.i
+  FROM wanted w
+  JOIN llmeval.models m ON m.name = CASE WHEN w.kind = 'embedding' THEN w.options ->> 'embedding_model'
+                                         ELSE w.options ->> 'judge_model' END
+  CROSS JOIN LATERAL generate_series(0, CASE WHEN w.kind = 'embedding' THEN 0
+                                             ELSE coalesce((w.options ->> 'samples')::int, 1) - 1 END) AS s(i)
+  WHERE NOT EXISTS (SELECT 1 FROM missing x WHERE x.task_id = w.target AND x.metric = w.metric)
+    AND NOT EXISTS (SELECT 1 FROM llmeval.task_scores x WHERE x.task_id = w.target AND x.metric = w.metric)
+  ON CONFLICT DO NOTHING;
+
+  -- Pairwise: once both models' generations of a test case are done (or
+  -- being completed now), both orders. The job rows are locked first so that
+  -- two workers completing the two halves at once cannot both miss the pair.
+  SELECT array_agg(DISTINCT t.job_id ORDER BY t.job_id) INTO pairwise_jobs
+  FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
+  WHERE t.id = ANY (task_ids) AND t.kind = 'generate'
+    AND EXISTS (SELECT 1 FROM llmeval._job_metrics(j) jm WHERE jm.kind = 'pairwise');
+  IF pairwise_jobs IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (pairwise_jobs) ORDER BY j.id FOR UPDATE;
+  INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, target_task_id,
+                             other_task_id, metric, sample, swapped)
+  SELECT a.job_id, a.test_case_id, jm_model.id, a.tenant, 'judge', a.id, b.id, jm.name, s.i, o.swapped
+  FROM llmeval.tasks c
+  JOIN llmeval.jobs j ON j.id = c.job_id
+  JOIN llmeval.models ma ON ma.name = j.models[1]
+  JOIN llmeval.models mb ON mb.name = j.models[2]
+  JOIN llmeval.tasks a ON a.job_id = j.id AND a.test_case_id = c.test_case_id AND a.kind = 'generate' AND a.model_id = ma.id
+  JOIN llmeval.tasks b ON b.job_id = j.id AND b.test_case_id = c.test_case_id AND b.kind = 'generate' AND b.model_id = mb.id
+  CROSS JOIN LATERAL llmeval._job_metrics(j) jm
+  JOIN llmeval.models jm_model ON jm_model.name = j.options ->> 'judge_model'
+  CROSS JOIN generate_series(0, coalesce((j.options ->> 'samples')::int, 1) - 1) AS s(i)
+  CROSS JOIN (VALUES (false), (true)) AS o(swapped)
+  WHERE c.id = ANY (task_ids) AND c.kind = 'generate' AND j.id = ANY (pairwise_jobs)
+    AND jm.kind = 'pairwise'
+    AND (a.status = 'completed' OR a.id = ANY (task_ids))
+    AND (b.status = 'completed' OR b.id = ANY (task_ids))
+  ON CONFLICT DO NOTHING;
+END $$;
+
+-- Records the parsed replies of judge and embed tasks whose claim still
+-- holds (before _complete_tasks marks them completed), and caches the
+-- embeddings computed: elements of embeddings are
+-- {"model_id": n, "text": "...", "vector": [...]}.
+CREATE FUNCTION llmeval._record_judgements(task_ids bigint[], tokens uuid[], scores float8[],
+                                           weighted float8[], reasons text[], verdicts text[],
+                                           errors text[], repaired boolean[], first_replies text[],
+                                           embeddings jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH recorded AS (
+    INSERT INTO llmeval.judgements AS j (task_id, tenant, score, weighted_score, reason, verdict,
+                                         error, repaired, first_reply)
+    SELECT t.id, t.tenant, x.score, x.weighted, nullif(x.reason, ''), nullif(x.verdict, ''),
+           nullif(x.error, ''), x.repaired, x.first_reply
+    FROM unnest(task_ids, tokens, scores, weighted, reasons, verdicts, errors, repaired, first_replies)
+      AS x(id, token, score, weighted, reason, verdict, error, repaired, first_reply)
+    JOIN llmeval.tasks t ON t.id = x.id AND t.claim_token = x.token AND t.status = 'running'
+    ON CONFLICT (task_id) DO UPDATE
+      SET score = EXCLUDED.score, weighted_score = EXCLUDED.weighted_score, reason = EXCLUDED.reason,
+          verdict = EXCLUDED.verdict, error = EXCLUDED.error, repaired = EXCLUDED.repaired,
+          first_reply = EXCLUDED.first_reply, created_at = now()
+  )
+  INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
+  SELECT (e ->> 'model_id')::int, sha256(convert_to(e ->> 'text', 'UTF8')),
+         ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(e -> 'vector') v)
+  FROM jsonb_array_elements(coalesce(embeddings, '[]')) e
+  ON CONFLICT DO NOTHING
+$$;
+
+-- When every sample of a (generation, metric) has ended, its score: the mean
+-- of the samples' scores mapped to 0-1 (the weighted score where there is
+-- one), with each sample, the spread and the first reason in the detail;
+-- for a pairwise metric, 1 win, 0.5 tie, 0 loss for each model, a win only
+-- when both orders agree.
+CREATE FUNCTION llmeval._score_judgements(judge_task_ids bigint[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  WITH targets AS (
+    SELECT DISTINCT t.target_task_id AS target, t.metric
+    FROM llmeval.tasks t WHERE t.id = ANY (judge_task_ids) AND t.kind <> 'generate'
+  ), ready AS (
+    SELECT x.* FROM targets x
+    WHERE NOT EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.target_task_id = x.target
+                      AND t.metric = x.metric AND t.status IN ('pending', 'running'))
+  ), samples AS (
+    SELECT r.target, r.metric, t.kind, t.sample, t.swapped, t.other_task_id, jm.name AS judge_model,
+           ju.score, ju.weighted_score, ju.reason, ju.verdict,
+           coalesce(ju.error, CASE WHEN t.status <> 'completed' THEN coalesce(t.last_error, t.status) END) AS error,
+           ju.repaired, m.definition,
+           CASE WHEN t.kind = 'embed' THEN ju.score
+                ELSE (coalesce(ju.weighted_score, ju.score) - (m.definition ->> 'min')::float8)
+                     / nullif((m.definition ->> 'max')::float8 - (m.definition ->> 'min')::float8, 0) END AS value,
+           -- pairwise, in the first model's terms: win 1, tie 0.5, loss 0
+           CASE ju.verdict WHEN 'tie' THEN 0.5
+                           WHEN 'A' THEN CASE WHEN t.swapped THEN 0 ELSE 1 END
+                           WHEN 'B' THEN CASE WHEN t.swapped THEN 1 ELSE 0 END END AS first_wins
+    FROM ready r
+    JOIN llmeval.tasks t ON t.target_task_id = r.target AND t.metric = r.metric
+    JOIN llmeval.tasks g ON g.id = r.target
+    JOIN llmeval.jobs j ON j.id = g.job_id
+    JOIN llmeval.models jm ON jm.id = t.model_id
+    LEFT JOIN llmeval.judgements ju ON ju.task_id = t.id
+    LEFT JOIN LATERAL (SELECT m.definition FROM llmeval.metrics m
+                       WHERE m.name = r.metric AND (m.tenant IS NULL OR m.tenant = j.tenant)
+                       ORDER BY m.tenant NULLS LAST LIMIT 1) m ON true
+  ), pointwise AS (
+    SELECT s.target, s.metric, avg(s.value) AS value,
+           jsonb_strip_nulls(jsonb_build_object(
+             'n', count(s.value), 'failed', count(*) - count(s.value),
+             'stddev', CASE WHEN count(*) > 1 THEN coalesce(stddev_samp(s.value), 0) END,
+             'min', CASE WHEN count(*) > 1 THEN min(s.value) END,
+             'max', CASE WHEN count(*) > 1 THEN max(s.value) END,
+             'judge_model', min(s.judge_model),
+             'reason', (array_agg(s.reason ORDER BY s.sample) FILTER (WHERE s.reason IS NOT NULL))[1],
+             'error', CASE WHEN count(s.value) = 0 THEN (array_agg(s.error ORDER BY s.sample))[1] END,
+             'samples', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                          'score', s.score, 'weighted_score', s.weighted_score, 'value', s.value,
+                          'reason', s.reason, 'error', s.error, 'repaired', nullif(s.repaired, false)))
+                        ORDER BY s.sample))) AS detail
+    FROM samples s WHERE s.other_task_id IS NULL
+    GROUP BY s.target, s.metric
+  ), pairs AS (
+    -- one verdict per sample: a win only when both orders agree
+    SELECT s.target, s.metric, s.other_task_id, s.sample, min(s.judge_model) AS judge_model,
+           CASE WHEN count(s.first_wins) < 2 THEN NULL
+                WHEN min(s.first_wins) = max(s.first_wins) THEN min(s.first_wins)
+                ELSE 0.5 END AS first_wins,
+           min(s.first_wins) = max(s.first_wins) AS consistent,
+           jsonb_agg(jsonb_strip_nulls(jsonb_build_object('swapped', s.swapped, 'verdict', s.verdict,
+                                                          'reason', s.reason, 'error', s.error))
+                     ORDER BY s.swapped) AS orders
+    FROM samples s WHERE s.other_task_id IS NOT NULL
+    GROUP BY s.target, s.metric, s.other_task_id, s.sample
+  ), pairwise AS (
+    SELECT p.target, p.other_task_id, p.metric, avg(p.first_wins) AS value,
+           count(p.first_wins) AS n, bool_and(p.consistent) AS consistent, min(p.judge_model) AS judge_model,
+           jsonb_agg(jsonb_build_object('first_wins', p.first_wins, 'orders', p.orders) ORDER BY p.sample) AS samples
+    FROM pairs p GROUP BY p.target, p.other_task_id, p.metric
+  ), all_scores AS (
+    SELECT target AS task_id, metric, value, detail FROM pointwise
+    UNION ALL
+    SELECT p.target, p.metric, p.value,
+           jsonb_strip_nulls(jsonb_build_object(
+             'verdict', CASE WHEN p.value > 0.5 THEN 'win' WHEN p.value < 0.5 THEN 'loss'
+                             WHEN p.value = 0.5 THEN 'tie' END,
+             'opponent', (SELECT m.name FROM llmeval.tasks o JOIN llmeval.models m ON m.id = o.model_id
+                          WHERE o.id = p.other_task_id),
+             'n', p.n, 'position_consistent', p.consistent, 'judge_model', p.judge_model,
+             'samples', p.samples))
+    FROM pairwise p
+    UNION ALL
+    SELECT p.other_task_id, p.metric, 1 - p.value,
+           jsonb_strip_nulls(jsonb_build_object(
+             'verdict', CASE WHEN p.value < 0.5 THEN 'win' WHEN p.value > 0.5 THEN 'loss'
+                             WHEN p.value = 0.5 THEN 'tie' END,
+             'opponent', (SELECT m.name FROM llmeval.tasks o JOIN llmeval.models m ON m.id = o.model_id
+                          WHERE o.id = p.target),
+             'n', p.n, 'position_consistent', p.consistent, 'judge_model', p.judge_model,
+             'samples', p.samples))
+    FROM pairwise p
+  )
+  INSERT INTO llmeval.task_scores AS ts (task_id, tenant, metric, value, detail)
+  SELECT a.task_id, t.tenant, a.metric, a.value, a.detail
+  FROM all_scores a JOIN llmeval.tasks t ON t.id = a.task_id
+  ON CONFLICT (task_id, metric) DO UPDATE
+    SET value = EXCLUDED.value, detail = EXCLUDED.detail, created_at = now();
+END $$;
+
+-- Assertions and SQL metrics of completed generations. An SQL metric runs
+-- as its function's owner (the tenant who wrote it: with that role's rights
+-- and row-level security, never the worker's), each call in a
+-- subtransaction: its error becomes a NULL score with the message.
+CREATE FUNCTION llmeval._score_deterministic(task_ids bigint[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  item record;
+  value float8;
+  problem text;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
+                 JOIN llmeval.metrics m ON m.name = ANY (j.metrics) AND m.kind IN ('assertion', 'sql')
+                 WHERE t.id = ANY (task_ids)) THEN
+    RETURN;
+  END IF;
+  FOR item IN
+    SELECT t.id, t.tenant, jm.name AS metric, jm.kind, jm.definition, r.output, tc,
+           (SELECT pg_get_userbyid(p.proowner) FROM pg_proc p
+            WHERE p.oid = (jm.definition ->> 'function')::bigint::oid) AS run_as
+    FROM llmeval.tasks t
+    JOIN llmeval.jobs j ON j.id = t.job_id
+    CROSS JOIN LATERAL llmeval._job_metrics(j) jm
+    JOIN llmeval.responses r ON r.task_id = t.id AND r.output IS NOT NULL
+    JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
+    WHERE t.id = ANY (task_ids) AND t.kind = 'generate' AND t.status = 'completed'
+      AND jm.kind IN ('assertion', 'sql')
+    ORDER BY t.id, jm.name
+  LOOP
+    value := NULL;
+    problem := NULL;
+    BEGIN
+      IF item.kind = 'assertion' THEN
+        value := llmeval.assert_output(item.output, item.definition)::int;
+      ELSE
+        IF item.run_as IS NULL THEN
+          RAISE EXCEPTION 'the function of metric % no longer exists', item.metric;
+        END IF;
+        PERFORM set_config('role', item.run_as, true);
+        EXECUTE format('SELECT %s($1, $2)', (item.definition ->> 'function')::bigint::oid::regprocedure::regproc)
+          INTO value USING item.output, item.tc;
+        PERFORM set_config('role', 'none', true);
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      problem := SQLERRM;
+    END;
+    INSERT INTO llmeval.task_scores (task_id, tenant, metric, value, detail)
+    VALUES (item.id, item.tenant, item.metric, value,
+            CASE WHEN problem IS NOT NULL THEN jsonb_build_object('error', problem) END)
+    ON CONFLICT (task_id, metric) DO NOTHING;
+  END LOOP;
+END $$;
+
+REVOKE ALL ON FUNCTION llmeval._queue_judgements(bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._record_judgements(bigint[], uuid[], float8[], float8[], text[], text[],
+                                                  text[], boolean[], text[], jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._score_judgements(bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._score_deterministic(bigint[]) FROM PUBLIC;
+
+-- Semantic similarity from SQL ---------------------------------------------------
+
+-- Embeddings of texts by a model, from the cache or one provider request
+-- for those missing (which are cached). Runs as the extension owner: the
+-- provider's key is read here and never returned.
+CREATE FUNCTION llmeval._embeddings(model text, texts text[])
+RETURNS SETOF float8[]
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  m record;
+  missing text[];
+  reply jsonb;
+BEGIN
+  SELECT md.id, md.api_model, p.kind, p.base_url, p.api_key_env, s.api_key INTO m
+  FROM llmeval.models md JOIN llmeval.providers p ON p.id = md.provider_id
+  LEFT JOIN llmeval.provider_secrets s ON s.provider_id = p.id
+  WHERE md.name = _embeddings.model;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" does not exist', model
+      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
+  END IF;
+  SELECT array_agg(DISTINCT x) INTO missing FROM unnest(texts) x
+  WHERE NOT EXISTS (SELECT 1 FROM llmeval.embedding_cache c
+                    WHERE c.model_id = m.id AND c.text_hash = sha256(convert_to(x, 'UTF8')));
+  IF missing IS NOT NULL THEN
+    reply := llmeval._embed(m.kind, m.base_url, m.api_key, m.api_key_env, m.api_model, missing);
+    INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
+    SELECT m.id, sha256(convert_to(x.t, 'UTF8')), ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(x.v) v)
+    FROM unnest(missing, ARRAY(SELECT e FROM jsonb_array_elements(reply -> 'vectors') e)) AS x(t, v)
+    ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN QUERY
+  SELECT c.vector FROM unnest(texts) WITH ORDINALITY AS x(t, i)
+  JOIN llmeval.embedding_cache c ON c.model_id = m.id AND c.text_hash = sha256(convert_to(x.t, 'UTF8'))
+  ORDER BY x.i;
+END $$;
+REVOKE ALL ON FUNCTION llmeval._embeddings(text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmeval._embeddings(text, text[]) TO llmeval_user;
+
+CREATE FUNCTION llmeval.semantic_similarity(a text, b text, model text DEFAULT NULL)
+RETURNS float8
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  chosen text := coalesce(model, nullif(current_setting('llmeval.embedding_model', true), ''));
+  v float8[];
+  va float8[];
+  vb float8[];
+BEGIN
+  IF a IS NULL OR b IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF chosen IS NULL THEN
+    RAISE EXCEPTION 'no embedding model given'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass one (provider/model) or set llmeval.embedding_model.';
+  END IF;
+  FOR v IN SELECT * FROM llmeval._embeddings(chosen, ARRAY[a, b]) LOOP
+    IF va IS NULL THEN va := v; ELSE vb := v; END IF;
+  END LOOP;
+  RETURN llmeval.cosine_similarity(va, vb);
+END $$;
+COMMENT ON FUNCTION llmeval.semantic_similarity(text, text, text) IS
+  'cosine similarity of the two texts'' embeddings by the model (default llmeval.embedding_model), cached by (model, text)';
+
+-- Judge meta-evaluation and cost ---------------------------------------------------
+
+-- How well a metric's scores in a job agree with human labels stored in each
+-- test case's metadata under label: Pearson, Spearman (average ranks for
+-- ties) and Kendall's tau-b over the numeric labels, Cohen's kappa over all
+-- labels as categories (a judge metric's score is put back on its scale and
+-- rounded; a pairwise metric's category is its verdict win, tie or loss).
+-- Each with the number of pairs it used; NULL where undefined.
+CREATE FUNCTION llmeval.judge_agreement(job_id bigint, metric text, label text)
+RETURNS TABLE (statistic text, value float8, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs;
+  def jsonb;
+  mkind text;
+BEGIN
+  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = judge_agreement.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', judge_agreement.job_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF label IS NULL OR metric IS NULL THEN
+    RAISE EXCEPTION 'metric and label must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT jm.kind, jm.definition INTO mkind, def FROM llmeval._job_metrics(job) jm WHERE jm.name = metric;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % has no metric "%"', job.id, metric USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN QUERY
+  WITH pairs AS (
+    SELECT s.value AS x, btrim(tc.metadata ->> label) AS y_text,
+           CASE WHEN btrim(tc.metadata ->> label) ~ '^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
+                THEN (tc.metadata ->> label)::float8 END AS y,
+           CASE WHEN mkind = 'pairwise' THEN s.detail ->> 'verdict'
+                WHEN mkind = 'judge' THEN round((def ->> 'min')::numeric
+                                                + s.value::numeric * ((def ->> 'max')::numeric - (def ->> 'min')::numeric))::text
+                ELSE s.value::text END AS x_text
+    FROM llmeval.task_scores s
+    JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
+    JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
+    WHERE t.job_id = job.id AND s.metric = judge_agreement.metric AND s.value IS NOT NULL
+      AND tc.metadata ->> label IS NOT NULL
+  ), numeric_pairs AS (
+    SELECT p.x, p.y,
+           rank() OVER (ORDER BY p.x) + (count(*) OVER (PARTITION BY p.x) - 1) / 2.0 AS rx,
+           rank() OVER (ORDER BY p.y) + (count(*) OVER (PARTITION BY p.y) - 1) / 2.0 AS ry,
+           row_number() OVER () AS i
+    FROM pairs p WHERE p.y IS NOT NULL
+  ), kendall AS (
+    SELECT sum(sign(a.x - b.x) * sign(a.y - b.y)) AS s,
+           count(*) FILTER (WHERE a.x <> b.x) AS untied_x, count(*) FILTER (WHERE a.y <> b.y) AS untied_y
+    FROM numeric_pairs a JOIN numeric_pairs b ON a.i < b.i
+  ), categories AS (
+    SELECT count(*) AS total, count(*) FILTER (WHERE p.x_text = p.y_text) AS agree FROM pairs p
+  ), chance AS (
+    SELECT sum(jx.c * ly.c)::float8 / nullif((SELECT total FROM categories)^2, 0) AS pe
+    FROM (SELECT p.x_text AS k, count(*) AS c FROM pairs p GROUP BY 1) jx
+    JOIN (SELECT p.y_text AS k, count(*) AS c FROM pairs p GROUP BY 1) ly ON ly.k = jx.k
+  )
+  SELECT 'pearson', corr(np.x, np.y), count(*) FROM numeric_pairs np
+  UNION ALL
+  SELECT 'spearman', corr(np.rx, np.ry), count(*) FROM numeric_pairs np
+  UNION ALL
+  SELECT 'kendall_tau_b', k.s / nullif(sqrt(k.untied_x::float8 * k.untied_y), 0),
+         (SELECT count(*) FROM numeric_pairs) FROM kendall k
+  UNION ALL
+  SELECT 'cohen_kappa',
+         CASE WHEN c.total > 0 AND coalesce(ch.pe, 0) < 1
+              THEN (c.agree::float8 / c.total - coalesce(ch.pe, 0)) / (1 - coalesce(ch.pe, 0)) END,
+         c.total
+  FROM categories c, chance ch
+  UNION ALL
+  SELECT 'percent_agreement', c.agree::float8 / nullif(c.total, 0), c.total FROM categories c;
+END $$;
+COMMENT ON FUNCTION llmeval.judge_agreement(bigint, text, text) IS
+  'agreement of a job''s metric with human labels in test case metadata: Pearson, Spearman, Kendall tau-b, Cohen''s kappa, with counts';
+
+-- What a job's calls cost, split into generation and each judge or embedding metric.
+CREATE VIEW llmeval.job_costs WITH (security_invoker = true) AS
+SELECT t.job_id,
+       CASE t.kind WHEN 'generate' THEN 'generation' WHEN 'judge' THEN 'judging' ELSE 'embedding' END AS purpose,
+       t.metric, m.name AS model, count(r.task_id) AS calls,
+       coalesce(sum(r.input_tokens), 0) AS input_tokens, coalesce(sum(r.output_tokens), 0) AS output_tokens,
+       coalesce(sum(r.cost), 0) AS cost
+FROM llmeval.tasks t
+JOIN llmeval.models m ON m.id = t.model_id
+LEFT JOIN llmeval.responses r ON r.task_id = t.id
+GROUP BY t.job_id, t.kind, t.metric, m.name;
+COMMENT ON VIEW llmeval.job_costs IS
+  'per job: calls, tokens and cost of generation and of each judge or embedding metric, by model';
+GRANT SELECT ON llmeval.job_costs TO llmeval_user;
