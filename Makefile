@@ -74,6 +74,12 @@ pgtests: all
 	$(HARNESS)/with_cluster.sh $(HARNESS)/run_sql_tests.sh
 	LLMEVAL_PRELOAD= $(HARNESS)/with_cluster.sh $(HARNESS)/check_no_preload.sh
 
+# docker/ without a Docker engine: files parse, promtool checks and unit-tests
+# the alert rules, the Kubernetes copies match their sources.
+.PHONY: deploy-check
+deploy-check:
+	$(HARNESS)/check_deploy_files.sh
+
 # The mock LLM provider checks itself before the engine tests rely on it.
 mock-selftest:
 	python3 test/mock_llm/selftest.py
@@ -84,6 +90,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) fuzz
+	$(MAKE) deploy-check
 	$(MAKE) pgtests
 	@echo "make test: all suites passed"
 
