@@ -151,7 +151,7 @@ AS $$
     GROUP BY m.name, b.le, b.i
     UNION ALL
     SELECT 6, 20, format(E'llmeval_request_latency_ms_sum{model="%1$s"} %2$s\nllmeval_request_latency_ms_count{model="%1$s"} %3$s',
-                         llmeval._prom_label(m.name), coalesce(sum(r.latency_ms), 0), count(*))
+                         llmeval._prom_label(m.name), coalesce(sum(r.latency_ms), 0), count(r.latency_ms))
     FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id JOIN llmeval.models m ON m.id = t.model_id
     WHERE r.output IS NOT NULL GROUP BY m.name
     UNION ALL
