@@ -6,7 +6,10 @@
 // snapshot open, then write the results back in new transactions that apply
 // only where the claim token still matches (llmeval._complete_tasks,
 // _fail_tasks). Scores of the job's lexical metrics are computed here and
-// stored in the same transaction as the response. A task is never lost: a
+// stored in the same transaction as the response. Judge and embed tasks
+// (queued by that transaction for the job's judge and embedding metrics) go
+// through the same loop: a judge's reply is parsed here (with one repair
+// call when it cannot be read), an embedding's vectors compared here. A task is never lost: a
 // worker that dies leaves leases that expire and are reclaimed by any
 // worker; it is never written twice: a cancelled or reclaimed claim no
 // longer matches.
@@ -29,9 +32,13 @@
 
 #include "core/error.hpp"
 #include "core/http/client.hpp"
+#include "core/judge/judgement.hpp"
+#include "core/metrics/cosine.hpp"
 #include "core/metrics/lexical_score.hpp"
 #include "core/prompt/template.hpp"
 #include "core/provider/chat.hpp"
+#include "core/provider/embedding.hpp"
+#include "core/trace/langsmith.hpp"
 // Postgres headers after core headers (see core/cpp_only.hpp).
 #include "pg/engine_shared.hpp"
 #include "pg/settings.hpp"
@@ -40,6 +47,7 @@
 namespace core = llmeval::core;
 namespace provider = llmeval::core::provider;
 namespace http = llmeval::core::http;
+namespace judge = llmeval::core::judge;
 namespace spi = llmeval::pg::spi;
 using llmeval::pg::PgCall;
 
@@ -52,6 +60,10 @@ constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
 constexpr int kPollSliceMs = 10;            // socket wait while calls are in flight
 constexpr std::size_t kBatchSize = 32;      // results written back together at most...
 constexpr int64_t kBatchWaitMs = 20;        // ...or after the oldest waited this long
+constexpr uint64_t kTraceTag = 1ULL << 63;  // marks LangSmith requests among the calls
+constexpr std::size_t kTraceBatch = 100;    // runs per LangSmith request at most...
+constexpr int64_t kTraceWaitMs = 1000;      // ...or after a second
+constexpr std::size_t kTraceBacklog = 10000;  // runs kept while LangSmith is slow; then dropped
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -63,8 +75,11 @@ void Log(int level, const std::string& message) {
   PgCall([&]() noexcept { ereport(level, (errmsg_internal("%s", message.c_str()))); });
 }
 
+enum class TaskKind { kGenerate, kJudge, kEmbed };
+
 // A claimed task, from its claim to its write-back.
 struct Task {
+  TaskKind task_kind = TaskKind::kGenerate;
   int64_t id = 0;
   spi::Uuid token{};
   int attempt = 0;
@@ -86,6 +101,36 @@ struct Task {
   std::string problem;       // set when the task cannot be called at all
   bool in_flight = false;    // sent; otherwise waiting for its rate limit
   int64_t not_before_ms = 0;
+
+  // judge tasks
+  std::string metric;
+  judge::Scale scale;
+  bool pairwise = false;
+  provider::ChatRequest chat;  // kept to build the repair request
+  std::string base_url;
+  std::string first_reply;     // set once the repair call is sent
+  double spent_latency_ms = 0; // of the unreadable first reply
+  int64_t spent_input_tokens = 0, spent_output_tokens = 0;
+  // embed tasks: the texts, and their vectors where cached
+  std::vector<std::string> texts;
+  std::vector<std::optional<std::vector<double>>> vectors;
+  std::vector<std::size_t> missing;  // indexes of texts sent to the provider
+};
+
+// The parsed outcome of a judge or embed task.
+struct Verdict {
+  judge::Judgement judgement;
+  bool repaired = false;
+  std::string first_reply;
+  std::vector<std::pair<std::string, std::vector<double>>> new_embeddings;
+};
+
+// A response from the cache (with a judge reply's G-Eval score, which needs
+// the logprobs the cache does not keep).
+struct CachedReply {
+  std::string output;
+  std::optional<int64_t> input_tokens, output_tokens;
+  std::optional<double> weighted_score;
 };
 
 // What a finished task turns into.
@@ -95,6 +140,7 @@ struct Completion {
   double latency_ms;
   std::optional<int64_t> input_tokens, output_tokens;
   bool cached;
+  std::optional<Verdict> verdict;  // judge and embed tasks
 };
 struct Failure {
   const Task* task;
@@ -136,6 +182,7 @@ class Worker {
       next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
     }
     StartDueCalls();
+    SendTraces(false);
     if (!tasks_.empty() && now >= next_cancel_check_ms_) {
       next_cancel_check_ms_ = now + kCancelCheckMs;
       DropLostClaims();
@@ -242,22 +289,20 @@ class Worker {
   // called at once; returns how many were claimed.
   int Claim(int max_tasks) {
     std::vector<Task> claimed;
-    std::vector<std::string> cached_output;
-    std::vector<std::optional<int64_t>> cached_in, cached_out;
+    std::vector<std::optional<CachedReply>> cached;
     spi::InTransaction([&] {
       static spi::Statement claim(
           "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
           " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
-          " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute"
+          " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
+          " task_kind, metric, scale_min, scale_max, pairwise"
           " FROM llmeval._claim_tasks($1, $2)",
           {INT4OID, INT4OID});
       const uint64_t n = claim.Execute(
           {Int32GetDatum(max_tasks), Int32GetDatum(llmeval::pg::setting_lease_seconds)});
       for (uint64_t r = 0; r < n; ++r) claimed.push_back(ReadClaim(r));
-      cached_output.assign(claimed.size(), std::string());
-      cached_in.assign(claimed.size(), std::nullopt);
-      cached_out.assign(claimed.size(), std::nullopt);
-      if (!claimed.empty()) LookUpCache(claimed, cached_output, cached_in, cached_out);
+      cached.assign(claimed.size(), std::nullopt);
+      if (!claimed.empty()) LookUpCache(claimed, cached);
     });
     if (claimed.empty()) return 0;
 
@@ -273,8 +318,23 @@ class Worker {
         failures.push_back({&task, "gave up after " + std::to_string(task.attempt - 1) +
                                        " attempts; the last did not finish",
                             0, true, 0});
-      } else if (!cached_output[i].empty()) {
-        completions.push_back({&task, cached_output[i], 0, cached_in[i], cached_out[i], true});
+      } else if (task.task_kind == TaskKind::kEmbed && task.missing.empty()) {
+        // every vector cached: no call at all
+        completions.push_back({&task, "", 0, std::nullopt, std::nullopt, true, CompareEmbeddings(task)});
+      } else if (cached[i]) {
+        CachedReply& hit = *cached[i];
+        if (task.task_kind == TaskKind::kJudge) {
+          // read like a fresh reply, with the weighted score the original had
+          std::optional<Completion> done = JudgeReply(task, std::move(hit.output), "", 0,
+                                                      hit.input_tokens, hit.output_tokens, true);
+          if (!done) continue;
+          if (done->verdict && done->verdict->judgement.score)
+            done->verdict->judgement.weighted_score = hit.weighted_score;
+          completions.push_back(std::move(*done));
+        } else {
+          completions.push_back({&task, std::move(hit.output), 0, hit.input_tokens,
+                                 hit.output_tokens, true, std::nullopt});
+        }
       } else {
         continue;
       }
@@ -312,6 +372,14 @@ class Worker {
     t.use_cache = spi::Bool(r, 19);
     t.requests_per_minute = static_cast<int>(spi::Int64(r, 20));
     t.tokens_per_minute = static_cast<int>(spi::Int64(r, 21));
+    const std::string task_kind = spi::Text(r, 22);
+    t.task_kind = task_kind == "judge"   ? TaskKind::kJudge
+                  : task_kind == "embed" ? TaskKind::kEmbed
+                                         : TaskKind::kGenerate;
+    t.metric = spi::Text(r, 23);
+    if (!spi::IsNull(r, 24)) t.scale.min = spi::Float8(r, 24);
+    if (!spi::IsNull(r, 25)) t.scale.max = spi::Float8(r, 25);
+    t.pairwise = spi::Bool(r, 26);
     if (has_secret) {
       t.api_key = spi::Text(r, 10);
     } else if (!key_env.empty()) {
@@ -326,12 +394,18 @@ class Worker {
     try {
       t.kind = provider::ParseKind(kind);
       const nlohmann::json input_json = nlohmann::json::parse(input);
+      if (t.task_kind == TaskKind::kEmbed) {
+        PrepareEmbedding(t, base_url, api_model, input_json);
+        return t;
+      }
       provider::ChatRequest chat;
       chat.model = api_model;
       chat.prompt = core::prompt::RenderTemplate(tmpl, input_json);
       if (!system.empty()) chat.system = core::prompt::RenderTemplate(system, input_json);
       chat.params = nlohmann::json::parse(params);
       t.request = provider::BuildChatRequest(t.kind, base_url, t.api_key, chat);
+      t.chat = chat;
+      t.base_url = base_url;
       // About four bytes a token, for the token rate limit until usage is known.
       const auto max_tokens = chat.params.find("max_tokens");
       t.estimated_tokens = static_cast<int64_t>((chat.prompt.size() + chat.system.size()) / 4) +
@@ -344,9 +418,95 @@ class Worker {
     return t;
   }
 
-  void LookUpCache(std::vector<Task>& claimed, std::vector<std::string>& output,
-                   std::vector<std::optional<int64_t>>& in_tokens,
-                   std::vector<std::optional<int64_t>>& out_tokens) {
+  // The texts of an embed task, the vectors already cached, and the request
+  // for the others.
+  static void PrepareEmbedding(Task& t, const std::string& base_url, const std::string& api_model,
+                               const nlohmann::json& input) {
+    const nlohmann::json& texts = input.at("texts");
+    const nlohmann::json& vectors = input.at("vectors");
+    std::vector<std::string> to_embed;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      t.texts.push_back(texts[i].is_string() ? texts[i].get<std::string>() : std::string());
+      if (i < vectors.size() && vectors[i].is_array()) {
+        t.vectors.emplace_back(vectors[i].get<std::vector<double>>());
+      } else {
+        t.vectors.emplace_back(std::nullopt);
+        t.missing.push_back(i);
+        to_embed.push_back(t.texts.back());
+      }
+    }
+    t.use_cache = false;  // the embedding cache is by text, not by request
+    if (!to_embed.empty())
+      t.request = provider::BuildEmbeddingRequest(t.kind, base_url, t.api_key, api_model, to_embed);
+    int64_t bytes = 0;
+    for (const std::string& text : to_embed) bytes += static_cast<int64_t>(text.size());
+    t.estimated_tokens = bytes / 4 + 1;
+  }
+
+  // The cosine similarity of an embed task's two vectors, as its judgement.
+  static Verdict CompareEmbeddings(const Task& t) {
+    Verdict v;
+    if (t.vectors.size() != 2 || !t.vectors[0] || !t.vectors[1] ||
+        t.vectors[0]->size() != t.vectors[1]->size()) {
+      v.judgement.error = "the two embeddings differ in dimension";
+      return v;
+    }
+    const std::vector<float> a(t.vectors[0]->begin(), t.vectors[0]->end());
+    const std::vector<float> b(t.vectors[1]->begin(), t.vectors[1]->end());
+    v.judgement.score = core::metrics::CosineSimilarity(a.data(), b.data(), a.size());
+    if (!v.judgement.score) v.judgement.error = "an embedding is all zeros";
+    return v;
+  }
+
+  // Reads a judge's reply. An unreadable first reply sends the repair call
+  // instead (returns nothing: the task stays in flight); an unreadable repair
+  // is stored with its error, and the sample counts as failed.
+  std::optional<Completion> JudgeReply(Task& task, std::string output, std::string_view body,
+                                       double latency_ms, std::optional<int64_t> in_tokens,
+                                       std::optional<int64_t> out_tokens, bool cached) {
+    Verdict v;
+    v.judgement = task.pairwise ? judge::ParsePairwiseReply(output)
+                                : judge::ParseScoreReply(output, task.scale);
+    if (v.judgement.error.empty() && !task.pairwise && !body.empty())
+      v.judgement.weighted_score = judge::WeightedScore(body, output, task.scale);
+    if (!v.judgement.error.empty() && task.first_reply.empty()) {
+      task.first_reply = output;
+      task.cache_key.clear();  // the reply cached would not be the one to this request
+      task.spent_latency_ms = latency_ms;
+      task.spent_input_tokens = in_tokens.value_or(0);
+      task.spent_output_tokens = out_tokens.value_or(0);
+      provider::ChatRequest repair = task.chat;
+      repair.prompt = judge::RepairPrompt(task.chat.prompt, output, v.judgement.error);
+      task.request = provider::BuildChatRequest(task.kind, task.base_url, task.api_key, repair);
+      task.in_flight = false;
+      task.not_before_ms = 0;
+      return std::nullopt;
+    }
+    if (!task.first_reply.empty()) {
+      v.repaired = true;
+      v.first_reply = task.first_reply;
+      latency_ms += task.spent_latency_ms;
+      if (in_tokens || task.spent_input_tokens) in_tokens = in_tokens.value_or(0) + task.spent_input_tokens;
+      if (out_tokens || task.spent_output_tokens)
+        out_tokens = out_tokens.value_or(0) + task.spent_output_tokens;
+    }
+    return Completion{&task, std::move(output), latency_ms, in_tokens, out_tokens, cached, std::move(v)};
+  }
+
+  // Reads an embedding response into the task's missing vectors.
+  static std::optional<Completion> EmbeddingReply(Task& task, const provider::EmbeddingResponse& reply,
+                                                  double latency_ms) {
+    Verdict v;
+    for (std::size_t k = 0; k < task.missing.size() && k < reply.vectors.size(); ++k) {
+      task.vectors[task.missing[k]] = reply.vectors[k];
+      v.new_embeddings.emplace_back(task.texts[task.missing[k]], reply.vectors[k]);
+    }
+    Verdict compared = CompareEmbeddings(task);
+    v.judgement = std::move(compared.judgement);
+    return Completion{&task, "", latency_ms, reply.input_tokens, std::nullopt, false, std::move(v)};
+  }
+
+  void LookUpCache(std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached) {
     std::vector<int32_t> models;
     std::vector<std::string> bodies;
     for (const Task& t : claimed) {
@@ -362,9 +522,12 @@ class Worker {
       if (!t.use_cache || !t.problem.empty()) continue;
       t.cache_key = spi::Text(r, 2);
       if (spi::IsNull(r, 3)) continue;
-      output[i] = spi::Text(r, 3);
-      if (!spi::IsNull(r, 4)) in_tokens[i] = spi::Int64(r, 4);
-      if (!spi::IsNull(r, 5)) out_tokens[i] = spi::Int64(r, 5);
+      CachedReply hit;
+      hit.output = spi::Text(r, 3);
+      if (!spi::IsNull(r, 4)) hit.input_tokens = spi::Int64(r, 4);
+      if (!spi::IsNull(r, 5)) hit.output_tokens = spi::Int64(r, 5);
+      if (!spi::IsNull(r, 6)) hit.weighted_score = spi::Float8(r, 6);
+      cached[i] = std::move(hit);
     }
   }
 
@@ -416,11 +579,24 @@ class Worker {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     const int64_t now_unix = static_cast<int64_t>(std::time(nullptr));
     for (const http::Response& response : done) {
+      if (response.tag & kTraceTag) {
+        TraceSent(response);
+        continue;
+      }
       auto it = tasks_.find(static_cast<int64_t>(response.tag));
       if (it == tasks_.end()) continue;
-      const Task& task = it->second;
+      Task& task = it->second;
       provider::ChatResponse chat;
-      if (response.transport == http::Transport::kOk) {
+      std::optional<provider::EmbeddingResponse> embedding;
+      if (response.transport == http::Transport::kOk && task.task_kind == TaskKind::kEmbed) {
+        embedding = provider::ParseEmbeddingResponse(task.kind, response.status, response.body,
+                                                     response.retry_after, now_unix,
+                                                     task.missing.size());
+        chat.outcome = embedding->outcome;
+        chat.error = embedding->error;
+        chat.retry_after_ms = embedding->retry_after_ms;
+        chat.input_tokens = embedding->input_tokens;
+      } else if (response.transport == http::Transport::kOk) {
         chat = provider::ParseChatResponse(task.kind, response.status, response.body,
                                            response.retry_after, now_unix);
       } else {
@@ -433,8 +609,17 @@ class Worker {
           llmeval::pg::ChargeTokens(task.model_id, chat.input_tokens.value_or(0) +
                                                        chat.output_tokens.value_or(0) -
                                                        task.estimated_tokens);
-        completions.push_back({&task, std::move(chat.output), response.elapsed_ms,
-                               chat.input_tokens, chat.output_tokens, false});
+        std::optional<Completion> done_call;
+        if (task.task_kind == TaskKind::kJudge) {
+          done_call = JudgeReply(task, std::move(chat.output), response.body, response.elapsed_ms,
+                                 chat.input_tokens, chat.output_tokens, false);
+        } else if (task.task_kind == TaskKind::kEmbed) {
+          done_call = EmbeddingReply(task, *embedding, response.elapsed_ms);
+        } else {
+          done_call = Completion{&task, std::move(chat.output), response.elapsed_ms,
+                                 chat.input_tokens, chat.output_tokens, false, std::nullopt};
+        }
+        if (done_call) completions.push_back(std::move(*done_call));
       } else {
         const bool final = chat.outcome == provider::Outcome::kFail ||
                            task.attempt >= llmeval::pg::setting_max_attempts;
@@ -482,6 +667,7 @@ class Worker {
       }
     }
     spi::InTransaction([&] {
+      RecordVerdicts(completions);
       if (!completions.empty()) {
         std::vector<int64_t> ids, in_tokens, out_tokens;
         std::vector<spi::Uuid> tokens;
@@ -541,6 +727,7 @@ class Worker {
     });
     for (const Failure& f : failures) (f.final ? failed_ : retried_) += 1;
     completed_ += static_cast<int64_t>(completions.size());
+    Trace(completions, failures);
     for (const Failure& f : failures) {
       if (!f.final) continue;
       Log(LOG, "pg_llmeval: task failed job=" + std::to_string(f.task->job_id) +
@@ -550,10 +737,154 @@ class Worker {
     }
   }
 
+  static const char* KindName(TaskKind kind) {
+    return kind == TaskKind::kJudge ? "judge" : kind == TaskKind::kEmbed ? "embed" : "generate";
+  }
+
+  // One LangSmith run per call stored (llmeval.langsmith_endpoint set), with
+  // the job, task, model, attempt and correlation id as metadata.
+  void Trace(const std::vector<Completion>& completions, const std::vector<Failure>& failures) {
+    if (llmeval::pg::setting_langsmith_endpoint == nullptr ||
+        *llmeval::pg::setting_langsmith_endpoint == '\0')
+      return;
+    const int64_t now = static_cast<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    auto run_of = [&](const Task& t, double latency_ms) {
+      core::trace::Run run;
+      run.id = core::trace::NewRunId(rng_(), rng_());
+      run.name = std::string(KindName(t.task_kind)) + " " + t.model;
+      run.run_type = t.task_kind == TaskKind::kEmbed ? "embedding" : "llm";
+      run.end_unix_ms = now;
+      run.start_unix_ms = now - static_cast<int64_t>(latency_ms);
+      if (t.task_kind == TaskKind::kEmbed) {
+        run.inputs = {{"texts", t.texts}};
+      } else {
+        run.inputs = {{"prompt", t.chat.prompt}, {"params", t.chat.params}};
+        if (!t.chat.system.empty()) run.inputs["system"] = t.chat.system;
+      }
+      run.metadata = {{"job_id", t.job_id}, {"task_id", t.id}, {"correlation_id", t.correlation_id},
+                      {"model", t.model}, {"attempt", t.attempt}, {"kind", KindName(t.task_kind)}};
+      if (!t.metric.empty()) run.metadata["metric"] = t.metric;
+      run.tags = {"pg_llmeval", KindName(t.task_kind)};
+      return run;
+    };
+    for (const Completion& c : completions) {
+      core::trace::Run run = run_of(*c.task, c.latency_ms);
+      run.outputs = {{"output", c.output}, {"cached", c.cached}};
+      if (c.input_tokens) run.outputs["input_tokens"] = *c.input_tokens;
+      if (c.output_tokens) run.outputs["output_tokens"] = *c.output_tokens;
+      if (c.verdict && c.verdict->judgement.score) run.outputs["score"] = *c.verdict->judgement.score;
+      traces_.push_back(std::move(run));
+    }
+    for (const Failure& f : failures) {
+      core::trace::Run run = run_of(*f.task, f.latency_ms);
+      run.error = f.error;
+      run.outputs = {{"final", f.final}};
+      traces_.push_back(std::move(run));
+    }
+    if (traces_.size() > kTraceBacklog) {
+      traces_dropped_ += static_cast<int64_t>(traces_.size() - kTraceBacklog);
+      traces_.erase(traces_.begin(), traces_.begin() + static_cast<std::ptrdiff_t>(traces_.size() - kTraceBacklog));
+    }
+  }
+
+  // Sends a batch of runs when it is full or a second old (all when forced).
+  void SendTraces(bool force) {
+    if (traces_.empty()) return;
+    const int64_t now = NowMs();
+    if (!force && traces_.size() < kTraceBatch && now < next_trace_send_ms_) return;
+    next_trace_send_ms_ = now + kTraceWaitMs;
+    const char* key_env = llmeval::pg::setting_langsmith_api_key_env;
+    const char* key = key_env != nullptr && *key_env != '\0' ? std::getenv(key_env) : nullptr;
+    if (key == nullptr || *key == '\0' || *llmeval::pg::setting_langsmith_endpoint == '\0') {
+      if (!trace_key_warned_)
+        Log(LOG, std::string("pg_llmeval: LangSmith tracing is on but the server's environment "
+                             "variable ") + (key_env ? key_env : "") + " holding its key is not set");
+      trace_key_warned_ = true;
+      traces_dropped_ += static_cast<int64_t>(traces_.size());
+      traces_.clear();
+      return;
+    }
+    while (!traces_.empty() && static_cast<int>(client_.inflight()) < llmeval::pg::setting_max_inflight) {
+      const std::size_t n = std::min(kTraceBatch, traces_.size());
+      std::vector<core::trace::Run> batch(std::make_move_iterator(traces_.begin()),
+                                          std::make_move_iterator(traces_.begin() + static_cast<std::ptrdiff_t>(n)));
+      http::Request request = core::trace::BuildBatchRequest(
+          llmeval::pg::setting_langsmith_endpoint, key, llmeval::pg::setting_langsmith_project, batch);
+      request.tag = kTraceTag | ++trace_seq_;
+      if (!client_.Submit(std::move(request))) break;
+      traces_.erase(traces_.begin(), traces_.begin() + static_cast<std::ptrdiff_t>(n));
+      if (!force) break;
+    }
+  }
+
+  // A LangSmith answer: failures are logged (once a minute at most), the
+  // runs are not sent again.
+  void TraceSent(const http::Response& response) {
+    if (response.transport == http::Transport::kOk && response.status < 300) return;
+    ++trace_failures_;
+    const int64_t now = NowMs();
+    if (now < next_trace_warning_ms_) return;
+    next_trace_warning_ms_ = now + 60000;
+    Log(LOG, "pg_llmeval: LangSmith export failed (" + std::to_string(trace_failures_) +
+                 " batches so far): " +
+                 (response.transport == http::Transport::kOk
+                      ? "HTTP " + std::to_string(response.status)
+                      : TransportError(response)));
+  }
+
+  // The parsed replies of judge and embed tasks, and new embeddings for the
+  // cache, stored just before their tasks are completed.
+  static void RecordVerdicts(const std::vector<Completion>& completions) {
+    std::vector<int64_t> ids;
+    std::vector<spi::Uuid> tokens;
+    std::vector<double> scores, weighted;
+    std::vector<bool> score_nulls, weighted_nulls, repaired, first_nulls;
+    std::vector<std::string> reasons, verdicts, errors, first_replies;
+    nlohmann::json embeddings = nlohmann::json::array();
+    for (const Completion& c : completions) {
+      if (!c.verdict) continue;
+      const judge::Judgement& j = c.verdict->judgement;
+      ids.push_back(c.task->id);
+      tokens.push_back(c.task->token);
+      scores.push_back(j.score.value_or(0));
+      score_nulls.push_back(!j.score);
+      weighted.push_back(j.weighted_score.value_or(0));
+      weighted_nulls.push_back(!j.weighted_score);
+      reasons.push_back(j.reason);
+      verdicts.push_back(j.verdict);
+      errors.push_back(j.error);
+      repaired.push_back(c.verdict->repaired);
+      first_replies.push_back(c.verdict->first_reply);
+      first_nulls.push_back(!c.verdict->repaired);
+      for (const auto& [text, vector] : c.verdict->new_embeddings)
+        embeddings.push_back({{"model_id", c.task->model_id}, {"text", text}, {"vector", vector}});
+    }
+    if (ids.empty()) return;
+    static spi::Statement record(
+        "SELECT llmeval._record_judgements($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
+        {INT8ARRAYOID, UUIDARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+         TEXTARRAYOID, BOOLARRAYOID, TEXTARRAYOID, TEXTOID});
+    const std::string embeddings_text = embeddings.dump();
+    record.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
+                    spi::Float8ArrayDatum(scores, score_nulls),
+                    spi::Float8ArrayDatum(weighted, weighted_nulls), spi::TextArrayDatum(reasons),
+                    spi::TextArrayDatum(verdicts), spi::TextArrayDatum(errors),
+                    spi::BoolArrayDatum(repaired), spi::TextArrayDatum(first_replies, first_nulls),
+                    spi::TextDatum(embeddings_text)});
+  }
+
   http::Client client_;
   std::mt19937_64 rng_;
   std::unordered_map<int64_t, Task> tasks_;
   std::vector<http::Response> finished_;  // not yet written back
+  std::vector<core::trace::Run> traces_;  // LangSmith runs not yet sent
+  int64_t next_trace_send_ms_ = 0, next_trace_warning_ms_ = 0;
+  int64_t traces_dropped_ = 0, trace_failures_ = 0;
+  uint64_t trace_seq_ = 0;
+  bool trace_key_warned_ = false;
   int64_t oldest_finished_ms_ = 0;
   // since the last heartbeat
   int64_t completed_ = 0, failed_ = 0, retried_ = 0;

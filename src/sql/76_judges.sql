@@ -322,7 +322,7 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s<answer>\n%s\n</answer>\n\n'
-                'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
+                || 'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
                 'with only a JSON object: {"score": <integer from %s to %s>, "reason": "<one or two sentences>"}',
                 definition ->> 'criteria',
                 llmeval._prompt_section('question', question, definition -> 'uses'),
@@ -339,8 +339,8 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT format(E'Compare two answers to the same question against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s'
-                E'<answer_a>\n%s\n</answer_a>\n\n<answer_b>\n%s\n</answer_b>\n\n'
-                'Decide which answer is better; their order and their length must not sway you. '
+                || E'<answer_a>\n%s\n</answer_a>\n\n<answer_b>\n%s\n</answer_b>\n\n'
+                || 'Decide which answer is better; their order and their length must not sway you. '
                 'Respond with only a JSON object: {"winner": "A" | "B" | "tie", "reason": "<one or two sentences>"}',
                 definition ->> 'criteria',
                 llmeval._prompt_section('question', question, definition -> 'uses'),

@@ -13,6 +13,8 @@ CREATE TABLE llmeval.response_cache (
   output        text NOT NULL,
   input_tokens  int,
   output_tokens int,
+  -- a judge reply's G-Eval score (computed from logprobs, which are not kept)
+  weighted_score float8,
   created_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ON llmeval.response_cache (model_id);
@@ -104,11 +106,12 @@ $$;
 -- The cache key of each (model, request body) and the cached response, if
 -- any, in the order given.
 CREATE FUNCTION llmeval._cached_responses(model_ids int[], bodies text[])
-RETURNS TABLE (ord bigint, key bytea, output text, input_tokens int, output_tokens int)
+RETURNS TABLE (ord bigint, key bytea, output text, input_tokens int, output_tokens int,
+               weighted_score float8)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT b.ord, k.key, c.output, c.input_tokens, c.output_tokens
+  SELECT b.ord, k.key, c.output, c.input_tokens, c.output_tokens, c.weighted_score
   FROM unnest(model_ids, bodies) WITH ORDINALITY AS b(model_id, body, ord)
   CROSS JOIN LATERAL (SELECT sha256(convert_to(b.model_id || ':' || b.body, 'UTF8')) AS key) k
   LEFT JOIN llmeval.response_cache c ON c.key = k.key
@@ -191,6 +194,11 @@ BEGIN
   done := llmeval._complete_tasks_apply(task_ids, tokens, outputs, latencies, input_tokens,
                                         output_tokens, cached, cache_keys, score_task_ids,
                                         score_metrics, score_values);
+  -- A judge reply cached keeps its weighted score (recorded just before).
+  UPDATE llmeval.response_cache c SET weighted_score = ju.weighted_score
+  FROM unnest(task_ids, cache_keys, cached) AS x(id, key, was_cached)
+  JOIN llmeval.judgements ju ON ju.task_id = x.id
+  WHERE c.key = x.key AND NOT x.was_cached AND ju.weighted_score IS NOT NULL AND x.id = ANY (done);
   PERFORM llmeval._score_deterministic(done);
   PERFORM llmeval._score_judgements(done);
   RETURN done;
