@@ -402,8 +402,8 @@ BEGIN
                                             ELSE format('no %s: %s needs the test case''s %s',
                                                         r, w.metric, r) END)
     FROM wanted w
-    CROSS JOIN LATERAL (SELECT r FROM jsonb_array_elements_text(
-                          CASE WHEN w.kind = 'embedding' THEN '["expected"]' ELSE coalesce(w.definition -> 'requires', '[]') END) r
+    CROSS JOIN LATERAL (SELECT req.r FROM jsonb_array_elements_text(
+                          CASE WHEN w.kind = 'embedding' THEN '["expected"]' ELSE coalesce(w.definition -> 'requires', '[]') END) AS req(r)
                         WHERE (r = 'context' AND w.context IS NULL) OR (r = 'expected' AND w.expected IS NULL)
                         LIMIT 1) lacking
     ON CONFLICT (task_id, metric) DO NOTHING
@@ -478,9 +478,9 @@ AS $$
           first_reply = EXCLUDED.first_reply, created_at = now()
   )
   INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
-  SELECT (e ->> 'model_id')::int, sha256(convert_to(e ->> 'text', 'UTF8')),
-         ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(e -> 'vector') v)
-  FROM jsonb_array_elements(coalesce(embeddings, '[]')) e
+  SELECT (e.item ->> 'model_id')::int, sha256(convert_to(e.item ->> 'text', 'UTF8')),
+         ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(e.item -> 'vector') AS el(x))
+  FROM jsonb_array_elements(coalesce(embeddings, '[]')) AS e(item)
   ON CONFLICT DO NOTHING
 $$;
 
@@ -676,8 +676,8 @@ BEGIN
   IF missing IS NOT NULL THEN
     reply := llmeval._embed(m.kind, m.base_url, m.api_key, m.api_key_env, m.api_model, missing);
     INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
-    SELECT m.id, sha256(convert_to(x.t, 'UTF8')), ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(x.v) v)
-    FROM unnest(missing, ARRAY(SELECT e FROM jsonb_array_elements(reply -> 'vectors') e)) AS x(t, v)
+    SELECT m.id, sha256(convert_to(x.t, 'UTF8')), ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(x.v) AS el(x))
+    FROM unnest(missing, ARRAY(SELECT vs.v FROM jsonb_array_elements(reply -> 'vectors') AS vs(v))) AS x(t, v)
     ON CONFLICT DO NOTHING;
   END IF;
   RETURN QUERY
@@ -711,7 +711,7 @@ BEGIN
   FOR v IN SELECT * FROM llmeval._embeddings(chosen, ARRAY[a, b]) LOOP
     IF va IS NULL THEN va := v; ELSE vb := v; END IF;
   END LOOP;
-  RETURN llmeval.cosine_similarity(va, vb);
+  RETURN llmeval.cosine_similarity(va::float4[], vb::float4[]);
 END $$;
 COMMENT ON FUNCTION llmeval.semantic_similarity(text, text, text) IS
   'cosine similarity of the two texts'' embeddings by the model (default llmeval.embedding_model), cached by (model, text)';

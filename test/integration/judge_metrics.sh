@@ -158,19 +158,19 @@ job3=$(q "SELECT llmeval.submit_job('listing', 'replies', ARRAY['mock-openai/gpt
   '{\"judge_model\": \"mock-openai/gpt-judge\"}')")
 check "the parsing job completes" "SELECT llmeval.wait_job($job3, '60 s')" completed
 score_of() { echo "(SELECT $2 FROM llmeval.judge_calls j JOIN llmeval.results r ON r.task_id = j.target_task_id WHERE j.job_id = $job3 AND r.position = $1)"; }
-check "prose around the JSON: read" "SELECT $(score_of 1 "score || ' ' || repaired")" "4 false"
-check "malformed once: repaired with one more call" "SELECT $(score_of 2 "score || ' ' || repaired")" "2 true"
+check "prose around the JSON: read" "SELECT $(score_of 1 "j.score || ' ' || j.repaired")" "4 false"
+check "malformed once: repaired with one more call" "SELECT $(score_of 2 "j.score || ' ' || j.repaired")" "2 true"
 check "a repair keeps the unreadable first reply" \
   "SELECT count(*) FROM llmeval.judgements ju JOIN llmeval.judge_calls j USING (task_id)
    WHERE j.job_id = $job3 AND ju.first_reply LIKE '%not JSON%'" 2
 check "malformed twice: no score, the error kept" \
-  "SELECT $(score_of 3 "coalesce(score::text, 'null') || ' ' || (error LIKE '%JSON%')")" "null true"
-check "out of range: no score" "SELECT $(score_of 4 "coalesce(score::text, 'null') || ' ' || (error LIKE '%outside%')")" "null true"
+  "SELECT $(score_of 3 "coalesce(j.score::text, 'null') || ' ' || (j.error LIKE '%JSON%')")" "null true"
+check "out of range: no score" "SELECT $(score_of 4 "coalesce(j.score::text, 'null') || ' ' || (j.error LIKE '%outside%')")" "null true"
 check "one repair call each for malformed and out-of-range replies" \
   "SELECT $(mock_stat "s['judge']['repair']") - $repairs_before" 3
 check "unreadable samples score NULL with the error" \
   "SELECT count(*) FROM llmeval.scores WHERE job_id = $job3 AND value IS NULL AND detail ->> 'error' <> ''" 2
-check_true "G-Eval: 3*0.5 + 4*0.3 + 5*0.2 = 3.7" "$(near "$(score_of 5 weighted_score)" 3.7)"
+check_true "G-Eval: 3*0.5 + 4*0.3 + 5*0.2 = 3.7" "$(near "$(score_of 5 j.weighted_score)" 3.7)"
 check_true "the weighted score is the metric's value" \
   "$(near "(SELECT value FROM llmeval.scores s JOIN llmeval.results r USING (task_id) WHERE s.job_id = $job3 AND r.position = 5)" "(3.7 - 1) / 4")"
 job4=$(q "SELECT llmeval.submit_job('listing', 'replies', ARRAY['mock-openai/gpt-gen'], ARRAY['coherence'],
@@ -201,7 +201,7 @@ check "four judge calls per output, stored one by one" \
 check "the flaky item: mean 0.5, spread 0 to 1" \
   "SELECT s.samples || ' ' || s.mean || ' ' || s.min || ' ' || s.max || ' ' || round(s.stddev::numeric, 6)
    FROM llmeval.judge_spread s JOIN llmeval.results r USING (task_id) WHERE s.job_id = $job6 AND r.position = 1" \
-  "4 0.5 0 1 0.57735"
+  "4 0.5 0 1 0.577350"
 check "the steady item: no spread" \
   "SELECT s.stddev FROM llmeval.judge_spread s JOIN llmeval.results r USING (task_id) WHERE s.job_id = $job6 AND r.position = 2" 0
 

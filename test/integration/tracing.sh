@@ -61,6 +61,10 @@ q "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 job=$(q "SELECT llmeval.submit_job('trace', 'trace', ARRAY['mock-openai/gpt-trace'], ARRAY['bleu'], '{\"cache\": false}')")
 check "with LangSmith unreachable the job still completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
+for _ in $(seq 50); do grep -q "LangSmith export failed" "$LLMEVAL_CLUSTER_LOG" && break; sleep 0.2; done
+# once per worker at most (two workers), not once per batch
+logged=$(grep -c "LangSmith export failed (1 batches so far): connection failed" "$LLMEVAL_CLUSTER_LOG" || true)
+check "the failed export is logged, without flooding" "$([ "$logged" -ge 1 ] && [ "$logged" -le 2 ] && echo yes)" yes
 
 q "ALTER SYSTEM RESET llmeval.langsmith_endpoint" >/dev/null
 q "ALTER SYSTEM RESET llmeval.langsmith_api_key_env" >/dev/null

@@ -3,7 +3,7 @@
 -- scoring done at write-back (driven here by calling the workers' SQL
 -- functions by hand), agreement statistics and the cost split.
 BEGIN;
-SELECT plan(48);
+SELECT plan(56);
 
 CREATE ROLE tap_judy IN ROLE llmeval_user;
 CREATE ROLE tap_other IN ROLE llmeval_user;
@@ -136,7 +136,7 @@ CREATE TEMP TABLE judging AS SELECT * FROM llmeval._claim_tasks(20, 60) WHERE ta
 SELECT is((SELECT input ->> 'prompt' FROM judging WHERE metric = 'faithfulness' LIMIT 1),
           E'Evaluate the answer below against the criteria.\n\n<criteria>\n' ||
           (SELECT definition ->> 'criteria' FROM llmeval.metrics WHERE name = 'faithfulness') ||
-          E'\n</criteria>\n\n<question>\nQ: Price?\n</question>\n\n<context>\nThe flat costs 350000 euros.\n</context>\n\n'
+          E'\n</criteria>\n\n<question>\nQ: Price?\n</question>\n\n<context>\nThe flat costs 350000 euros.\n</context>\n\n' ||
           E'<answer>\nIt costs 350000 euros\n</answer>\n\nScore the answer from 1 (worst) to 5 (best). Reason about the criteria, '
           'then respond with only a JSON object: {"score": <integer from 1 to 5>, "reason": "<one or two sentences>"}',
           'the faithfulness prompt');
@@ -164,6 +164,19 @@ SELECT is((SELECT string_agg(purpose || ':' || calls || ':' || round(cost, 6), '
             (SELECT purpose, sum(calls) AS calls, sum(cost) AS cost FROM llmeval.job_costs GROUP BY purpose) c),
           'embedding:0:0.000000 generation:2:0.000020 judging:6:0.007800', 'the cost splits into generation and judging');
 SELECT is((SELECT count(*) FROM llmeval.judge_calls WHERE score IS NOT NULL), 6::bigint, 'every judge call is kept');
+
+SET ROLE tap_other;
+SELECT is((SELECT count(*) FROM llmeval.judge_calls), 0::bigint, 'another tenant sees none of the judge calls');
+SELECT is((SELECT count(*) FROM llmeval.judgements), 0::bigint, 'nor the judgements');
+RESET ROLE;
+
+-- The JSON functions behind the json_valid and json_schema assertions.
+SELECT is(llmeval.json_schema_errors('{"items": [{"price": 50}]}',
+          '{"properties": {"items": {"type": "array", "items": {"properties": {"price": {"minimum": 100}}}}}}'),
+          ARRAY['/items/0/price: 50 is less than minimum 100'], 'schema errors name the JSON pointer');
+SELECT throws_ok($$ SELECT llmeval.json_schema_valid('"x"', '{"pattern": "(unclosed"}') $$, '22023', NULL,
+                 'an invalid pattern in a schema is an error');
+SELECT is(llmeval.json_valid(NULL), NULL, 'json_valid(NULL) is NULL');
 
 SELECT * FROM finish();
 ROLLBACK;
