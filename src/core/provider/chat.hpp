@@ -2,23 +2,21 @@
 // OpenAI chat completions (and any OpenAI-compatible server), Anthropic
 // messages and Gemini generateContent. Building a request and reading a
 // response are pure functions, so they are unit-tested against recorded
-// API traffic; the HTTP transport is core/http.
+// API traffic; the HTTP transport is core/http. This header also brings
+// what every provider endpoint shares (protocol.hpp, retry.hpp).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/provider/protocol.hpp"
+#include "core/provider/retry.hpp"
+
 namespace llmeval::core::provider {
-
-enum class Kind { kOpenAI, kAnthropic, kGemini };
-
-// "openai", "anthropic", "gemini"; anything else is Error(kInvalidParameterValue).
-Kind ParseKind(std::string_view name);
 
 struct ChatRequest {
   std::string model;       // the API's model identifier (models.api_model)
@@ -32,12 +30,6 @@ struct ChatRequest {
   nlohmann::json params = nlohmann::json::object();
 };
 
-struct HttpRequest {
-  std::string url;
-  std::vector<std::string> headers;  // "Name: value"
-  std::string body;
-};
-
 // The HTTP request for a chat completion. base_url is as the vendor's SDK
 // takes it (https://api.openai.com/v1, https://api.anthropic.com,
 // https://generativelanguage.googleapis.com), with or without a trailing
@@ -49,12 +41,6 @@ struct HttpRequest {
 // (it would inject header lines); odd params never throw.
 HttpRequest BuildChatRequest(Kind kind, std::string_view base_url, std::string_view api_key,
                              const ChatRequest& request);
-
-enum class Outcome {
-  kOk,     // output (and usage) read
-  kRetry,  // worth trying again: 408, 409, 425, 429, 5xx, a malformed or truncated body
-  kFail,   // will not succeed on retry: other 4xx, a refusal without content
-};
 
 struct ChatResponse {
   Outcome outcome = Outcome::kFail;
@@ -83,22 +69,6 @@ struct ChatResponse {
 // output never holds NUL, which Postgres text cannot store.
 ChatResponse ParseChatResponse(Kind kind, long http_status, std::string_view body,
                                std::string_view retry_after, int64_t now_unix);
-
-// Retry-After as milliseconds: delta-seconds or an HTTP-date (RFC 9110);
-// nullopt if unparsable. Negative delays are 0.
-std::optional<int64_t> ParseRetryAfter(std::string_view value, int64_t now_unix);
-
-// The delay before attempt number `attempt` + 1, after `attempt` failures:
-// exponential from base_ms, capped at max_ms, with full jitter (unit_random
-// in [0, 1) picks the point in [0, cap]); at least retry_after_ms when given.
-int64_t BackoffMs(int attempt, double unit_random, std::optional<int64_t> retry_after_ms,
-                  int64_t base_ms = 500, int64_t max_ms = 60000);
-
-// text with every occurrence of secret replaced by "[redacted]" (no-op for
-// an empty secret): applied to every error text that could echo a request.
-// Also catches the secret JSON-escaped, without surrounding whitespace, and a
-// leading part of it (8 bytes or more) where the 500-byte limit cut it.
-std::string Redact(std::string text, std::string_view secret);
 
 }  // namespace llmeval::core::provider
 
