@@ -206,6 +206,7 @@ CREATE UNIQUE INDEX tasks_generation_key ON llmeval.tasks (job_id, test_case_id,
 CREATE UNIQUE INDEX tasks_judgement_key ON llmeval.tasks (target_task_id, metric, sample, swapped)
   WHERE kind <> 'generate';
 CREATE INDEX ON llmeval.tasks (job_id);
+CREATE INDEX ON llmeval.tasks (other_task_id) WHERE other_task_id IS NOT NULL;
 CREATE INDEX ON llmeval.tasks (test_case_id);
 CREATE INDEX ON llmeval.tasks (model_id);
 

@@ -7,9 +7,10 @@ SELECT tables_are('llmeval', ARRAY[
   'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
   'datasets', 'dataset_versions', 'test_cases', 'jobs', 'tasks', 'responses', 'task_scores',
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
-  'response_cache', 'baselines'],
+  'response_cache', 'baselines', 'judgements', 'embedding_cache'],
   'the data model''s tables');
-SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events'], 'the views');
+SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
+                                 'judge_spread', 'job_costs'], 'the views');
 
 SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'llmeval' AND c.relkind = 'r'
@@ -47,9 +48,10 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.
                   AND NOT c.relrowsecurity ORDER BY 1),
           '{}'::text[], 'row-level security is on for every table with a tenant column');
 SELECT is((SELECT count(*) FROM pg_policies WHERE schemaname = 'llmeval' AND policyname = 'tenant_isolation'),
-          15::bigint, 'every tenant table has the tenant isolation policy');
+          16::bigint, 'every tenant table has the tenant isolation policy');
 SELECT ok((SELECT bool_and(reloptions @> ARRAY['security_invoker=true']) FROM pg_class
-           WHERE oid IN ('llmeval.results'::regclass, 'llmeval.scores'::regclass)),
+           WHERE oid IN ('llmeval.results'::regclass, 'llmeval.scores'::regclass, 'llmeval.judge_calls'::regclass,
+                         'llmeval.judge_spread'::regclass, 'llmeval.job_costs'::regclass)),
           'views check row-level security as the querying user');
 
 SELECT has_role('llmeval_user');
