@@ -3,8 +3,10 @@
 # test/harness/with_cluster.sh): the bundled mock provider
 # (test/mock_llm/server.py) plays an OpenAI-compatible server with 100 ms of
 # latency; a dataset of questions, a prompt and two models are evaluated by
-# the background workers; progress is shown while it runs, then the
-# comparison and the lexical metrics over the benchmark workload.
+# the background workers, with lexical metrics, an LLM judge (a rubric, and
+# a pairwise comparison of the two models in both orders) and embedding
+# similarity; progress is shown while it runs, then the comparison, the cost
+# split and the lexical metrics over the benchmark workload.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
@@ -16,13 +18,21 @@ CREATE EXTENSION pg_llmeval;
 SELECT llmeval.create_provider('local', 'openai', '$mock_url/v1', 'LLMEVAL_MOCK_API_KEY');
 SELECT llmeval.create_model('local/gpt-good', 0.15, 0.60);
 SELECT llmeval.create_model('local/gpt-sloppy', 0.05, 0.20);
+SELECT llmeval.create_model('local/gpt-judge', 2.50, 10.00);
+SELECT llmeval.create_model('local/text-embed', 0.02, 0);
 SELECT llmeval.import_dataset('capitals', (
   SELECT jsonb_agg(jsonb_build_object('input', jsonb_build_object('question', q), 'expected', a))
   FROM jsonb_each_text(pg_read_file('$PWD/test/mock_llm/answers.json')::jsonb) AS x(q, a)));
 SELECT llmeval.create_prompt('one-word', 'Answer in one word: {{question}}');
+SELECT llmeval.create_metric('correctness',
+  'Correctness: the answer states what the reference answer states, and nothing else. '
+  '5: the same answer. 3: the right answer with unsupported additions or hedging. 1: wrong.',
+  1, 5, 'agrees with the reference answer', ARRAY['question', 'reference', 'answer']);
 SQL
 job=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \
-  "SELECT llmeval.submit_job('one-word', 'capitals', ARRAY['local/gpt-good', 'local/gpt-sloppy'], ARRAY['exact_match', 'token_f1', 'chrf'])")
+  "SELECT llmeval.submit_job('one-word', 'capitals', ARRAY['local/gpt-good', 'local/gpt-sloppy'],
+   ARRAY['exact_match', 'token_f1', 'chrf', 'correctness', 'pairwise', 'semantic_similarity'],
+   '{\"judge_model\": \"local/gpt-judge\", \"embedding_model\": \"local/text-embed\"}')")
 
 echo
 echo "== pg_llmeval demo: job $job, 2 models on a local OpenAI-compatible server =="
@@ -30,7 +40,7 @@ echo
 while :; do
   line=$(psql -X -At -F ' ' -d postgres -c "SELECT status, done, total, percent FROM llmeval.job_progress($job)")
   set -- $line
-  printf '  %-9s %3s/%s tasks (%s%%)\n' "$1" "$2" "$3" "$4"
+  printf '  %-9s %3s/%s tasks, judge and embedding calls included (%s%%)\n' "$1" "$2" "$3" "$4"
   case $1 in completed|failed|cancelled) break ;; esac
   sleep 0.3
 done
@@ -47,12 +57,30 @@ SELECT r.model,
         WHERE s.job_id = r.job_id AND s.model = r.model AND s.metric = 'token_f1') AS token_f1,
        (SELECT round(avg(s.value)::numeric, 1) FROM llmeval.scores s
         WHERE s.job_id = r.job_id AND s.model = r.model AND s.metric = 'chrf') AS chrf,
+       (SELECT round(avg(s.value)::numeric, 3) FROM llmeval.scores s
+        WHERE s.job_id = r.job_id AND s.model = r.model AND s.metric = 'correctness') AS correctness,
+       (SELECT round(avg(s.value)::numeric, 3) FROM llmeval.scores s
+        WHERE s.job_id = r.job_id AND s.model = r.model AND s.metric = 'pairwise') AS pairwise_wins,
+       (SELECT round(avg(s.value)::numeric, 3) FROM llmeval.scores s
+        WHERE s.job_id = r.job_id AND s.model = r.model AND s.metric = 'semantic_similarity') AS semantic_sim,
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.latency_ms)::numeric) AS p50_ms,
        sum(r.input_tokens + r.output_tokens) AS tokens,
        round(sum(r.cost), 6) AS cost_usd
 FROM llmeval.results r
 WHERE r.job_id = $job
 GROUP BY r.job_id, r.model ORDER BY r.model;
+
+\echo 'Cost, generation against judging:'
+SELECT purpose, coalesce(metric, '') AS metric, model, calls, input_tokens + output_tokens AS tokens,
+       round(cost, 6) AS cost_usd
+FROM llmeval.job_costs WHERE job_id = $job ORDER BY purpose, metric, model;
+
+\echo 'What the judge said (first answers):'
+SELECT j.model, left(r.output, 30) AS output, j.score AS judge_score, round(j.weighted_score::numeric, 2) AS geval,
+       j.reason
+FROM llmeval.judge_calls j JOIN llmeval.results r ON r.task_id = j.target_task_id
+WHERE j.job_id = $job AND j.metric = 'correctness'
+ORDER BY r.position, j.model LIMIT 4;
 
 \echo 'Where the models disagree:'
 SELECT r.input ->> 'question' AS question, r.expected, string_agg(r.model || ': ' || r.output, ' | ' ORDER BY r.model) AS outputs
