@@ -27,6 +27,7 @@ near() { echo "abs(($1) - ($2)) < 1e-9"; }
 # "reply" field is the answer to be judged.
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
 ALTER SYSTEM SET llmeval.max_attempts = 5;
+ALTER SYSTEM SET llmeval.lease_seconds = 10;
 SELECT pg_reload_conf();
 DROP EXTENSION IF EXISTS pg_llmeval CASCADE;
 CREATE EXTENSION pg_llmeval;
@@ -274,5 +275,41 @@ check "judge_agreement against hand-computed values" \
   "SELECT string_agg(statistic || '=' || round(value::numeric, 9) || '/' || n, ' ' ORDER BY statistic)
    FROM llmeval.judge_agreement($job9, 'relevance', 'human')" \
   "cohen_kappa=0.500000000/5 kendall_tau_b=0.800000000/5 pearson=0.900000000/5 percent_agreement=0.600000000/5 spearman=0.900000000/5"
+
+# 8. SIGKILL of a worker while judge calls are in flight (the postmaster
+#    restarts every backend): every judge sample is still judged once, every
+#    output scored once.
+wait_server() {
+  for _ in $(seq 120); do pg_isready -q && q "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  return 1
+}
+mock_config '{"latency_ms": 300}'
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+SELECT llmeval.import_dataset('many', (
+  SELECT jsonb_agg(jsonb_build_object('input', jsonb_build_object('question', 'q' || i, 'reply', 'answer number ' || i),
+                                      'expected', 'answer ' || i) ORDER BY i)
+  FROM generate_series(1, 40) i));
+SQL
+job10=$(q "SELECT llmeval.submit_job('listing', 'many', ARRAY['mock-openai/gpt-gen'], ARRAY['relevance', 'semantic_similarity'],
+  '{\"judge_model\": \"mock-openai/gpt-judge\", \"embedding_model\": \"mock-openai/text-embed\", \"samples\": 2, \"cache\": false}')")
+for _ in $(seq 100); do
+  [ "$(q "SELECT count(*) > 0 FROM llmeval.tasks WHERE job_id = $job10 AND kind = 'judge' AND status = 'running'")" = t ] && break
+  sleep 0.1
+done
+victim=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1")
+echo "$victim" >> "$LLMEVAL_EXPECTED_KILLS"
+kill -9 "$victim"
+sleep 1
+wait_server
+check "the judged job survives a killed worker" "SELECT llmeval.wait_job($job10, '180 s')" completed
+check "every judge and embed task ran to completion once" \
+  "SELECT count(*) FILTER (WHERE t.status = 'completed') || ' ' || count(j.task_id)
+   FROM llmeval.tasks t LEFT JOIN llmeval.judgements j ON j.task_id = t.id WHERE t.job_id = $job10 AND t.kind <> 'generate'" "120 120"
+check "every output has both scores, each from all its samples" \
+  "SELECT count(*) FILTER (WHERE metric = 'relevance' AND (detail ->> 'n')::int = 2) || ' ' || count(*) FILTER (WHERE metric = 'semantic_similarity' AND value IS NOT NULL)
+   FROM llmeval.scores WHERE job_id = $job10" "40 40"
+check "job counters match the tasks" \
+  "SELECT count(*) FROM llmeval.jobs j WHERE j.completed <> (SELECT count(*) FROM llmeval.tasks t WHERE t.job_id = j.id AND t.status = 'completed')" 0
+mock_reset
 
 exit $status

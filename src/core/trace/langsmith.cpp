@@ -29,7 +29,7 @@ std::tm Utc(int64_t unix_ms) {
 // "20261129T184054123000Z" (microseconds).
 std::string DottedTime(int64_t unix_ms) {
   const std::tm utc = Utc(unix_ms);
-  char text[32];
+  char text[64];
   std::snprintf(text, sizeof text, "%04d%02d%02dT%02d%02d%02d%06dZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 static_cast<int>(unix_ms % 1000) * 1000);
@@ -40,7 +40,7 @@ std::string DottedTime(int64_t unix_ms) {
 
 std::string Iso8601(int64_t unix_ms) {
   const std::tm utc = Utc(unix_ms);
-  char text[32];
+  char text[64];
   std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 static_cast<int>(unix_ms % 1000));
