@@ -379,11 +379,6 @@ AS $$
 DECLARE
   pairwise_jobs bigint[];
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
-                 JOIN llmeval.metrics m ON m.name = ANY (j.metrics) AND m.kind IN ('judge', 'pairwise', 'embedding')
-                 WHERE t.id = ANY (task_ids)) THEN
-    RETURN;
-  END IF;
   WITH gen AS (
     SELECT t.*, j AS job FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
     WHERE t.id = ANY (task_ids) AND t.kind = 'generate'
@@ -598,11 +593,6 @@ DECLARE
   value float8;
   problem text;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
-                 JOIN llmeval.metrics m ON m.name = ANY (j.metrics) AND m.kind IN ('assertion', 'sql')
-                 WHERE t.id = ANY (task_ids)) THEN
-    RETURN;
-  END IF;
   FOR item IN
     SELECT t.id, t.tenant, jm.name AS metric, jm.kind, jm.definition, r.output, tc,
            (SELECT pg_get_userbyid(p.proowner) FROM pg_proc p

@@ -182,25 +182,42 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   holding bigint[];
+  judged boolean;        -- judge or embed tasks among them
+  queues_judges boolean; -- their jobs have judge, pairwise or embedding metrics
+  deterministic boolean; -- their jobs have assertion or SQL metrics
   done bigint[];
 BEGIN
-  SELECT array_agg(t.id ORDER BY t.id) INTO holding
+  SELECT array_agg(t.id ORDER BY t.id), bool_or(t.kind <> 'generate') INTO holding, judged
   FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token) ON t.id = x.id
   WHERE t.claim_token = x.token AND t.status = 'running';
   IF holding IS NULL THEN
     RETURN '{}';
   END IF;
-  PERFORM llmeval._queue_judgements(holding);
+  -- Most batches are generations of jobs with lexical metrics only: one
+  -- look at their jobs' metrics spares them the rest.
+  SELECT coalesce(bool_or(m.kind IN ('judge', 'pairwise', 'embedding')), false),
+         coalesce(bool_or(m.kind IN ('assertion', 'sql')), false)
+  INTO queues_judges, deterministic
+  FROM llmeval.jobs j JOIN llmeval.metrics m ON m.name = ANY (j.metrics)
+  WHERE j.id IN (SELECT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (holding))
+    AND m.kind NOT IN ('lexical');
+  IF queues_judges THEN
+    PERFORM llmeval._queue_judgements(holding);
+  END IF;
   done := llmeval._complete_tasks_apply(task_ids, tokens, outputs, latencies, input_tokens,
                                         output_tokens, cached, cache_keys, score_task_ids,
                                         score_metrics, score_values);
-  -- A judge reply cached keeps its weighted score (recorded just before).
-  UPDATE llmeval.response_cache c SET weighted_score = ju.weighted_score
-  FROM unnest(task_ids, cache_keys, cached) AS x(id, key, was_cached)
-  JOIN llmeval.judgements ju ON ju.task_id = x.id
-  WHERE c.key = x.key AND NOT x.was_cached AND ju.weighted_score IS NOT NULL AND x.id = ANY (done);
-  PERFORM llmeval._score_deterministic(done);
-  PERFORM llmeval._score_judgements(done);
+  IF deterministic THEN
+    PERFORM llmeval._score_deterministic(done);
+  END IF;
+  IF judged THEN
+    -- A judge reply cached keeps its weighted score (recorded just before).
+    UPDATE llmeval.response_cache c SET weighted_score = ju.weighted_score
+    FROM unnest(task_ids, cache_keys, cached) AS x(id, key, was_cached)
+    JOIN llmeval.judgements ju ON ju.task_id = x.id
+    WHERE c.key = x.key AND NOT x.was_cached AND ju.weighted_score IS NOT NULL AND x.id = ANY (done);
+    PERFORM llmeval._score_judgements(done);
+  END IF;
   RETURN done;
 END $$;
 
@@ -251,7 +268,10 @@ AS $$
 DECLARE
   changed bigint[] := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies);
 BEGIN
-  PERFORM llmeval._score_judgements(changed);
+  IF EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (changed) AND t.kind <> 'generate'
+             AND t.status = 'failed') THEN
+    PERFORM llmeval._score_judgements(changed);
+  END IF;
   RETURN changed;
 END $$;
 
