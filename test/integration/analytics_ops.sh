@@ -7,14 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 gate_db=llmeval_gate
-q() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+. test/harness/tap.sh
 g() { psql -X -At -v ON_ERROR_STOP=1 -d "$gate_db" -c "$1"; }
-status=0
-check() {
-  local name=$1 query=$2 want=$3 got
-  got=$(q "$query")
-  if [ "$got" = "$want" ]; then echo "ok - $name"; else echo "not ok - $name: got '$got', want '$want'"; status=1; fi
-}
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $gate_db" -c "CREATE DATABASE $gate_db"
 psql -X -q -v ON_ERROR_STOP=1 -d "$gate_db" <<'SQL'

@@ -10,18 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
 
-q() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-status=0
-check() {
-  local name=$1 query=$2 want=$3 got
-  got=$(q "$query")
-  if [ "$got" = "$want" ]; then echo "ok - $name"; else echo "not ok - $name: got '$got', want '$want'"; status=1; fi
-}
-check_true() { check "$1" "SELECT ($2)::boolean" t; }
-wait_server() {
-  for _ in $(seq 120); do pg_isready -q && q "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.5; done
-  return 1
-}
+. test/harness/tap.sh
 submit() {  # DATASET MODELS [OPTIONS] -> job id
   q "SELECT llmeval.submit_job('short', '$1', $2, ARRAY['exact_match', 'bleu'], '${3:-{\}}')"
 }

@@ -13,14 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
 
-q() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-status=0
-check() {
-  local name=$1 query=$2 want=$3 got
-  got=$(q "$query")
-  if [ "$got" = "$want" ]; then echo "ok - $name"; else echo "not ok - $name: got '$got', want '$want'"; status=1; fi
-}
-check_true() { check "$1" "SELECT ($2)::boolean" t; }
+. test/harness/tap.sh
 near() { echo "abs(($1) - ($2)) < 1e-9"; }
 
 # The generating model echoes the prompt's last line: each test case's
@@ -279,10 +272,6 @@ check "judge_agreement against hand-computed values" \
 # 8. SIGKILL of a worker while judge calls are in flight (the postmaster
 #    restarts every backend): every judge sample is still judged once, every
 #    output scored once.
-wait_server() {
-  for _ in $(seq 120); do pg_isready -q && q "SELECT 1" >/dev/null 2>&1 && return 0; sleep 0.5; done
-  return 1
-}
 mock_config '{"latency_ms": 300}'
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 SELECT llmeval.import_dataset('many', (

@@ -57,12 +57,8 @@ for _ in 1 2 3 4; do worker & pids+=($!); done
 for pid in "${pids[@]}"; do wait "$pid"; done
 wait "$listener"
 
-status=0
-check() {
-  local name=$1 query=$2 want=$3 got
-  got=$(psql -X -At -d "$db" -c "$query")
-  if [ "$got" = "$want" ]; then echo "ok - $name"; else echo "not ok - $name: got '$got', want '$want'"; status=1; fi
-}
+TAP_DB=$db
+. "$(dirname "$0")/../harness/tap.sh"
 check "every task processed once" \
   "SELECT count(*) FILTER (WHERE status IN ('completed', 'failed')) || '/' || count(*) FROM llmeval.tasks" "2000/2000"
 check "one response and one score per task" \

@@ -29,14 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-q() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-status=0
+. test/harness/tap.sh
 pass() { echo "ok - $1"; }
 fail() { echo "not ok - $1"; status=1; }
-check() {
-  local name=$1 got=$2 want=$3
-  if [ "$got" = "$want" ]; then pass "$name"; else fail "$name: got '$got', want '$want'"; fi
-}
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres > /dev/null <<SQL
 SET client_min_messages = warning;
@@ -66,10 +61,10 @@ mock_config '{"latency_ms": 60, "jitter_ms": 50, "fault_rate": 0.1, "faults": ["
 job=$(q "SELECT llmeval.submit_job('one-word', 'facts',
            ARRAY['mock-openai/gpt-good', 'mock-anthropic/claude-good', 'mock-gemini/gemini-sloppy', 'mock-openai/gpt-echo'],
            ARRAY['exact_match', 'token_f1', 'chrf'], '{\"cache\": false}')")
-check "the job completes" "$(q "SELECT llmeval.wait_job($job, '120 s')")" completed
-check "some tasks failed, most completed" \
+expect "the job completes" "$(q "SELECT llmeval.wait_job($job, '120 s')")" completed
+expect "some tasks failed, most completed" \
   "$(q "SELECT failed BETWEEN 1 AND 30 AND completed >= 50 FROM llmeval.jobs WHERE id = $job")" t
-check "the echo model said the script back" \
+expect "the echo model said the script back" \
   "$(q "SELECT count(*) > 0 FROM llmeval.results WHERE job_id = $job AND output LIKE '%<script>%'")" t
 
 # The charts a page should hold: a bar chart per metric with scores, a
@@ -152,7 +147,7 @@ PY
 ) || { fail "$page page: the screenshot decodes"; continue; }
   read -r size colours background <<< "$picture"
   bytes=$(stat -c %s "$work/$page.png")
-  check "$page page: a 1200x1600 screenshot" "$size" 1200x1600
+  expect "$page page: a 1200x1600 screenshot" "$size" 1200x1600
   if [ "$bytes" -gt 30000 ] && [ "$colours" -gt 200 ] && python3 -c "import sys; sys.exit(not $background < 0.9)"; then
     pass "$page page: the screenshot is a picture ($bytes bytes, $colours colours, background $background)"
   else
@@ -162,16 +157,16 @@ PY
   dom=$work/$page.dom
   missing=
   for m in $models; do grep -qF "$m" "$dom" || missing="$missing $m"; done
-  check "$page page: the DOM names every model" "${missing:-none}" none
-  check "$page page: the DOM holds the charts" "$(grep -o '<svg' "$dom" | wc -l)" "$expected_svgs"
-  check "$page page: one histogram per model and metric" "$(grep -o 'class="chart hist"' "$dom" | wc -l)" \
+  expect "$page page: the DOM names every model" "${missing:-none}" none
+  expect "$page page: the DOM holds the charts" "$(grep -o '<svg' "$dom" | wc -l)" "$expected_svgs"
+  expect "$page page: one histogram per model and metric" "$(grep -o 'class="chart hist"' "$dom" | wc -l)" \
     "$(q "SELECT count(DISTINCT (model, metric)) FROM llmeval.scores WHERE job_id = $job")"
-  check "$page page: no script element in the DOM" "$(grep -c '<script' "$dom" || true)" 0
+  expect "$page page: no script element in the DOM" "$(grep -c '<script' "$dom" || true)" 0
 done
 
-check "the job page shows the script input and output as text" \
+expect "the job page shows the script input and output as text" \
   "$(grep -c '&lt;script&gt;alert' "$work/job.dom" | awk '{print ($1 > 0)}')" 1
-check "the job page lists the failures" "$(grep -c 'HTTP 400' "$work/job.dom" | awk '{print ($1 > 0)}')" 1
+expect "the job page lists the failures" "$(grep -c 'HTTP 400' "$work/job.dom" | awk '{print ($1 > 0)}')" 1
 
 if [ -n "${LLMEVAL_REPORT_SCREENSHOT:-}" ] && [ -s "$work/job.png" ]; then
   cp "$work/job.png" "$LLMEVAL_REPORT_SCREENSHOT"

@@ -8,12 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
 
-q() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-status=0
-check() {
-  local name=$1 got=$2 want=$3
-  if [ "$got" = "$want" ]; then echo "ok - $name"; else echo "not ok - $name: got '$got', want '$want'"; status=1; fi
-}
+. test/harness/tap.sh
 runs() { mock_admin GET /_admin/langsmith | python3 -c "import json, sys; s = json.load(sys.stdin); print($1)"; }
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
@@ -29,9 +24,9 @@ SELECT llmeval.import_dataset('trace', (SELECT jsonb_agg(jsonb_build_object('inp
 SQL
 
 job=$(q "SELECT llmeval.submit_job('trace', 'trace', ARRAY['mock-openai/gpt-trace'], ARRAY['bleu'])")
-check "tracing off: the job completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
+expect "tracing off: the job completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
 sleep 1.5
-check "tracing off by default: nothing sent" "$(runs "len(s['runs'])")" 0
+expect "tracing off by default: nothing sent" "$(runs "len(s['runs'])")" 0
 
 q "ALTER SYSTEM SET llmeval.langsmith_endpoint = '$mock_url'" >/dev/null
 q "ALTER SYSTEM SET llmeval.langsmith_api_key_env = 'LLMEVAL_MOCK_API_KEY'" >/dev/null
@@ -39,32 +34,32 @@ q "ALTER SYSTEM SET llmeval.langsmith_project = 'ci-evals'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 job=$(q "SELECT llmeval.submit_job('trace', 'trace', ARRAY['mock-openai/gpt-trace'], ARRAY['bleu'], '{\"cache\": false}')")
-check "tracing on: the job completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
+expect "tracing on: the job completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
 corr=$(q "SELECT correlation_id FROM llmeval.jobs WHERE id = $job")
 for _ in $(seq 50); do
   [ "$(runs "sum(1 for r in s['runs'] if r.get('extra', {}).get('metadata', {}).get('job_id') == $job)")" = 30 ] && break
   sleep 0.2
 done
-check "one run per call, with the job's correlation id" \
+expect "one run per call, with the job's correlation id" \
   "$(runs "sum(1 for r in s['runs'] if r['extra']['metadata'].get('correlation_id') == '$corr')")" 30
-check "sent in batches, not one request per run" "$(runs "s['batches'] < 30")" True
-check "runs are llm runs in the project, with prompt and output" \
+expect "sent in batches, not one request per run" "$(runs "s['batches'] < 30")" True
+expect "runs are llm runs in the project, with prompt and output" \
   "$(runs "all(r['run_type'] == 'llm' and r['session_name'] == 'ci-evals' and r['inputs']['prompt'].startswith('Echo: line') and r['outputs']['output'] for r in s['runs'])")" True
-check "each run names its task, model and attempt" \
+expect "each run names its task, model and attempt" \
   "$(runs "sorted({r['extra']['metadata']['model'] for r in s['runs']}) == ['mock-openai/gpt-trace'] and len({r['extra']['metadata']['task_id'] for r in s['runs']}) == 30")" True
 key=${LLMEVAL_MOCK_API_KEY}
-check "no secret in any run" "$(mock_admin GET /_admin/langsmith | grep -c -- "$key" || true)" 0
+expect "no secret in any run" "$(mock_admin GET /_admin/langsmith | grep -c -- "$key" || true)" 0
 
 # A LangSmith outage: the runs are lost (logged), the job is not delayed.
 q "ALTER SYSTEM SET llmeval.langsmith_endpoint = 'http://127.0.0.1:9'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 job=$(q "SELECT llmeval.submit_job('trace', 'trace', ARRAY['mock-openai/gpt-trace'], ARRAY['bleu'], '{\"cache\": false}')")
-check "with LangSmith unreachable the job still completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
+expect "with LangSmith unreachable the job still completes" "$(q "SELECT llmeval.wait_job($job, '60 s')")" completed
 for _ in $(seq 50); do grep -q "LangSmith export failed" "$LLMEVAL_CLUSTER_LOG" && break; sleep 0.2; done
 # once per worker at most (two workers), not once per batch
 logged=$(grep -c "LangSmith export failed (1 batches so far): connection failed" "$LLMEVAL_CLUSTER_LOG" || true)
-check "the failed export is logged, without flooding" "$([ "$logged" -ge 1 ] && [ "$logged" -le 2 ] && echo yes)" yes
+expect "the failed export is logged, without flooding" "$([ "$logged" -ge 1 ] && [ "$logged" -le 2 ] && echo yes)" yes
 
 q "ALTER SYSTEM RESET llmeval.langsmith_endpoint" >/dev/null
 q "ALTER SYSTEM RESET llmeval.langsmith_api_key_env" >/dev/null
