@@ -38,6 +38,23 @@ AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
                    'embedding_model', 'judge_params', 'judge_logprobs'] $$;
 
+-- options with option (judge_model, embedding_model) set: the job's own, else
+-- the server setting of the same name; an error saying what needs it if neither.
+CREATE FUNCTION llmeval._pin_model(options jsonb, option text, needed_by text) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  chosen text := coalesce(options ->> option, nullif(current_setting('llmeval.' || option, true), ''));
+BEGIN
+  IF chosen IS NULL THEN
+    RAISE EXCEPTION '%', needed_by
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = format('Pass options => ''{"%s": "provider/model"}'' or set llmeval.%s.', option, option);
+  END IF;
+  RETURN options || jsonb_build_object(option, chosen);
+END $$;
+
 CREATE FUNCTION llmeval._submit_job(tenant text, prompt text, dataset text, models text[],
                                     metrics text[], options jsonb)
 RETURNS bigint
@@ -124,22 +141,10 @@ BEGIN
   -- job (a later change of the server defaults leaves it alone).
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics)
              AND m.kind IN ('judge', 'pairwise') AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant)) THEN
-    options := options || jsonb_build_object('judge_model', coalesce(options ->> 'judge_model',
-                 nullif(current_setting('llmeval.judge_model', true), '')));
-    IF options ->> 'judge_model' IS NULL THEN
-      RAISE EXCEPTION 'judge metrics need a judge model'
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'Pass options => ''{"judge_model": "provider/model"}'' or set llmeval.judge_model.';
-    END IF;
+    options := llmeval._pin_model(options, 'judge_model', 'judge metrics need a judge model');
   END IF;
   IF 'semantic_similarity' = ANY (metrics) THEN
-    options := options || jsonb_build_object('embedding_model', coalesce(options ->> 'embedding_model',
-                 nullif(current_setting('llmeval.embedding_model', true), '')));
-    IF options ->> 'embedding_model' IS NULL THEN
-      RAISE EXCEPTION 'semantic_similarity needs an embedding model'
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'Pass options => ''{"embedding_model": "provider/model"}'' or set llmeval.embedding_model.';
-    END IF;
+    options := llmeval._pin_model(options, 'embedding_model', 'semantic_similarity needs an embedding model');
   END IF;
   SELECT x INTO unknown FROM unnest(ARRAY[options ->> 'judge_model', options ->> 'embedding_model']) x
   WHERE x IS NOT NULL AND NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
