@@ -10,8 +10,14 @@ namespace prompt = llmeval::core::prompt;
 
 LLMEVAL_PG_FUNCTION(llmeval_render_prompt) {
   const std::string_view tmpl = llmeval::pg::TextArg(fcinfo, 0);
-  // jsonb text is always valid JSON.
-  const nlohmann::json input = nlohmann::json::parse(llmeval::pg::JsonbArgAsText(fcinfo, 1));
+  // jsonb text is valid JSON, but its numbers may exceed a double's range.
+  nlohmann::json input;
+  try {
+    input = nlohmann::json::parse(llmeval::pg::JsonbArgAsText(fcinfo, 1));
+  } catch (const nlohmann::json::exception& e) {
+    throw llmeval::core::Error(llmeval::core::ErrorKind::kInvalidParameterValue,
+                               "the input holds a number beyond the range of a double", e.what());
+  }
   return llmeval::pg::TextResult(prompt::RenderTemplate(tmpl, input));
 }
 

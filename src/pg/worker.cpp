@@ -9,10 +9,10 @@
 // stored in the same transaction as the response. Judge and embed tasks
 // (queued by that transaction for the job's judge and embedding metrics) go
 // through the same loop: a judge's reply is parsed here (with one repair
-// call when it cannot be read), an embedding's vectors compared here. A task is never lost: a
-// worker that dies leaves leases that expire and are reclaimed by any
-// worker; it is never written twice: a cancelled or reclaimed claim no
-// longer matches.
+// call when it cannot be read), an embedding's vectors compared here.
+// A task is never lost: a worker that dies leaves leases that expire and are
+// reclaimed by any worker; it is never written twice: a cancelled or
+// reclaimed claim no longer matches.
 //
 // The worker sleeps on its latch, set by a committing llmeval.submit_job (see
 // fn_wake.cpp), with a slow timer for retries whose backoff has passed and
@@ -182,7 +182,7 @@ class Worker {
       next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
     }
     StartDueCalls();
-    SendTraces(false);
+    SendTraces();
     if (!tasks_.empty() && now >= next_cancel_check_ms_) {
       next_cancel_check_ms_ = now + kCancelCheckMs;
       DropLostClaims();
@@ -790,11 +790,11 @@ class Worker {
     }
   }
 
-  // Sends a batch of runs when it is full or a second old (all when forced).
-  void SendTraces(bool force) {
+  // Sends a batch of runs when it is full or a second old.
+  void SendTraces() {
     if (traces_.empty()) return;
     const int64_t now = NowMs();
-    if (!force && traces_.size() < kTraceBatch && now < next_trace_send_ms_) return;
+    if (traces_.size() < kTraceBatch && now < next_trace_send_ms_) return;
     next_trace_send_ms_ = now + kTraceWaitMs;
     const char* key_env = llmeval::pg::setting_langsmith_api_key_env;
     const char* key = key_env != nullptr && *key_env != '\0' ? std::getenv(key_env) : nullptr;
@@ -816,7 +816,7 @@ class Worker {
       request.tag = kTraceTag | ++trace_seq_;
       if (!client_.Submit(std::move(request))) break;
       traces_.erase(traces_.begin(), traces_.begin() + static_cast<std::ptrdiff_t>(n));
-      if (!force) break;
+      if (traces_.size() < kTraceBatch) break;
     }
   }
 
@@ -829,7 +829,8 @@ class Worker {
     if (now < next_trace_warning_ms_) return;
     next_trace_warning_ms_ = now + 60000;
     Log(LOG, "pg_llmeval: LangSmith export failed (" + std::to_string(trace_failures_) +
-                 " batches so far): " +
+                 " batches so far, " + std::to_string(traces_dropped_) +
+                 " runs dropped while it lagged): " +
                  (response.transport == http::Transport::kOk
                       ? "HTTP " + std::to_string(response.status)
                       : TransportError(response)));

@@ -63,6 +63,9 @@ BEGIN
         WHEN jsonb_typeof(e -> 'expected') NOT IN ('string', 'null') THEN '"expected" is not a string'
         WHEN jsonb_typeof(e -> 'context') NOT IN ('string', 'null') THEN '"context" is not a string'
         WHEN jsonb_typeof(e -> 'metadata') NOT IN ('object', 'null') THEN '"metadata" is not an object'
+        -- Prompts are rendered and sent as JSON numbers a double can hold.
+        WHEN jsonb_path_exists(e -> 'input', 'strict $.** ? (@.type() == "number" && @.abs() > 1.7976931348623157e308)')
+          THEN '"input" holds a number beyond the range of a double (quote it as a string)'
         ELSE (SELECT format('unknown key "%s"', k) FROM jsonb_object_keys(e) k
               WHERE k NOT IN ('input', 'expected', 'context', 'metadata') LIMIT 1)
       END AS problem

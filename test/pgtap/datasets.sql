@@ -1,7 +1,7 @@
 -- Datasets: JSON and CSV import, versions, immutability, export and the
 -- round trip, and malformed input that leaves nothing behind.
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 CREATE ROLE tap_dave IN ROLE llmeval_user;
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
@@ -39,6 +39,11 @@ SELECT throws_ok($$ SELECT llmeval.import_dataset('bad', '[{"inputs": {}}]') $$,
                  'invalid test case 1 in dataset "bad": unknown key "inputs"', 'misspelt key');
 SELECT throws_ok($$ SELECT llmeval.import_dataset('bad', '[1]') $$, '22023',
                  'invalid test case 1 in dataset "bad": it is not a JSON object', 'not an object');
+SELECT throws_ok($$ SELECT llmeval.import_dataset('bad', '[{"input": {"q": "x"}}, {"input": {"n": [1, -1e400]}}]') $$, '22023',
+                 'invalid test case 2 in dataset "bad": "input" holds a number beyond the range of a double (quote it as a string)',
+                 'a number no double holds (it could never be rendered into a prompt)');
+SELECT throws_ok($$ SELECT llmeval.render_prompt('{{n}}', '{"n": 1e400}') $$, '22023',
+                 'the input holds a number beyond the range of a double', 'render_prompt refuses it too');
 SELECT is((SELECT count(*) FROM llmeval.datasets WHERE name = 'bad'), 0::bigint, 'nothing was imported');
 
 -- Versions are immutable.

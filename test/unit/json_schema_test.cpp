@@ -56,6 +56,11 @@ TEST(JsonSchema, NotJson) {
   const Errors multiline = Check("{\n\n\"a\"\n:\n", "{}");
   ASSERT_EQ(multiline.size(), 1u);
   EXPECT_EQ(multiline[0].find('\n'), std::string::npos);
+  // A number beyond a double (nlohmann's out_of_range, found by json_schema_fuzzer).
+  const Errors huge = Check("{\"a\": 3.91e32975791}", "{}");
+  ASSERT_EQ(huge.size(), 1u);
+  EXPECT_EQ(huge[0].rfind("not JSON: number overflow", 0), 0u) << huge[0];
+  EXPECT_FALSE(IsJson("1e400"));
 }
 
 TEST(JsonSchema, BooleanAndEmptySchemas) {

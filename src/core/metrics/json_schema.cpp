@@ -399,7 +399,10 @@ class Validator {
 
 // nlohmann's parse error without its "[json.exception.parse_error.101] "
 // prefix, one line, short.
-std::string NotJson(const json::parse_error& e) {
+// (nlohmann reports a number beyond a double's range, such as 1e400, as
+// out_of_range rather than parse_error: the document is still not JSON we
+// can validate.)
+std::string NotJson(const json::exception& e) {
   std::string what = e.what();
   const std::size_t bracket = what.find("] ");
   if (!what.empty() && what[0] == '[' && bracket != std::string::npos) what.erase(0, bracket + 2);
@@ -430,7 +433,7 @@ std::vector<std::string> JsonSchema::Errors(std::string_view document,
   json doc;
   try {
     doc = json::parse(document);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     return {NotJson(e)};
   }
   return ParsedErrors(doc, max_errors);
