@@ -108,15 +108,6 @@ http::Response Call(http::Client& client, const provider::HttpRequest& request, 
   return std::move(done.front());
 }
 
-std::string TransportError(const http::Response& response) {
-  switch (response.transport) {
-    case http::Transport::kTimeout: return "timeout: " + response.error;
-    case http::Transport::kConnectFailed: return "connection failed: " + response.error;
-    case http::Transport::kReset: return "connection reset: " + response.error;
-    default: return "request failed: " + response.error;
-  }
-}
-
 // Transport failures, rate limits and server errors are the connection's
 // (08000); other 4xx mean the request is wrong (22023); a 2xx that could not
 // be read is the provider's fault (38000).
@@ -167,7 +158,7 @@ LLMEVAL_PG_FUNCTION(llmeval_embed) {
                                                texts.size());
     } else {
       reply.outcome = provider::Outcome::kRetry;
-      reply.error = TransportError(response);
+      reply.error = http::TransportErrorText(response);
     }
 
     if (reply.outcome == provider::Outcome::kOk) {

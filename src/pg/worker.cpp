@@ -601,7 +601,7 @@ class Worker {
                                            response.retry_after, now_unix);
       } else {
         chat.outcome = provider::Outcome::kRetry;
-        chat.error = TransportError(response);
+        chat.error = http::TransportErrorText(response);
       }
       chat.error = provider::Redact(chat.error, task.api_key);
       if (chat.outcome == provider::Outcome::kOk) {
@@ -632,15 +632,6 @@ class Worker {
     Store(completions, failures);
     for (const Completion& c : completions) tasks_.erase(c.task->id);
     for (const Failure& f : failures) tasks_.erase(f.task->id);
-  }
-
-  static std::string TransportError(const http::Response& response) {
-    switch (response.transport) {
-      case http::Transport::kTimeout: return "timeout: " + response.error;
-      case http::Transport::kConnectFailed: return "connection failed: " + response.error;
-      case http::Transport::kReset: return "connection reset: " + response.error;
-      default: return "request failed: " + response.error;
-    }
   }
 
   // Writes completions (with their scores) and failures in one transaction.
@@ -833,7 +824,7 @@ class Worker {
                  " runs dropped while it lagged): " +
                  (response.transport == http::Transport::kOk
                       ? "HTTP " + std::to_string(response.status)
-                      : TransportError(response)));
+                      : http::TransportErrorText(response)));
   }
 
   // The parsed replies of judge and embed tasks, and new embeddings for the

@@ -504,4 +504,13 @@ void Client::SetOptions(ClientOptions options) {
   }
 }
 
+std::string TransportErrorText(const Response& response) {
+  switch (response.transport) {
+    case Transport::kTimeout: return "timeout: " + response.error;
+    case Transport::kConnectFailed: return "connection failed: " + response.error;
+    case Transport::kReset: return "connection reset: " + response.error;
+    default: return "request failed: " + response.error;
+  }
+}
+
 }  // namespace llmeval::core::http

@@ -47,6 +47,10 @@ struct Response {
   double elapsed_ms = 0;    // from Submit to completion (as seen by Poll)
 };
 
+// A failed transfer as one line for task errors and logs: "timeout: ...",
+// "connection failed: ...", "connection reset: ..." or "request failed: ...".
+std::string TransportErrorText(const Response& response);
+
 class Client {
  public:
   // Throws Error: kInvalidParameterValue for bad options, kInternal if
