@@ -105,6 +105,16 @@ check "the job's events end with completed" \
   "SELECT string_agg(kind, ',' ORDER BY created_at, kind) FILTER (WHERE kind LIKE 'job_%') FROM llmeval.job_events WHERE job_id = $job" \
   "job_submitted,job_running,job_completed"
 
+# 1a. The pass/fail rubric: scale 0-1, so a score is 0 or 1 (or between, by
+#     its weight: stated 1 with p(0) = 0.1 gives 0.9); the answer carrying
+#     [[score=4]] is out of this scale, so it is NULL with the reason.
+job1a=$(q "SELECT llmeval.submit_job('listing', 'listings', ARRAY['mock-openai/gpt-gen'], ARRAY['legal_compliance'],
+  '{\"judge_model\": \"mock-openai/gpt-judge\"}')")
+check "the legal_compliance job completes" "SELECT llmeval.wait_job($job1a, '60 s')" completed
+check "legal_compliance scores every output on 0-1, judged on scale 0 to 1" \
+  "SELECT count(*) FILTER (WHERE s.value IN (0, 0.9, 1)) || ' ' || count(*) FILTER (WHERE s.value IS NULL AND s.detail ->> 'error' LIKE '%outside 0..1%')
+   FROM llmeval.scores s WHERE s.job_id = $job1a" "3 1"
+
 # 1b. The same job again: generations and judge replies come from the
 #     response cache (free), with the same weighted scores.
 judged_before=$(mock_stat "s['judge']['score']")
