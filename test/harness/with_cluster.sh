@@ -50,15 +50,7 @@ trap 'exit 130' INT TERM
 as_postgres "$PGBIN/initdb" -D "$workdir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
   --no-sync >/dev/null
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "with_cluster: no free port" >&2
-  return 1
-}
+. "$(dirname "$0")/free_port.sh"
 
 started=
 for attempt in 1 2 3 4 5; do

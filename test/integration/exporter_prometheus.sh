@@ -47,15 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "no free port" >&2
-  return 1
-}
+. test/harness/free_port.sh
 
 q() { psql -X -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 
