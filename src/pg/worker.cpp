@@ -106,7 +106,7 @@ struct Task {
   std::string metric;
   judge::Scale scale;
   bool pairwise = false;
-  provider::ChatRequest chat;  // kept to build the repair request
+  provider::ChatRequest chat;  // kept to build the repair request and the trace
   std::string base_url;
   std::string first_reply;     // set once the repair call is sent
   double spent_latency_ms = 0; // of the unreadable first reply
@@ -404,14 +404,15 @@ class Worker {
       if (!system.empty()) chat.system = core::prompt::RenderTemplate(system, input_json);
       chat.params = nlohmann::json::parse(params);
       t.request = provider::BuildChatRequest(t.kind, base_url, t.api_key, chat);
-      t.chat = chat;
-      t.base_url = base_url;
       // About four bytes a token, for the token rate limit until usage is known.
       const auto max_tokens = chat.params.find("max_tokens");
       t.estimated_tokens = static_cast<int64_t>((chat.prompt.size() + chat.system.size()) / 4) +
                            (max_tokens != chat.params.end() && max_tokens->is_number_integer()
                                 ? max_tokens->get<int64_t>()
                                 : 256);
+      // kept for a judge's repair call and for tracing
+      t.chat = std::move(chat);
+      t.base_url = base_url;
     } catch (const std::exception& e) {
       t.problem = std::string("cannot build the request: ") + e.what();
     }

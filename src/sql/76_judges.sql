@@ -76,6 +76,12 @@ CREATE TABLE llmeval.embedding_cache (
 CREATE INDEX ON llmeval.embedding_cache (created_at);
 REVOKE ALL ON llmeval.embedding_cache FROM PUBLIC;
 
+-- The cache key of a text: every reader and writer of embedding_cache uses
+-- this one (an inlined SQL function, so the primary key still serves).
+CREATE FUNCTION llmeval._text_hash(value text) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT sha256(convert_to(value, 'UTF8')) $$;
+
 ALTER TABLE llmeval.judgements ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON llmeval.judgements
   USING (tenant = (SELECT llmeval.current_tenant()));
@@ -473,7 +479,7 @@ AS $$
           first_reply = EXCLUDED.first_reply, created_at = now()
   )
   INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
-  SELECT (e.item ->> 'model_id')::int, sha256(convert_to(e.item ->> 'text', 'UTF8')),
+  SELECT (e.item ->> 'model_id')::int, llmeval._text_hash(e.item ->> 'text'),
          ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(e.item -> 'vector') AS el(x))
   FROM jsonb_array_elements(coalesce(embeddings, '[]')) AS e(item)
   ON CONFLICT DO NOTHING
@@ -662,17 +668,17 @@ BEGIN
   END IF;
   SELECT array_agg(DISTINCT x) INTO missing FROM unnest(texts) x
   WHERE NOT EXISTS (SELECT 1 FROM llmeval.embedding_cache c
-                    WHERE c.model_id = m.id AND c.text_hash = sha256(convert_to(x, 'UTF8')));
+                    WHERE c.model_id = m.id AND c.text_hash = llmeval._text_hash(x));
   IF missing IS NOT NULL THEN
     reply := llmeval._embed(m.kind, m.base_url, m.api_key, m.api_key_env, m.api_model, missing);
     INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
-    SELECT m.id, sha256(convert_to(x.t, 'UTF8')), ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(x.v) AS el(x))
+    SELECT m.id, llmeval._text_hash(x.t), ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(x.v) AS el(x))
     FROM unnest(missing, ARRAY(SELECT vs.v FROM jsonb_array_elements(reply -> 'vectors') AS vs(v))) AS x(t, v)
     ON CONFLICT DO NOTHING;
   END IF;
   RETURN QUERY
   SELECT c.vector FROM unnest(texts) WITH ORDINALITY AS x(t, i)
-  JOIN llmeval.embedding_cache c ON c.model_id = m.id AND c.text_hash = sha256(convert_to(x.t, 'UTF8'))
+  JOIN llmeval.embedding_cache c ON c.model_id = m.id AND c.text_hash = llmeval._text_hash(x.t)
   ORDER BY x.i;
 END $$;
 REVOKE ALL ON FUNCTION llmeval._embeddings(text, text[]) FROM PUBLIC;

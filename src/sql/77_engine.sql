@@ -75,12 +75,11 @@ AS $$
                   llmeval.render_prompt(pv.template, tc.input), tc.context, tc.expected,
                   CASE WHEN c.swapped THEN orr.output ELSE gr.output END,
                   CASE WHEN c.swapped THEN gr.output ELSE orr.output END))
-              ELSE jsonb_build_object('texts', jsonb_build_array(gr.output, tc.expected),
-                                      'vectors', jsonb_build_array(
-                                        (SELECT to_jsonb(e.vector) FROM llmeval.embedding_cache e
-                                         WHERE e.model_id = m.id AND e.text_hash = sha256(convert_to(gr.output, 'UTF8'))),
-                                        (SELECT to_jsonb(e.vector) FROM llmeval.embedding_cache e
-                                         WHERE e.model_id = m.id AND e.text_hash = sha256(convert_to(tc.expected, 'UTF8')))))
+              ELSE (SELECT jsonb_build_object('texts', jsonb_agg(to_jsonb(x.txt) ORDER BY x.ord),
+                                              'vectors', jsonb_agg(to_jsonb(e.vector) ORDER BY x.ord))
+                    FROM unnest(ARRAY[gr.output, tc.expected]) WITH ORDINALITY AS x(txt, ord)
+                    LEFT JOIN llmeval.embedding_cache e
+                      ON e.model_id = m.id AND e.text_hash = llmeval._text_hash(x.txt))
          END,
          CASE WHEN c.kind = 'generate' THEN tc.expected END,
          CASE WHEN c.kind = 'generate' THEN j.metrics ELSE '{}' END,
