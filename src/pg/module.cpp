@@ -19,6 +19,7 @@ int setting_request_timeout_ms = 60000;
 int setting_max_attempts = 5;
 int setting_lease_seconds = 300;
 int setting_retention_days = 30;
+int setting_sql_metric_timeout_ms = 5000;
 char* setting_judge_model = nullptr;
 char* setting_embedding_model = nullptr;
 char* setting_langsmith_endpoint = nullptr;
@@ -84,6 +85,12 @@ void DefineSettings() {
                           "Days responses and events are kept by llmeval.maintenance().", nullptr,
                           &setting_retention_days, 30, 1, 36500, PGC_SIGHUP, 0, nullptr, nullptr,
                           nullptr);
+  // A tenant's SQL metric runs inside a worker's write-back: bounded, so
+  // that no tenant's function can hold the worker (superuser-only).
+  DefineCustomIntVariable("llmeval.sql_metric_timeout_ms",
+                          "Time one call of a tenant's SQL metric may take before it is cancelled.",
+                          nullptr, &setting_sql_metric_timeout_ms, 5000, 1, 3600000, PGC_SUSET,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
 }
 
 void RegisterWorkers() {
