@@ -11,6 +11,11 @@
 // it only through here, with their own tenant. A SECURITY DEFINER function
 // inside would see its owner as current_user, which is why the tenant cannot
 // be computed there.
+//
+// An internal function that also needs the caller's role (to check what the
+// caller itself may execute, or to run code later as that role) is declared
+// llmeval._<name>(tenant text, caller regrole, <the same arguments>) and gets
+// GetUserId() as its second argument.
 #include <string>
 
 #include "core/error.hpp"
@@ -18,10 +23,10 @@
 
 namespace {
 
-Oid LookupFunction(const char* name, int nargs, const Oid* argtypes) {
+Oid LookupFunction(const char* name, int nargs, const Oid* argtypes, bool missing_ok = false) {
   return llmeval::pg::PgCall([&]() noexcept {
     List* qualified = list_make2(makeString(pstrdup("llmeval")), makeString(pstrdup(name)));
-    return LookupFuncName(qualified, nargs, argtypes, false);
+    return LookupFuncName(qualified, nargs, argtypes, missing_ok);
   });
 }
 
@@ -31,7 +36,7 @@ LLMEVAL_PG_FUNCTION(llmeval_tenant_call) {
   using llmeval::pg::PgCall;
   const Oid self = fcinfo->flinfo->fn_oid;
   const int nargs = PG_NARGS();
-  if (nargs > FUNC_MAX_ARGS - 1)
+  if (nargs > FUNC_MAX_ARGS - 2)
     throw llmeval::core::Error(llmeval::core::ErrorKind::kInternal, "too many arguments");
 
   // The internal function: "_" + this function's name, (text, own argument types).
@@ -47,8 +52,16 @@ LLMEVAL_PG_FUNCTION(llmeval_tenant_call) {
     return static_cast<const char*>(name);
   });
   const std::string internal_name = std::string("_") + own_name;
-  const Oid target = LookupFunction(internal_name.c_str(), nargs + 1, argtypes);
+  // (text, regrole, arguments) first: the form that wants the caller's role
+  Oid with_role[FUNC_MAX_ARGS];
+  with_role[0] = TEXTOID;
+  with_role[1] = REGROLEOID;
+  for (int i = 0; i < nargs; ++i) with_role[i + 2] = argtypes[i + 1];
+  Oid target = LookupFunction(internal_name.c_str(), nargs + 2, with_role, true);
+  const bool pass_role = OidIsValid(target);
+  if (!pass_role) target = LookupFunction(internal_name.c_str(), nargs + 1, argtypes);
   const Oid tenant_fn = LookupFunction("current_tenant", 0, argtypes);
+  const int shift = pass_role ? 2 : 1;
 
   return PgCall([&]() noexcept -> Datum {
     LOCAL_FCINFO(tenant_call, 0);
@@ -64,10 +77,14 @@ LLMEVAL_PG_FUNCTION(llmeval_tenant_call) {
     FmgrInfo info;
     fmgr_info(target, &info);
     LOCAL_FCINFO(call, FUNC_MAX_ARGS);
-    InitFunctionCallInfoData(*call, &info, nargs + 1, fcinfo->fncollation, nullptr, nullptr);
+    InitFunctionCallInfoData(*call, &info, nargs + shift, fcinfo->fncollation, nullptr, nullptr);
     call->args[0].value = tenant;
     call->args[0].isnull = false;
-    for (int i = 0; i < nargs; ++i) call->args[i + 1] = fcinfo->args[i];
+    if (pass_role) {
+      call->args[1].value = ObjectIdGetDatum(GetUserId());
+      call->args[1].isnull = false;
+    }
+    for (int i = 0; i < nargs; ++i) call->args[i + shift] = fcinfo->args[i];
     const Datum result = FunctionCallInvoke(call);
     fcinfo->isnull = call->isnull;
     return result;

@@ -8,11 +8,13 @@
 
 namespace llmeval::pg {
 
-const char* PgError::what() const noexcept {
-  return edata_ && edata_->message ? edata_->message : "postgres error";
-}
+PgError::PgError(ErrorData* edata)
+    : edata_(edata),
+      message_(std::make_shared<const std::string>(edata && edata->message ? edata->message
+                                                                           : "postgres error")),
+      sqlerrcode_(edata ? edata->sqlerrcode : 0) {}
 
-int PgError::sqlerrcode() const noexcept { return edata_ ? edata_->sqlerrcode : 0; }
+const char* PgError::what() const noexcept { return message_->c_str(); }
 
 namespace detail {
 

@@ -23,6 +23,8 @@
 #pragma once
 
 #include <exception>
+#include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -32,15 +34,22 @@ namespace llmeval::pg {
 
 // A Postgres error caught by PgCall. Owns nothing: the ErrorData is palloc'd
 // in the memory context that was current when PgCall was entered.
+//
+// The message and SQLSTATE are also copied onto the C++ heap: a worker
+// aborts the transaction (freeing that context) before it logs what().
 class PgError : public std::exception {
  public:
-  explicit PgError(ErrorData* edata) noexcept : edata_(edata) {}
+  explicit PgError(ErrorData* edata);
   const char* what() const noexcept override;
+  // Valid only while the memory context current at PgCall's entry lives
+  // (InvokeCpp re-raises it before returning to Postgres).
   ErrorData* edata() const noexcept { return edata_; }
-  int sqlerrcode() const noexcept;
+  int sqlerrcode() const noexcept { return sqlerrcode_; }
 
  private:
   ErrorData* edata_;
+  std::shared_ptr<const std::string> message_;
+  int sqlerrcode_;
 };
 
 namespace detail {

@@ -290,6 +290,56 @@ class Worker {
   int Claim(int max_tasks) {
     std::vector<Task> claimed;
     std::vector<std::optional<CachedReply>> cached;
+    try {
+      ClaimInTransaction(max_tasks, claimed, cached);
+    } catch (const llmeval::pg::PgError& e) {
+      if (!IsPerTaskError(e.sqlerrcode())) throw;
+      // One task whose request cannot be built fails the whole claim, and
+      // would head every claim after it: the due tasks are tried one by
+      // one, and those that fail, fail alone.
+      Log(LOG, std::string("pg_llmeval worker: claim failed (") + e.what() +
+                   "); checking the due tasks one by one");
+      int64_t quarantined = 0;
+      spi::InTransaction([&] {
+        static spi::Statement quarantine("SELECT llmeval._quarantine_unclaimable($1)", {INT4OID});
+        quarantine.Execute({Int32GetDatum(max_tasks)});
+        quarantined = spi::Int64(0, 1);
+      });
+      Log(LOG, "pg_llmeval worker: " + std::to_string(quarantined) +
+                   " tasks failed: their request could not be built");
+      return 0;
+    }
+    if (claimed.empty()) return 0;
+    return Answer(claimed, cached);
+  }
+
+  // Errors of the data, not of the server: a claim or write-back that fails
+  // with one of them is retried task by task, so that one task fails alone.
+  // A cancel, a shutdown, a lost connection or an out-of-memory is none of
+  // these: the whole step fails and the loop starts over.
+  static bool IsPerTaskError(int sqlerrcode) {
+    switch (sqlerrcode) {
+      case ERRCODE_QUERY_CANCELED:
+      case ERRCODE_ADMIN_SHUTDOWN:
+      case ERRCODE_CRASH_SHUTDOWN:
+      case ERRCODE_CANNOT_CONNECT_NOW:
+      case ERRCODE_OUT_OF_MEMORY:
+      case ERRCODE_T_R_DEADLOCK_DETECTED:
+      case ERRCODE_T_R_SERIALIZATION_FAILURE:
+      case ERRCODE_LOCK_NOT_AVAILABLE:
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  static bool IsTransient(int sqlerrcode) {
+    return sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+           sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE || sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+  }
+
+  void ClaimInTransaction(int max_tasks, std::vector<Task>& claimed,
+                          std::vector<std::optional<CachedReply>>& cached) {
     spi::InTransaction([&] {
       static spi::Statement claim(
           "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
@@ -304,7 +354,11 @@ class Worker {
       cached.assign(claimed.size(), std::nullopt);
       if (!claimed.empty()) LookUpCache(claimed, cached);
     });
-    if (claimed.empty()) return 0;
+  }
+
+  // Answers cache hits and tasks that cannot be called at once; keeps the
+  // rest for their calls. Returns how many were claimed.
+  int Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached) {
 
     std::vector<Completion> completions;
     std::vector<Failure> failures;
@@ -508,15 +562,18 @@ class Worker {
   }
 
   void LookUpCache(std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached) {
+    std::vector<int64_t> ids;
     std::vector<int32_t> models;
     std::vector<std::string> bodies;
     for (const Task& t : claimed) {
+      ids.push_back(t.id);
       models.push_back(t.model_id);
       bodies.push_back(t.request.body);
     }
-    static spi::Statement lookup("SELECT * FROM llmeval._cached_responses($1, $2)",
-                                 {INT4ARRAYOID, TEXTARRAYOID});
-    const uint64_t n = lookup.Execute({spi::Int32ArrayDatum(models), spi::TextArrayDatum(bodies)});
+    static spi::Statement lookup("SELECT * FROM llmeval._cached_responses($1, $2, $3)",
+                                 {INT8ARRAYOID, INT4ARRAYOID, TEXTARRAYOID});
+    const uint64_t n = lookup.Execute({spi::Int64ArrayDatum(ids), spi::Int32ArrayDatum(models),
+                                       spi::TextArrayDatum(bodies)});
     for (uint64_t r = 0; r < n && r < claimed.size(); ++r) {
       const std::size_t i = static_cast<std::size_t>(spi::Int64(r, 1) - 1);
       Task& t = claimed[i];
@@ -636,7 +693,53 @@ class Worker {
   }
 
   // Writes completions (with their scores) and failures in one transaction.
+  // A deadlock or serialisation failure is retried; any other failure of the
+  // data writes the results one by one, so that a result that cannot be
+  // stored fails its own task alone and the responses already paid for are
+  // kept.
   void Store(const std::vector<Completion>& completions, const std::vector<Failure>& failures) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        StoreBatch(completions, failures);
+        return;
+      } catch (const llmeval::pg::PgError& e) {
+        if (IsTransient(e.sqlerrcode()) && attempt < 5) {
+          Log(LOG, std::string("pg_llmeval worker: write-back retried after: ") + e.what());
+          continue;
+        }
+        if (!IsPerTaskError(e.sqlerrcode()) || completions.size() + failures.size() <= 1) throw;
+        Log(LOG, "pg_llmeval worker: write-back of " +
+                     std::to_string(completions.size() + failures.size()) + " results failed (" +
+                     e.what() + "); storing them one by one");
+        break;
+      }
+    }
+    for (const Completion& c : completions) {
+      try {
+        StoreBatch({c}, {});
+      } catch (const llmeval::pg::PgError& e) {
+        if (!IsPerTaskError(e.sqlerrcode())) throw;
+        const Failure failed{c.task, std::string("could not store the result: ") + e.what(), 0, true,
+                             c.latency_ms};
+        StoreAlone(failed);
+      }
+    }
+    for (const Failure& f : failures) StoreAlone(f);
+  }
+
+  // A failure written on its own; if even that cannot be stored, the task's
+  // lease brings it back.
+  void StoreAlone(const Failure& f) {
+    try {
+      StoreBatch({}, {f});
+    } catch (const llmeval::pg::PgError& e) {
+      if (!IsPerTaskError(e.sqlerrcode())) throw;
+      Log(LOG, "pg_llmeval worker: could not store the failure of task " +
+                   std::to_string(f.task->id) + ": " + e.what());
+    }
+  }
+
+  void StoreBatch(const std::vector<Completion>& completions, const std::vector<Failure>& failures) {
     // Scores are computed before the transaction opens.
     std::vector<int64_t> score_ids;
     std::vector<std::string> score_metrics;
@@ -853,7 +956,8 @@ class Worker {
       first_replies.push_back(c.verdict->first_reply);
       first_nulls.push_back(!c.verdict->repaired);
       for (const auto& [text, vector] : c.verdict->new_embeddings)
-        embeddings.push_back({{"model_id", c.task->model_id}, {"text", text}, {"vector", vector}});
+        embeddings.push_back({{"task_id", c.task->id}, {"model_id", c.task->model_id},
+                              {"text", text}, {"vector", vector}});
     }
     if (ids.empty()) return;
     static spi::Statement record(

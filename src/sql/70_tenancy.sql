@@ -66,3 +66,12 @@ BEGIN
             HINT = 'Only members of llmeval_admin may do this.';
   END IF;
 END $$;
+
+-- The scope of a tenant's cached responses and embeddings: the tenant
+-- itself, or '' (one cache for all) when a superuser turned
+-- llmeval.share_caches on. A shared cache saves calls, but a cost of 0 and no
+-- latency tell a tenant that another tenant sent the identical request.
+CREATE FUNCTION llmeval._cache_scope(tenant text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN coalesce(current_setting('llmeval.share_caches', true), 'off')::boolean
+                  THEN '' ELSE tenant END $$;

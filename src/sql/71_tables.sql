@@ -1,6 +1,9 @@
 -- The evaluation data model. Administrators own providers, models and
 -- secrets; everything else belongs to a tenant (column tenant, defaulting to
--- llmeval.current_tenant(), checked by row-level security). Versions of
+-- llmeval.current_tenant(), checked by row-level security). A child row's
+-- foreign key includes the tenant, (parent_id, tenant): foreign keys ignore
+-- row-level security, so a key on the id alone would let a row point into
+-- another tenant's data. Versions of
 -- prompts and datasets, and test cases, are immutable: a job pins the
 -- versions it used, so its results stay reproducible.
 
@@ -49,7 +52,7 @@ COMMENT ON TABLE llmeval.models IS 'models by provider, with prices per million 
 
 -- Metric definitions: built-in (tenant NULL) and user-defined.
 CREATE TABLE llmeval.metrics (
-  id          serial PRIMARY KEY,
+  id          bigserial PRIMARY KEY,
   tenant      text DEFAULT llmeval.current_tenant(),
   name        text NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
   kind        text NOT NULL CHECK (kind IN ('lexical', 'judge', 'pairwise', 'embedding', 'assertion', 'sql')),
@@ -77,12 +80,13 @@ CREATE TABLE llmeval.prompts (
   name       text NOT NULL CHECK (name <> ''),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (tenant, name)
+  UNIQUE (tenant, name),
+  UNIQUE (id, tenant)
 );
 
 CREATE TABLE llmeval.prompt_versions (
   id         bigserial PRIMARY KEY,
-  prompt_id  bigint NOT NULL REFERENCES llmeval.prompts ON DELETE CASCADE,
+  prompt_id  bigint NOT NULL,
   tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
   version    int NOT NULL CHECK (version > 0),
   template   text NOT NULL,
@@ -91,7 +95,9 @@ CREATE TABLE llmeval.prompt_versions (
   -- the {{field}} names of template and system, for validating datasets
   fields     text[] NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (prompt_id, version)
+  UNIQUE (prompt_id, version),
+  UNIQUE (id, tenant),
+  FOREIGN KEY (prompt_id, tenant) REFERENCES llmeval.prompts (id, tenant) ON DELETE CASCADE
 );
 
 CREATE TABLE llmeval.datasets (
@@ -100,12 +106,13 @@ CREATE TABLE llmeval.datasets (
   name       text NOT NULL CHECK (name <> ''),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (tenant, name)
+  UNIQUE (tenant, name),
+  UNIQUE (id, tenant)
 );
 
 CREATE TABLE llmeval.dataset_versions (
   id         bigserial PRIMARY KEY,
-  dataset_id bigint NOT NULL REFERENCES llmeval.datasets ON DELETE CASCADE,
+  dataset_id bigint NOT NULL,
   tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
   version    int NOT NULL CHECK (version > 0),
   source     text NOT NULL CHECK (source IN ('json', 'csv')),
@@ -113,26 +120,30 @@ CREATE TABLE llmeval.dataset_versions (
   -- the CSV header of a CSV import, so that an export keeps its column order
   columns    text[],
   created_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (dataset_id, version)
+  UNIQUE (dataset_id, version),
+  UNIQUE (id, tenant),
+  FOREIGN KEY (dataset_id, tenant) REFERENCES llmeval.datasets (id, tenant) ON DELETE CASCADE
 );
 
 CREATE TABLE llmeval.test_cases (
   id                 bigserial PRIMARY KEY,
-  dataset_version_id bigint NOT NULL REFERENCES llmeval.dataset_versions ON DELETE CASCADE,
+  dataset_version_id bigint NOT NULL,
   tenant             text NOT NULL DEFAULT llmeval.current_tenant(),
   position           int NOT NULL CHECK (position > 0),  -- 1-based order in the file
   input              jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(input) = 'object'),
   expected           text,
   context            text,
   metadata           jsonb CHECK (jsonb_typeof(metadata) = 'object'),
-  UNIQUE (dataset_version_id, position)
+  UNIQUE (dataset_version_id, position),
+  FOREIGN KEY (dataset_version_id, tenant) REFERENCES llmeval.dataset_versions (id, tenant)
+    ON DELETE CASCADE
 );
 
 CREATE TABLE llmeval.jobs (
   id                 bigserial PRIMARY KEY,
   tenant             text NOT NULL DEFAULT llmeval.current_tenant(),
-  prompt_version_id  bigint NOT NULL REFERENCES llmeval.prompt_versions ON DELETE RESTRICT,
-  dataset_version_id bigint NOT NULL REFERENCES llmeval.dataset_versions ON DELETE RESTRICT,
+  prompt_version_id  bigint NOT NULL,
+  dataset_version_id bigint NOT NULL,
   models             text[] NOT NULL CHECK (cardinality(models) > 0),
   metrics            text[] NOT NULL DEFAULT '{}',
   options            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
@@ -151,7 +162,11 @@ CREATE TABLE llmeval.jobs (
   started_at         timestamptz,
   finished_at        timestamptz,
   updated_at         timestamptz NOT NULL DEFAULT now(),
-  CHECK (pending + running + completed + failed + cancelled = total)
+  CHECK (pending + running + completed + failed + cancelled = total),
+  FOREIGN KEY (prompt_version_id, tenant) REFERENCES llmeval.prompt_versions (id, tenant)
+    ON DELETE RESTRICT,
+  FOREIGN KEY (dataset_version_id, tenant) REFERENCES llmeval.dataset_versions (id, tenant)
+    ON DELETE RESTRICT
 );
 CREATE INDEX ON llmeval.jobs (tenant, created_at DESC);
 CREATE INDEX ON llmeval.jobs (status) WHERE status IN ('queued', 'running');
@@ -251,30 +266,37 @@ CREATE TABLE llmeval.experiments (
   variant_weights double precision[] NOT NULL DEFAULT '{}',
   created_at  timestamptz NOT NULL DEFAULT now(),
   updated_at  timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (tenant, name)
+  UNIQUE (tenant, name),
+  UNIQUE (id, tenant)
 );
 
 CREATE TABLE llmeval.experiment_variants (
   id                bigserial PRIMARY KEY,
-  experiment_id     bigint NOT NULL REFERENCES llmeval.experiments ON DELETE CASCADE,
+  experiment_id     bigint NOT NULL,
   tenant            text NOT NULL DEFAULT llmeval.current_tenant(),
   name              text NOT NULL CHECK (name <> ''),
-  prompt_version_id bigint REFERENCES llmeval.prompt_versions ON DELETE RESTRICT,
+  prompt_version_id bigint,
   model_id          int REFERENCES llmeval.models ON DELETE RESTRICT,
   weight            double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight < 'Infinity'),
   created_at        timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (experiment_id, name)
+  UNIQUE (experiment_id, name),
+  UNIQUE (id, tenant),
+  FOREIGN KEY (experiment_id, tenant) REFERENCES llmeval.experiments (id, tenant) ON DELETE CASCADE,
+  FOREIGN KEY (prompt_version_id, tenant) REFERENCES llmeval.prompt_versions (id, tenant)
+    ON DELETE RESTRICT
 );
 
 CREATE TABLE llmeval.experiment_outcomes (
   id            bigserial PRIMARY KEY,
-  experiment_id bigint NOT NULL REFERENCES llmeval.experiments ON DELETE CASCADE,
-  variant_id    bigint NOT NULL REFERENCES llmeval.experiment_variants ON DELETE CASCADE,
+  experiment_id bigint NOT NULL,
+  variant_id    bigint NOT NULL,
   tenant        text NOT NULL DEFAULT llmeval.current_tenant(),
   unit_key      text NOT NULL,
   metric        text NOT NULL,
   value         double precision NOT NULL,
-  created_at    timestamptz NOT NULL DEFAULT now()
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  FOREIGN KEY (experiment_id, tenant) REFERENCES llmeval.experiments (id, tenant) ON DELETE CASCADE,
+  FOREIGN KEY (variant_id, tenant) REFERENCES llmeval.experiment_variants (id, tenant) ON DELETE CASCADE
 );
 CREATE INDEX ON llmeval.experiment_outcomes (experiment_id, metric);
 CREATE INDEX ON llmeval.experiment_outcomes (variant_id);

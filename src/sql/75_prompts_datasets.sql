@@ -1,12 +1,16 @@
--- Prompts and datasets. These run with the caller's rights: row-level
--- security keeps each tenant to its own rows. New versions are numbered
--- under a lock on the parent row, so concurrent imports of one name get
--- consecutive versions.
+-- Prompts and datasets. Tenants cannot write these tables directly (see
+-- 73_security.sql): versions and test cases are written here only, so they
+-- stay immutable and always belong to their parent's tenant. Each public
+-- function is the C entry point llmeval_tenant_call, which computes the
+-- caller's tenant with the caller's rights and calls the SECURITY DEFINER
+-- llmeval._<name>(tenant, ...); that one writes rows of that tenant only.
+-- New versions are numbered under a lock on the parent row, so concurrent
+-- imports of one name get consecutive versions.
 
-CREATE FUNCTION llmeval.create_prompt(name text, template text, system text DEFAULT NULL,
-                                      params jsonb DEFAULT '{}')
+CREATE FUNCTION llmeval._create_prompt(tenant text, name text, template text, system text,
+                                       params jsonb)
 RETURNS int
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -18,25 +22,29 @@ BEGIN
     RAISE EXCEPTION 'a prompt needs a name and a template' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   params := coalesce(params, '{}');
-  IF jsonb_typeof(params) <> 'object' THEN
-    RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  INSERT INTO llmeval.prompts AS p (name) VALUES (create_prompt.name)
+  PERFORM llmeval._check_request_params(params, 'prompt params');
+  INSERT INTO llmeval.prompts AS p (tenant, name) VALUES (tenant, _create_prompt.name)
   ON CONFLICT ON CONSTRAINT prompts_tenant_name_key DO UPDATE SET updated_at = now()
   RETURNING p.id INTO found_prompt;
   SELECT coalesce(max(v.version), 0) + 1 INTO new_version
   FROM llmeval.prompt_versions v WHERE v.prompt_id = found_prompt;
-  INSERT INTO llmeval.prompt_versions (prompt_id, version, template, system, params, fields)
-  VALUES (found_prompt, new_version, template, system, params,
+  INSERT INTO llmeval.prompt_versions (prompt_id, tenant, version, template, system, params, fields)
+  VALUES (found_prompt, tenant, new_version, template, system, params,
           ARRAY(SELECT DISTINCT f FROM unnest(llmeval.prompt_fields(template)
                                             || coalesce(llmeval.prompt_fields(system), '{}')) f));
   RETURN new_version;
 END $$;
+
+CREATE FUNCTION llmeval.create_prompt(name text, template text, system text DEFAULT NULL,
+                                      params jsonb DEFAULT '{}')
+RETURNS int
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.create_prompt(text, text, text, jsonb) IS
   'adds a version of a prompt ({{field}} placeholders filled from test case input); returns the version';
 
 -- Validates a dataset in the import format and stores it as a new version.
-CREATE FUNCTION llmeval._import_dataset(name text, data jsonb, source text, columns text[])
+CREATE FUNCTION llmeval._store_dataset(tenant text, name text, data jsonb, source text, columns text[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -77,34 +85,44 @@ BEGIN
             HINT = 'Test cases have the keys input (object), expected, context (strings) and metadata (object).';
   END IF;
 
-  INSERT INTO llmeval.datasets AS d (name) VALUES (_import_dataset.name)
+  INSERT INTO llmeval.datasets AS d (tenant, name) VALUES (tenant, _store_dataset.name)
   ON CONFLICT ON CONSTRAINT datasets_tenant_name_key DO UPDATE SET updated_at = now()
   RETURNING d.id INTO found_dataset;
   SELECT coalesce(max(v.version), 0) + 1 INTO new_version
   FROM llmeval.dataset_versions v WHERE v.dataset_id = found_dataset;
-  INSERT INTO llmeval.dataset_versions AS v (dataset_id, version, source, n_cases, columns)
-  VALUES (found_dataset, new_version, source, jsonb_array_length(data), columns)
+  INSERT INTO llmeval.dataset_versions AS v (dataset_id, tenant, version, source, n_cases, columns)
+  VALUES (found_dataset, tenant, new_version, source, jsonb_array_length(data), columns)
   RETURNING v.id INTO version_id;
-  INSERT INTO llmeval.test_cases (dataset_version_id, position, input, expected, context, metadata)
-  SELECT version_id, ord, coalesce(nullif(e -> 'input', 'null'), '{}'), e ->> 'expected',
+  INSERT INTO llmeval.test_cases (dataset_version_id, tenant, position, input, expected, context, metadata)
+  SELECT version_id, tenant, ord, coalesce(nullif(e -> 'input', 'null'), '{}'), e ->> 'expected',
          e ->> 'context', nullif(e -> 'metadata', 'null')
   FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord);
   RETURN version_id;
 END $$;
 
+CREATE FUNCTION llmeval._import_dataset(tenant text, name text, data jsonb)
+RETURNS bigint
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT llmeval._store_dataset(tenant, name, data, 'json', NULL) $$;
+
 CREATE FUNCTION llmeval.import_dataset(name text, data jsonb)
 RETURNS bigint
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llmeval._import_dataset(name, data, 'json', NULL) $$;
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.import_dataset(text, jsonb) IS
   'stores a JSON array of test cases as a new version of the dataset; returns the version''s id';
 
+CREATE FUNCTION llmeval._import_dataset_csv(tenant text, name text, csv text)
+RETURNS bigint
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT llmeval._store_dataset(tenant, name, llmeval._dataset_from_csv(csv), 'csv', llmeval._csv_header(csv)) $$;
+
 CREATE FUNCTION llmeval.import_dataset_csv(name text, csv text)
 RETURNS bigint
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llmeval._import_dataset(name, llmeval._dataset_from_csv(csv), 'csv', llmeval._csv_header(csv)) $$;
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.import_dataset_csv(text, text) IS
   'stores an RFC 4180 CSV file (header row; columns expected, context, metadata, the rest input fields) as a new dataset version';
 
@@ -162,3 +180,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION llmeval.export_dataset(text, text, int) IS
   'a dataset version (the latest by default) as JSON in the import format or as CSV';
+
+REVOKE ALL ON FUNCTION llmeval._create_prompt(text, text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._store_dataset(text, text, jsonb, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._import_dataset(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._import_dataset_csv(text, text, text) FROM PUBLIC;

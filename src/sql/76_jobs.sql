@@ -38,6 +38,93 @@ AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
                    'embedding_model', 'judge_params', 'judge_logprobs'] $$;
 
+-- Request parameters that reach a provider's request body (a prompt
+-- version's params, a job's params and judge_params, and the job options of
+-- the same names): the ones the engine reads must have the type the engine
+-- reads them as, so that no value fails later inside a worker's claim,
+-- where it would fail every task claimed with it. Other keys pass through
+-- to the provider unchecked. An error names the parameter (22023).
+CREATE FUNCTION llmeval._check_request_params(params jsonb, what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  bad text;
+BEGIN
+  IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
+    RAISE EXCEPTION '% must be a JSON object', what USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT format('%s "%s" must be %s', what, k, rule) INTO bad
+  FROM jsonb_each(params) AS p(k, v)
+  CROSS JOIN LATERAL (SELECT CASE
+      WHEN k = 'temperature' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 2)
+        THEN 'a number from 0 to 2'
+      WHEN k = 'top_p' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 1)
+        THEN 'a number from 0 to 1'
+      WHEN k IN ('max_tokens', 'max_completion_tokens', 'max_output_tokens')
+           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 1000000)
+        THEN 'an integer from 1 to 1000000'
+      WHEN k = 'seed' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]+$'
+                                AND v::text::numeric BETWEEN -9223372036854775808 AND 9223372036854775807)
+        THEN 'an integer'
+      WHEN k = 'stop' AND NOT (jsonb_typeof(v) = 'string'
+                               OR (jsonb_typeof(v) = 'array' AND jsonb_array_length(v) BETWEEN 1 AND 4
+                                   AND NOT jsonb_path_exists(v, '$[*] ? (@.type() != "string")')))
+        THEN 'a string or an array of 1 to 4 strings'
+      WHEN k IN ('logprobs', 'stream') AND jsonb_typeof(v) <> 'boolean' THEN 'true or false'
+      WHEN k = 'top_logprobs' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric <= 20)
+        THEN 'an integer from 0 to 20'
+    END AS rule) r
+  WHERE r.rule IS NOT NULL
+  ORDER BY k LIMIT 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION '%', bad USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+END $$;
+
+-- Every job option has the type and range the engine reads it with (22023
+-- naming the option otherwise); see _check_request_params for the request
+-- parameters among them.
+CREATE FUNCTION llmeval._check_job_options(options jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  bad text;
+BEGIN
+  SELECT format('job option "%s" must be %s', k, rule) INTO bad
+  FROM jsonb_each(options) AS o(k, v)
+  CROSS JOIN LATERAL (SELECT CASE
+      WHEN k IN ('prompt_version', 'dataset_version')
+           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 2147483647)
+        THEN 'a version number'
+      WHEN k IN ('judge_model', 'embedding_model') AND jsonb_typeof(v) <> 'string'
+        THEN 'a model name (provider/model)'
+      WHEN k IN ('params', 'judge_params') AND jsonb_typeof(v) <> 'object' THEN 'a JSON object'
+      WHEN k IN ('cache', 'judge_logprobs') AND jsonb_typeof(v) <> 'boolean' THEN 'true or false'
+      WHEN k = 'max_attempts'
+           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 100)
+        THEN 'an integer from 1 to 100'
+      WHEN k = 'samples'
+           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 20)
+        THEN 'an integer from 1 to 20'
+    END AS rule) r
+  WHERE r.rule IS NOT NULL
+  ORDER BY k LIMIT 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION '%', bad USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  PERFORM llmeval._check_request_params(
+    options - ARRAY['prompt_version', 'dataset_version', 'judge_model', 'embedding_model', 'params',
+                    'judge_params', 'cache', 'judge_logprobs', 'max_attempts', 'samples'], 'job option');
+  IF options ? 'params' THEN
+    PERFORM llmeval._check_request_params(options -> 'params', 'params option');
+  END IF;
+  IF options ? 'judge_params' THEN
+    PERFORM llmeval._check_request_params(options -> 'judge_params', 'judge_params option');
+  END IF;
+END $$;
+
 -- options with option (judge_model, embedding_model) set: the job's own, else
 -- the server setting of the same name; an error saying what needs it if neither.
 CREATE FUNCTION llmeval._pin_model(options jsonb, option text, needed_by text) RETURNS jsonb
@@ -85,6 +172,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Valid options are ' || array_to_string(llmeval._job_option_names(), ', ') || '.';
   END IF;
+  PERFORM llmeval._check_job_options(options);
 
   SELECT v.* INTO prompt_version
   FROM llmeval.prompts p JOIN llmeval.prompt_versions v ON v.prompt_id = p.id
@@ -157,14 +245,6 @@ BEGIN
     RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF options ? 'samples' AND (jsonb_typeof(options -> 'samples') <> 'number'
-                              OR (options ->> 'samples')::numeric NOT BETWEEN 1 AND 20
-                              OR (options ->> 'samples')::numeric % 1 <> 0) THEN
-    RAISE EXCEPTION 'samples must be an integer from 1 to 20' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF options ? 'judge_params' AND jsonb_typeof(options -> 'judge_params') <> 'object' THEN
-    RAISE EXCEPTION 'judge_params must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
 
   -- Every test case must fill every placeholder of the prompt.
   SELECT tc.position, f INTO missing
@@ -207,8 +287,10 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.submit_job(text, text, text[], text[], jsonb) IS
   'queues one task per test case and model for the latest (or given) prompt and dataset versions; returns the job id';
 
--- The current tenant's job, locked, or an error.
-CREATE FUNCTION llmeval._tenant_job(tenant text, job_id bigint)
+-- The caller's job, locked, or an error: the tenant's own, or any tenant's
+-- for an administrator (a superuser or a member of llmeval_admin), who must
+-- be able to stop a poison or runaway job.
+CREATE FUNCTION llmeval._tenant_job(tenant text, caller regrole, job_id bigint)
 RETURNS llmeval.jobs
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -216,8 +298,11 @@ AS $$
 #variable_conflict use_variable
 DECLARE
   job llmeval.jobs;
+  admin boolean := pg_has_role(caller, 'llmeval_admin', 'USAGE')
+                   OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = caller);
 BEGIN
-  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = _tenant_job.job_id AND j.tenant = _tenant_job.tenant
+  SELECT * INTO job FROM llmeval.jobs j
+  WHERE j.id = _tenant_job.job_id AND (j.tenant = _tenant_job.tenant OR admin)
   FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'undefined_object';
@@ -225,14 +310,14 @@ BEGIN
   RETURN job;
 END $$;
 
-CREATE FUNCTION llmeval._cancel_job(tenant text, job_id bigint)
+CREATE FUNCTION llmeval._cancel_job(tenant text, caller regrole, job_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-  job llmeval.jobs := llmeval._tenant_job(tenant, job_id);
+  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id);
   n bigint;
 BEGIN
   IF job.status IN ('completed', 'failed', 'cancelled') THEN
@@ -245,6 +330,9 @@ BEGIN
                              worker_pid = NULL
   WHERE t.job_id = job.id AND t.status IN ('pending', 'running');
   GET DIAGNOSTICS n = ROW_COUNT;
+  INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
+  VALUES (job.tenant, job.id, job.correlation_id, 'job_cancel',
+          jsonb_build_object('tasks', n, 'by', caller::text));
   RETURN n;
 END $$;
 
@@ -255,14 +343,14 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.cancel_job(bigint) IS
   'cancels the job''s pending and running tasks; returns how many (0 if the job had ended)';
 
-CREATE FUNCTION llmeval._retry_failed(tenant text, job_id bigint)
+CREATE FUNCTION llmeval._retry_failed(tenant text, caller regrole, job_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-  job llmeval.jobs := llmeval._tenant_job(tenant, job_id);
+  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id);
   n bigint;
 BEGIN
   IF job.status = 'cancelled' THEN
@@ -280,7 +368,8 @@ BEGIN
   WHERE t.job_id = job.id AND t.status = 'failed';
   GET DIAGNOSTICS n = ROW_COUNT;
   INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
-  VALUES (job.tenant, job.id, job.correlation_id, 'job_retry', jsonb_build_object('tasks', n));
+  VALUES (job.tenant, job.id, job.correlation_id, 'job_retry',
+          jsonb_build_object('tasks', n, 'by', caller::text));
   RETURN n;
 END $$;
 
@@ -292,9 +381,11 @@ COMMENT ON FUNCTION llmeval.retry_failed(bigint) IS
   'puts the job''s failed tasks back in the queue with fresh attempts; returns how many';
 
 REVOKE ALL ON FUNCTION llmeval._submit_job(text, text, text, text[], text[], jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._cancel_job(text, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._retry_failed(text, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._tenant_job(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._cancel_job(text, regrole, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._retry_failed(text, regrole, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._tenant_job(text, regrole, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._check_request_params(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._check_job_options(jsonb) FROM PUBLIC;
 
 CREATE FUNCTION llmeval.job_progress(job_id bigint)
 RETURNS TABLE (status text, total int, done int, completed int, failed int,

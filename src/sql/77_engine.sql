@@ -8,7 +8,9 @@
 -- Responses by request: the same model, rendered request and parameters
 -- are not paid for twice (job option "cache": false asks for fresh calls).
 CREATE TABLE llmeval.response_cache (
-  key           bytea PRIMARY KEY,  -- sha256 of the request body (model, messages, parameters)
+  -- sha256 of the cache scope (the tenant, see llmeval._cache_scope), the
+  -- model and the request body (messages, parameters)
+  key           bytea PRIMARY KEY,
   model_id      int NOT NULL REFERENCES llmeval.models ON DELETE CASCADE,
   output        text NOT NULL,
   input_tokens  int,
@@ -28,33 +30,22 @@ REVOKE ALL ON llmeval.response_cache FROM PUBLIC;
 -- "{{prompt}}"), sent with the judge parameters (temperature 0, logprobs
 -- where the API has them, then the job's judge_params); an embed task's input
 -- holds the texts and the vectors already cached (null where missing).
-CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
+-- What a worker needs to call the provider for each of these (claimed)
+-- tasks, in claim order.
+CREATE FUNCTION llmeval._task_requests(task_ids bigint[])
 RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
                model_id int, model text, provider_kind text, base_url text, api_key text,
                api_key_env text, api_model text, params jsonb, template text, system text,
                input jsonb, expected text, metrics text[], use_cache boolean,
                requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
                scale_min float8, scale_max float8, pairwise boolean)
-LANGUAGE sql VOLATILE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH due AS (
-    SELECT t.id FROM llmeval.tasks t
-    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
-    ORDER BY t.next_attempt_at, t.id
-    LIMIT max_tasks
-    FOR UPDATE SKIP LOCKED
-  ), claimed AS (
-    UPDATE llmeval.tasks t
-    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-        lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
-    FROM due WHERE t.id = due.id
-    RETURNING t.*
-  )
   SELECT c.id, c.claim_token, c.attempts, c.job_id, j.correlation_id, m.id, m.name, p.kind,
          p.base_url, s.api_key, p.api_key_env, m.api_model,
          CASE WHEN c.kind = 'generate' THEN
-           m.params || coalesce(j.options -> 'params', '{}')
+           m.params || pv.params || coalesce(j.options -> 'params', '{}')
              || jsonb_strip_nulls(jsonb_build_object(
                   'temperature', j.options -> 'temperature', 'max_tokens', j.options -> 'max_tokens',
                   'top_p', j.options -> 'top_p', 'stop', j.options -> 'stop', 'seed', j.options -> 'seed'))
@@ -79,7 +70,8 @@ AS $$
                                               'vectors', jsonb_agg(to_jsonb(e.vector) ORDER BY x.ord))
                     FROM unnest(ARRAY[gr.output, tc.expected]) WITH ORDINALITY AS x(txt, ord)
                     LEFT JOIN llmeval.embedding_cache e
-                      ON e.model_id = m.id AND e.text_hash = llmeval._text_hash(x.txt))
+                      ON e.model_id = m.id AND e.scope = llmeval._cache_scope(c.tenant)
+                     AND e.text_hash = llmeval._text_hash(x.txt))
          END,
          CASE WHEN c.kind = 'generate' THEN tc.expected END,
          CASE WHEN c.kind = 'generate' THEN j.metrics ELSE '{}' END,
@@ -87,7 +79,7 @@ AS $$
            AND (c.kind = 'generate' OR coalesce((j.options ->> 'samples')::int, 1) = 1),
          m.requests_per_minute, m.tokens_per_minute, c.kind, c.metric,
          (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL
-  FROM claimed c
+  FROM llmeval.tasks c
   JOIN llmeval.jobs j ON j.id = c.job_id
   JOIN llmeval.models m ON m.id = c.model_id
   JOIN llmeval.providers p ON p.id = m.provider_id
@@ -99,20 +91,98 @@ AS $$
   LEFT JOIN LATERAL (SELECT md.definition FROM llmeval.metrics md
                      WHERE c.kind = 'judge' AND md.name = c.metric AND (md.tenant IS NULL OR md.tenant = j.tenant)
                      ORDER BY md.tenant NULLS LAST LIMIT 1) jd ON true
+  WHERE c.id = ANY (task_ids)
   ORDER BY c.next_attempt_at, c.id
 $$;
 
--- The cache key of each (model, request body) and the cached response, if
--- any, in the order given.
-CREATE FUNCTION llmeval._cached_responses(model_ids int[], bodies text[])
+CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
+RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
+               model_id int, model text, provider_kind text, base_url text, api_key text,
+               api_key_env text, api_model text, params jsonb, template text, system text,
+               input jsonb, expected text, metrics text[], use_cache boolean,
+               requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
+               scale_min float8, scale_max float8, pairwise boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+  claimed bigint[];
+BEGIN
+  WITH due AS (
+    SELECT t.id FROM llmeval.tasks t
+    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    ORDER BY t.next_attempt_at, t.id
+    LIMIT max_tasks
+    FOR UPDATE SKIP LOCKED
+  ), done AS (
+    UPDATE llmeval.tasks t
+    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+        lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+    FROM due WHERE t.id = due.id
+    RETURNING t.id
+  )
+  SELECT array_agg(done.id) INTO claimed FROM done;
+  IF claimed IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM llmeval._task_requests(claimed);
+  END IF;
+END $$;
+
+-- When a claim fails as a whole (a task whose request cannot be built makes
+-- the claim's one statement fail, and it would head every claim after it),
+-- the due tasks are tried one by one: those whose request cannot be built
+-- fail alone, with the reason, and the queue moves on. Returns how many
+-- failed.
+CREATE FUNCTION llmeval._quarantine_unclaimable(max_tasks int)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  candidate record;
+  problem text;
+  token uuid;
+  n bigint := 0;
+BEGIN
+  FOR candidate IN
+    SELECT t.id FROM llmeval.tasks t
+    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    ORDER BY t.next_attempt_at, t.id
+    LIMIT max_tasks
+    FOR UPDATE SKIP LOCKED
+  LOOP
+    BEGIN
+      PERFORM * FROM llmeval._task_requests(ARRAY[candidate.id]);
+      CONTINUE;
+    EXCEPTION WHEN OTHERS THEN
+      problem := SQLERRM;
+    END;
+    UPDATE llmeval.tasks t
+    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+        lease_expires_at = now() + interval '1 minute', worker_pid = pg_backend_pid()
+    WHERE t.id = candidate.id
+    RETURNING t.claim_token INTO token;
+    PERFORM llmeval._fail_tasks(ARRAY[candidate.id], ARRAY[token],
+                                ARRAY['cannot build the request: ' || problem], ARRAY[0::bigint],
+                                ARRAY[true], ARRAY[0::float8]);
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+
+-- The cache key of each task's (tenant's cache scope, model, request body)
+-- and the cached response, if any, in the order given.
+CREATE FUNCTION llmeval._cached_responses(task_ids bigint[], model_ids int[], bodies text[])
 RETURNS TABLE (ord bigint, key bytea, output text, input_tokens int, output_tokens int,
                weighted_score float8)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT b.ord, k.key, c.output, c.input_tokens, c.output_tokens, c.weighted_score
-  FROM unnest(model_ids, bodies) WITH ORDINALITY AS b(model_id, body, ord)
-  CROSS JOIN LATERAL (SELECT sha256(convert_to(b.model_id || ':' || b.body, 'UTF8')) AS key) k
+  FROM unnest(task_ids, model_ids, bodies) WITH ORDINALITY AS b(task_id, model_id, body, ord)
+  JOIN llmeval.tasks t ON t.id = b.task_id
+  CROSS JOIN LATERAL (SELECT sha256(convert_to(llmeval._cache_scope(t.tenant) || ':' || b.model_id
+                                               || ':' || b.body, 'UTF8')) AS key) k
   LEFT JOIN llmeval.response_cache c ON c.key = k.key
   ORDER BY b.ord
 $$;
@@ -306,10 +376,14 @@ AS $$
                     WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running')
 $$;
 
--- Running tasks whose lease expired (their worker died), or that were
--- claimed before the server last started (a crash or an immediate restart
--- ends every worker), become claimable again; the attempt they used still
--- counts, so a task that crashes its worker cannot loop forever.
+-- Running tasks whose lease expired, that were claimed before the server
+-- last started (a crash or an immediate restart ends every worker), or whose
+-- worker is no longer running (killed, or exited after an error: its process
+-- is gone from pg_stat_activity) become claimable again, within seconds of
+-- the worker's end rather than at the end of the lease; the attempt they
+-- used still counts, so a task that crashes its worker cannot loop forever.
+-- A claim is kept while its worker's process lives, since that worker may
+-- still be waiting on the call (only the lease bounds it).
 CREATE FUNCTION llmeval._reclaim_expired_leases()
 RETURNS bigint
 LANGUAGE sql VOLATILE
@@ -320,14 +394,20 @@ AS $$
     SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
         last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
     WHERE t.status = 'running'
-      AND (t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time())
+      AND (t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time()
+           OR (t.worker_pid IS NOT NULL
+               AND t.updated_at < now() - interval '2 seconds'
+               AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                               WHERE a.pid = t.worker_pid AND a.backend_type = 'pg_llmeval worker')))
     RETURNING t.id
   )
   SELECT count(*) FROM reclaimed
 $$;
 
 REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._cached_responses(int[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._task_requests(bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._quarantine_unclaimable(int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._cached_responses(bigint[], int[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
                                                bytea[], bigint[], text[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], float8[], int[], int[], boolean[],

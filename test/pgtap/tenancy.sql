@@ -29,7 +29,7 @@ BEGIN
   PERFORM llmeval.create_prompt('p', 'Say {{x}}');
   PERFORM llmeval.import_dataset('d', '[{"input": {"x": "a"}, "expected": "a"}, {"input": {"x": "b"}}]');
   job := llmeval.submit_job('p', 'd', ARRAY['tap/model-a'], ARRAY['exact_match']);
-  INSERT INTO llmeval.metrics (name, kind) VALUES ('mine_' || replace(llmeval.current_tenant(), '-', '_'), 'sql');
+  PERFORM llmeval.create_assertion('mine_' || replace(llmeval.current_tenant(), '-', '_'), 'json_valid');
   INSERT INTO llmeval.experiments (name) VALUES ('e');
   INSERT INTO llmeval.reports (period, period_start, period_end, body) VALUES ('job', now(), now(), '{}');
   RETURN job;
