@@ -5,13 +5,21 @@
 -- 10-bin histogram per model over the metric's [min, max]), cost and tokens,
 -- errors, latency percentiles and regressions against baselines.
 -- generate_report stores that document for the tenant's jobs of the last day
--- or week in llmeval.reports (pg_cron runs it, see schedule_jobs);
--- report_html renders a job's document, report_html_for a stored report.
+-- or week in llmeval.reports, generate_reports_for_all_tenants one for each
+-- tenant (pg_cron runs it, see schedule_jobs); report_html renders a job's
+-- document, report_html_for a stored report.
 --
--- Everything runs with the caller's rights, so row-level security decides
--- what a tenant may report on. Superusers bypass RLS and administrators read
--- every tenant, so generate_report also filters on the tenant explicitly: a
--- report run by pg_cron as a superuser covers that role's own jobs only.
+-- All but generate_reports_for_all_tenants run with the caller's rights, so
+-- row-level security decides what a tenant may report on. Superusers bypass
+-- RLS and administrators read every tenant, so nothing relies on RLS alone: generate_report filters on
+-- the caller's tenant (run by a superuser it covers that role's own jobs),
+-- report_html and report_html_for check that the job or report is the
+-- caller's or that the caller is an administrator, and whatever depends on
+-- a tenant's definitions (its metrics, its baselines) is looked up for the
+-- tenant of the job. generate_reports_for_all_tenants, which pg_cron runs,
+-- is the one path that writes for other tenants: an administrator's call of
+-- a SECURITY DEFINER function that stores one report per tenant, each built
+-- from that tenant's jobs only.
 --
 -- The pages are self-contained: inline CSS and SVG, no script, no external
 -- reference (a Content-Security-Policy forbids any), and every value that
@@ -113,10 +121,12 @@ AS $$
   FROM (SELECT power(10, floor(log(greatest(value, 1e-300)))) AS p) x
 $$;
 
--- Whether a lower score of a metric is better: metrics.higher_is_better
--- when that column exists (it comes with the analytics functions), else
--- only TER (it counts edits).
-CREATE FUNCTION llmeval._lower_is_better(metric text) RETURNS boolean
+-- Whether a lower score of a metric is better for a tenant: the built-in
+-- metric's or the tenant's own metrics.higher_is_better when that column
+-- exists (it comes with the analytics functions), else only TER (it counts
+-- edits). Two tenants may each define a metric of the same name, and an
+-- administrator or a superuser sees both: the tenant is what picks one.
+CREATE FUNCTION llmeval._lower_is_better(metric text, tenant text) RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -126,9 +136,10 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
              WHERE attrelid = to_regclass('llmeval.metrics') AND attname = 'higher_is_better'
                AND attnum > 0 AND NOT attisdropped) THEN
-    EXECUTE 'SELECT NOT m.higher_is_better FROM llmeval.metrics m WHERE m.name = $1
+    EXECUTE 'SELECT NOT m.higher_is_better FROM llmeval.metrics m
+             WHERE m.name = $1 AND (m.tenant IS NULL OR m.tenant = $2)
              ORDER BY m.tenant NULLS FIRST LIMIT 1'
-      INTO result USING metric;
+      INTO result USING metric, tenant;
   END IF;
   RETURN coalesce(result, metric = 'ter');
 END $$;
@@ -153,9 +164,14 @@ $$;
 -- them). A job's baselines are the job in jobs.baseline_job_id and the
 -- tenant's named baselines (llmeval.baselines, from set_baseline), as far
 -- as those exist: they come with the analytics functions, so they are
--- looked up at run time. With llmeval.compare_jobs, a regression is a
--- significant difference for the worse (paired t-test, Holm-corrected);
--- without it, or if it cannot test a pair, any worse mean.
+-- looked up at run time. A baseline counts only if it is a job of the same
+-- tenant: a baselines row written directly may name any job id (its foreign
+-- key does not look at tenants), and a report run with every tenant in
+-- sight (a superuser, generate_reports_for_all_tenants) would otherwise
+-- compare with another tenant's scores. With llmeval.compare_jobs, a
+-- regression is a significant difference (paired t-test, Holm-corrected)
+-- for the worse by the tenant's definition of the metric; without it, or if
+-- it cannot test a pair, any worse mean.
 CREATE FUNCTION llmeval._report_regressions(job_ids bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -171,15 +187,16 @@ BEGIN
              WHERE attrelid = to_regclass('llmeval.jobs') AND attname = 'baseline_job_id'
                AND attnum > 0 AND NOT attisdropped) THEN
     sources := sources || $q$
-      SELECT j.id AS job_id, b.id AS baseline_job_id, NULL::text AS name
+      SELECT j.id AS job_id, b.id AS baseline_job_id, NULL::text AS name, j.tenant
       FROM llmeval.jobs j JOIN llmeval.jobs b ON b.id = j.baseline_job_id AND b.tenant = j.tenant
       WHERE j.id = ANY ($1) AND b.id <> j.id$q$::text;
   END IF;
   IF to_regclass('llmeval.baselines') IS NOT NULL THEN
-    -- (the tenant condition matters to superusers, whom RLS lets see all)
+    -- (the tenant conditions matter to superusers, whom RLS lets see all)
     sources := sources || $q$
-      SELECT j.id AS job_id, b.job_id AS baseline_job_id, b.name::text AS name
+      SELECT j.id AS job_id, b.job_id AS baseline_job_id, b.name::text AS name, j.tenant
       FROM llmeval.jobs j JOIN llmeval.baselines b ON b.tenant = j.tenant AND b.job_id <> j.id
+      JOIN llmeval.jobs bj ON bj.id = b.job_id AND bj.tenant = j.tenant
       WHERE j.id = ANY ($1)$q$::text;
   END IF;
   IF cardinality(sources) = 0 THEN
@@ -187,9 +204,10 @@ BEGIN
   END IF;
 
   FOR pair IN EXECUTE
-    'SELECT job_id, baseline_job_id, array_agg(name ORDER BY name) FILTER (WHERE name IS NOT NULL) AS names
+    'SELECT job_id, baseline_job_id, tenant,
+            array_agg(name ORDER BY name) FILTER (WHERE name IS NOT NULL) AS names
      FROM (' || array_to_string(sources, ' UNION ') || ') p
-     GROUP BY job_id, baseline_job_id ORDER BY job_id, baseline_job_id'
+     GROUP BY job_id, baseline_job_id, tenant ORDER BY job_id, baseline_job_id'
     USING job_ids
   LOOP
     worse := NULL;
@@ -201,8 +219,11 @@ BEGIN
                                                        'mean', c.mean_b, 'baseline_mean', c.mean_a,
                                                        'delta', c.mean_diff, 'p_value', c.p_adjusted)
                                     ORDER BY c.model, c.metric), '[]')
-          FROM llmeval.compare_jobs($1, $2, NULL, 0.05) c WHERE c.verdict = 'worse'$q$
-          INTO worse USING pair.baseline_job_id, pair.job_id;
+          FROM llmeval.compare_jobs($1, $2, NULL, 0.05) c
+          WHERE c.p_adjusted < 0.05
+            AND CASE WHEN llmeval._lower_is_better(c.metric, $3) THEN c.mean_diff > 0
+                     ELSE c.mean_diff < 0 END$q$
+          INTO worse USING pair.baseline_job_id, pair.job_id, pair.tenant;
         method := 'paired t-test';
       EXCEPTION WHEN OTHERS THEN
         -- A report must not fail because one pair cannot be tested (too
@@ -235,7 +256,7 @@ BEGIN
                                 ORDER BY p.model, p.metric), '[]')
       INTO worse
       FROM paired p
-      WHERE CASE WHEN llmeval._lower_is_better(p.metric) THEN p.mean - p.baseline_mean
+      WHERE CASE WHEN llmeval._lower_is_better(p.metric, pair.tenant) THEN p.mean - p.baseline_mean
                  ELSE p.baseline_mean - p.mean END > 1e-9;
     END IF;
     result := result || (SELECT coalesce(jsonb_agg(jsonb_build_object('job_id', pair.job_id,
@@ -425,6 +446,37 @@ BEGIN
                             'regressions', llmeval._report_regressions(job_ids));
 END $$;
 
+-- The length of a report period; an error for anything but daily and weekly.
+CREATE FUNCTION llmeval._report_interval(period text) RETURNS interval
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF period IS NULL OR period NOT IN ('daily', 'weekly') THEN
+    RAISE EXCEPTION 'invalid report period "%"', period
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid periods are daily and weekly.';
+  END IF;
+  RETURN CASE period WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END;
+END $$;
+
+-- The report document of one tenant's jobs created in (period_start,
+-- period_end]. The explicit tenant filter matters to superusers (pg_cron)
+-- and administrators, whom row-level security lets see every tenant.
+CREATE FUNCTION llmeval._period_report(tenant text, period text, period_start timestamptz,
+                                       period_end timestamptz) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+  RETURN jsonb_build_object('kind', period, 'tenant', tenant, 'period_start', period_start,
+                            'period_end', period_end, 'generated_at', clock_timestamp())
+         || llmeval._report_data(ARRAY(SELECT j.id FROM llmeval.jobs j
+                                       WHERE j.tenant = tenant AND j.created_at > period_start
+                                         AND j.created_at <= period_end
+                                       ORDER BY j.id));
+END $$;
+
 CREATE FUNCTION llmeval.generate_report(period text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -433,36 +485,65 @@ AS $$
 DECLARE
   tenant text := llmeval.current_tenant();
   period_end timestamptz := now();
-  period_start timestamptz;
-  job_ids bigint[];
-  body jsonb;
+  period_start timestamptz := period_end - llmeval._report_interval(period);
   report_id bigint;
 BEGIN
-  IF period IS NULL OR period NOT IN ('daily', 'weekly') THEN
-    RAISE EXCEPTION 'invalid report period "%"', period
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid periods are daily and weekly.';
-  END IF;
   IF tenant IS NULL THEN
     RAISE EXCEPTION 'no tenant for the current user'
       USING ERRCODE = 'insufficient_privilege',
             DETAIL = 'A JWT role needs a "sub" claim in request.jwt.claims.';
   END IF;
-  period_start := period_end - CASE period WHEN 'daily' THEN interval '1 day' ELSE interval '7 days' END;
-  -- The explicit tenant filter matters to superusers (pg_cron) and
-  -- administrators, whom row-level security lets see every tenant.
-  job_ids := ARRAY(SELECT j.id FROM llmeval.jobs j
-                   WHERE j.tenant = tenant AND j.created_at > period_start AND j.created_at <= period_end
-                   ORDER BY j.id);
-  body := jsonb_build_object('kind', period, 'tenant', tenant, 'period_start', period_start,
-                             'period_end', period_end, 'generated_at', clock_timestamp())
-          || llmeval._report_data(job_ids);
   INSERT INTO llmeval.reports AS r (tenant, period, period_start, period_end, body)
-  VALUES (tenant, period, period_start, period_end, body)
+  VALUES (tenant, period, period_start, period_end,
+          llmeval._period_report(tenant, period, period_start, period_end))
   RETURNING r.id INTO report_id;
   RETURN report_id;
 END $$;
 COMMENT ON FUNCTION llmeval.generate_report(text) IS
   'stores in llmeval.reports a summary of the current tenant''s jobs of the last day (daily) or week (weekly); returns the report id';
+
+-- Every tenant's report of a period, for pg_cron: one row in llmeval.reports
+-- per tenant that created jobs in the period, with that tenant in its tenant
+-- column and only its jobs in the body, so that each tenant reads its own
+-- through row-level security. A SECURITY DEFINER function (pinned
+-- search_path; only administrators may execute it), as writing rows of other
+-- tenants is; it runs as the extension's owner, who sees every row, which is
+-- why everything it reads is chosen by tenant (_period_report,
+-- _report_regressions, _lower_is_better).
+CREATE FUNCTION llmeval._generate_reports_for_all_tenants(period text)
+RETURNS TABLE (tenant text, report_id bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p_end timestamptz := now();
+  p_start timestamptz := p_end - llmeval._report_interval(period);
+  t text;
+BEGIN
+  FOR t IN SELECT DISTINCT j.tenant FROM llmeval.jobs j
+           WHERE j.created_at > p_start AND j.created_at <= p_end ORDER BY 1
+  LOOP
+    INSERT INTO llmeval.reports AS r (tenant, period, period_start, period_end, body)
+    VALUES (t, period, p_start, p_end, llmeval._period_report(t, period, p_start, p_end))
+    RETURNING r.tenant, r.id INTO tenant, report_id;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION llmeval._generate_reports_for_all_tenants(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmeval._generate_reports_for_all_tenants(text) TO llmeval_admin;
+
+CREATE FUNCTION llmeval.generate_reports_for_all_tenants(period text)
+RETURNS TABLE (tenant text, report_id bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- A tenant gets a message rather than "permission denied for function".
+  PERFORM llmeval._require_admin('generate every tenant''s reports');
+  RETURN QUERY SELECT * FROM llmeval._generate_reports_for_all_tenants(period);
+END $$;
+COMMENT ON FUNCTION llmeval.generate_reports_for_all_tenants(text) IS
+  'for pg_cron (administrators): stores the daily or weekly report of every tenant that created jobs in the period, each with that tenant''s jobs only; returns the tenants and report ids';
 
 -- What a job's page shows beyond _report_data: the job itself, its failed
 -- tasks and each model's lowest-scoring answers on the job's first metric
@@ -514,7 +595,7 @@ BEGIN
   WHERE EXISTS (SELECT 1 FROM llmeval.task_scores s JOIN llmeval.tasks t ON t.id = s.task_id
                 WHERE t.job_id = job.id AND s.metric = u.x)
   ORDER BY u.ord LIMIT 1;
-  lower_better := llmeval._lower_is_better(primary_metric);
+  lower_better := llmeval._lower_is_better(primary_metric, job.tenant);
 
   -- Answers that scored below the best any answer of the job got.
   SELECT coalesce(jsonb_agg(jsonb_build_object('model', w.model, 'position', w.position, 'input', w.input,
@@ -736,7 +817,7 @@ $$ $css$;
 -- report's body (report_html_for). Sections without data say so, and the
 -- charts are: one bar chart per metric with scores, one histogram per
 -- model and metric with scores, and one latency chart when a model has
--- latencies.
+-- latencies. doc ->> 'tenant' says whose metric definitions apply.
 CREATE FUNCTION llmeval._report_render(doc jsonb) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -876,7 +957,7 @@ BEGIN
     FROM unnest(model_names) WITH ORDINALITY AS x(m, i);
     part := part || format('<div class="card"><h3>%s <span class="hint">mean per model%s</span></h3>%s</div>',
                            llmeval._html(metric),
-                           CASE WHEN llmeval._lower_is_better(metric) THEN ' · lower is better' ELSE '' END,
+                           CASE WHEN llmeval._lower_is_better(metric, doc ->> 'tenant') THEN ' · lower is better' ELSE '' END,
                            CASE WHEN top IS NULL THEN '<p class="empty">No scores.</p>'
                                 ELSE llmeval._svg_bars(labels, vals, notes, colors,
                                        CASE WHEN metric IN ('bleu', 'chrf', 'ter') THEN greatest(100, llmeval._report_axis_max(top))
@@ -1051,13 +1132,15 @@ BEGIN
   IF job_id IS NULL THEN
     RAISE EXCEPTION 'job_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  -- Row-level security limits this to the caller's jobs.
-  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = report_html.job_id;
+  -- The caller's job, or any tenant's for an administrator: said here, not
+  -- left to row-level security, which superusers and BYPASSRLS roles skip.
+  SELECT * INTO job FROM llmeval.jobs j
+  WHERE j.id = report_html.job_id AND (j.tenant = llmeval.current_tenant() OR llmeval._is_admin());
   IF NOT FOUND THEN
     RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'undefined_object';
   END IF;
   RETURN llmeval._report_render(llmeval._report_data(ARRAY[job.id])
-                                || jsonb_build_object('kind', 'job', 'generated_at', now(),
+                                || jsonb_build_object('kind', 'job', 'tenant', job.tenant, 'generated_at', now(),
                                                       'job', llmeval._report_job(job)));
 END $$;
 COMMENT ON FUNCTION llmeval.report_html(bigint) IS
@@ -1074,7 +1157,9 @@ BEGIN
   IF report_id IS NULL THEN
     RAISE EXCEPTION 'report_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  SELECT * INTO report FROM llmeval.reports r WHERE r.id = report_html_for.report_id;
+  -- As in report_html: the caller's, or any tenant's for an administrator.
+  SELECT * INTO report FROM llmeval.reports r
+  WHERE r.id = report_html_for.report_id AND (r.tenant = llmeval.current_tenant() OR llmeval._is_admin());
   IF NOT FOUND THEN
     RAISE EXCEPTION 'report % does not exist', report_id USING ERRCODE = 'undefined_object';
   END IF;
