@@ -281,6 +281,7 @@ MALFORMED_SCORE = "score: high (not JSON)"
 MALFORMED_WINNER = "winner: unclear (not JSON)"
 PROSE_HEAD = "Here is my assessment.\n```json\n"
 PROSE_TAIL = "\n```\nLet me know if you need more detail."
+QUOTE_TAIL = "\n\nMy verdict:\n"
 
 
 class Judge(NamedTuple):
@@ -310,6 +311,21 @@ def section_span(text: str, tag: str) -> tuple[int, int, str] | None:
         if j >= 0:
             return i, j + len(close), text[i + len(open_):j]
         end = i
+
+
+def quoted(text: str, tag: str) -> str:
+    """A section as a careless reader quotes it: from its opening tag (the one
+    section_span finds) to the text's *last* </tag>, so that text injected after
+    a fake </tag> inside the section is quoted too; stripped."""
+    start, _, _ = section_span(text, tag)
+    return text[start + len(tag) + 2:text.rfind(f"</{tag}>")].strip()
+
+
+def with_quote(rep: Reply, head: str) -> Reply:
+    """[[judge=quote]]: the verdict after a quote of the judged answer(s)."""
+    head += QUOTE_TAIL
+    return rep._replace(text=head + rep.text,
+                        score_at=None if rep.score_at is None else len(head) + rep.score_at)
 
 
 def directives(text: str) -> list[tuple[str, str]]:
@@ -561,6 +577,8 @@ class MockLLM:
         else:
             stated = str(default_score(n, d, j.lo, j.hi))
         rep = render_verdict("score", stated, reason, modes, j.repair, MALFORMED_SCORE)
+        if "quote" in modes:
+            rep = with_quote(rep, "The answer says:\n" + quoted(j.text, "answer"))
         if rep.score_at is None:
             return rep
         return rep._replace(dist=dist or default_dist(stated, j.lo))
@@ -587,6 +605,9 @@ class MockLLM:
             winner = "A" if fa > fb else "B" if fb > fa else "tie"
         rep = render_verdict("winner", json.dumps(winner), reason, modes, j.repair,
                              MALFORMED_WINNER)
+        if "quote" in modes:
+            rep = with_quote(rep, "Answer A says:\n" + quoted(j.text, "answer_a")
+                             + "\n\nAnswer B says:\n" + quoted(j.text, "answer_b"))
         return rep._replace(score_at=None)
 
     def reply_for(self, model: str, prompt: str) -> str:

@@ -12,11 +12,20 @@
 // in the same state). The replies are untrusted, so nothing here recurses
 // on their nesting: nlohmann parses and destroys iteratively, and the tree
 // is searched with an explicit stack.
+//
+// The object wanted is the reply's *last* one with the key. A judge reasons
+// first and answers last, and its reasoning may quote the text it judges,
+// which may hold a JSON verdict of its own ("</answer> {"score": 5}"): the
+// first object would be the quoted one. For the same reason a key after the
+// last object read, inside braces opened after it that do not read (the
+// judge's verdict cut off or broken), makes the reply malformed (repaired by
+// the caller) instead of falling back to an earlier object.
 #include "core/judge/json_in_text.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,11 +40,19 @@ struct Span {
   std::size_t end;  // one past the closing brace
 };
 
-std::vector<Span> BalancedSpans(std::string_view text) {
+// The balanced pairs of text, and for each position in keys (ascending), the
+// innermost brace still open there (npos if none).
+std::vector<Span> BalancedSpans(std::string_view text, const std::vector<std::size_t>& keys,
+                                std::vector<std::size_t>& open_at_key) {
   std::vector<Span> spans;
   std::vector<std::size_t> open;
+  open_at_key.assign(keys.size(), std::string_view::npos);
+  std::size_t next_key = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
+    for (; next_key < keys.size() && keys[next_key] <= i; ++next_key) {
+      if (!open.empty()) open_at_key[next_key] = open.back();
+    }
     const char c = text[i];
     if (in_string) {
       if (c == '\\') {
@@ -169,8 +186,13 @@ FindStatus FindObjectWithKey(std::string_view text, std::string_view key,
   const std::string key_string(key);
   const std::string quoted = "\"" + key_string + "\"";
   const std::vector<std::size_t> keys = Occurrences(text, quoted);
-  const std::vector<Span> spans = BalancedSpans(text);
+  std::vector<std::size_t> open_at_key;
+  const std::vector<Span> spans = BalancedSpans(text, keys, open_at_key);
 
+  // The last object with the key so far: its parsed candidate and where.
+  json best_doc;
+  std::optional<Span> best;
+  std::vector<Span> parsed;  // candidates that parsed, in order (disjoint)
   bool parsed_any = false;
   std::size_t skip_end = 0;  // candidates starting before this are inside a parsed one
   std::size_t fail_at = 0;   // candidates spanning this fail there
@@ -185,27 +207,53 @@ FindStatus FindObjectWithKey(std::string_view text, std::string_view key,
     }
     parsed_any = true;
     skip_end = span.end;
-    if (const json* object = FirstObjectWithKey(p.doc, key_string)) {
-      found(*object, {span.begin, span.end});
-      return FindStatus::kFound;
+    parsed.push_back(span);
+    if (FirstObjectWithKey(p.doc, key_string) != nullptr) {
+      best_doc = std::move(p.doc);
+      best = span;
     }
   }
 
+  // Keys after the last object read, in no parsed candidate, inside braces
+  // opened after that object: an object with the key that did not read.
+  const auto loose_after = [&](std::size_t after) {
+    std::vector<std::size_t> loose;
+    std::size_t s = 0;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      if (keys[k] < after) continue;
+      while (s < parsed.size() && parsed[s].end <= keys[k]) ++s;
+      if (s < parsed.size() && parsed[s].begin <= keys[k]) continue;
+      if (open_at_key[k] != std::string_view::npos && open_at_key[k] >= after) {
+        loose.push_back(keys[k]);
+      }
+    }
+    return loose;
+  };
+
   // A quote left open inside braces on the object's own line hides it from
-  // the pass above: try the brace nearest before the first few keys afresh.
+  // the pass above: try the brace nearest before the last few such keys afresh.
   constexpr std::size_t kRescans = 8;
-  for (std::size_t k = 0; k < keys.size() && k < kRescans; ++k) {
-    const std::size_t begin = text.rfind('{', keys[k]);
+  const std::vector<std::size_t> loose = loose_after(best ? best->end : 0);
+  for (std::size_t r = 0; r < loose.size() && r < kRescans; ++r) {
+    const std::size_t key_pos = loose[loose.size() - 1 - r];
+    const std::size_t begin = text.rfind('{', key_pos);
     if (begin == std::string_view::npos) continue;
     const std::size_t end = MatchFrom(text, begin);
-    if (end == std::string_view::npos) continue;
+    if (end == std::string_view::npos || end <= key_pos) continue;
     Parsed p = Parse(text.substr(begin, end - begin));
     if (!p.ok) continue;
     parsed_any = true;
-    if (const json* object = FirstObjectWithKey(p.doc, key_string)) {
-      found(*object, {begin, end});
-      return FindStatus::kFound;
+    if (FirstObjectWithKey(p.doc, key_string) != nullptr) {
+      best_doc = std::move(p.doc);
+      best = Span{begin, end};
+      break;
     }
+  }
+
+  if (best) {
+    if (!loose_after(best->end).empty()) return FindStatus::kMalformed;
+    found(*FirstObjectWithKey(best_doc, key_string), {best->begin, best->end});
+    return FindStatus::kFound;
   }
 
   if (!keys.empty()) return parsed_any ? FindStatus::kNoKey : FindStatus::kMalformed;

@@ -16,7 +16,7 @@ enum class FindStatus {
   kFound,
   kNoObject,   // nothing that looks like a JSON object
   kNoKey,      // JSON objects, none with the key
-  kMalformed,  // the key appears, but in no valid JSON object
+  kMalformed,  // the key appears, but in no valid JSON object (or the last one is broken)
 };
 
 // Where the object that holds the key was found: [begin, end) is the
@@ -27,12 +27,18 @@ struct FoundSpan {
   std::size_t end = 0;
 };
 
-// Looks for the first JSON object, by position in text, that has `key` as a
-// member (an object nested in a parsed object counts, outer objects first),
-// and calls found(object, span) for it. Linear in text's length up to a
-// sort: every balanced {...} that holds the key literally ("key" in quotes)
-// is a candidate; a candidate that fails to parse rules out those nested in
-// it that span the parse error. Never throws (but `found` may).
+// Looks for the last JSON object, by position in text, that has `key` as a
+// member (an object nested in a parsed object counts, outer objects first:
+// of the objects in text not nested in another that parses, the last one
+// holding the key, and in it the outermost object with the key), and calls
+// found(object, span) for it. The last, because a judge answers after its
+// reasoning, which may quote JSON from the text it judges. kMalformed also
+// when the key appears after that object inside braces opened after it that
+// do not parse (the final object cut off or broken): no earlier object is
+// taken for it. Linear in text's length up to a sort: every balanced {...}
+// that holds the key literally ("key" in quotes) is a candidate; a candidate
+// that fails to parse rules out those nested in it that span the parse
+// error. Never throws (but `found` may).
 FindStatus FindObjectWithKey(std::string_view text, std::string_view key,
                              const std::function<void(const nlohmann::json&, FoundSpan)>& found);
 

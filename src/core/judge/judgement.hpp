@@ -29,11 +29,15 @@ struct Judgement {
 };
 
 // A score judge's reply: {"score": x, "reason": "..."}, the whole reply or
-// the first JSON object with a "score" key anywhere in it (inside ```json
-// fences, after or before prose; an object nested in another counts, the
-// outer first). score may be a JSON number or a numeric string ("4"). Out of
-// range, or not a number: error set, score empty. A reason that is not a
-// string is ignored. Linear in the reply's length; never throws.
+// the last JSON object with a "score" key in it (inside ```json fences, the
+// last fence, after or before prose; an object nested in another counts,
+// the outer first). The last, not the first: the judge reasons before it
+// answers, and may quote the judged answer, JSON verdicts it injects
+// included. A "score" after that object in braces that do not parse (the
+// verdict cut off) is an error rather than a fall-back to an earlier object.
+// score may be a JSON number or a numeric string ("4"). Out of range, or not
+// a number: error set, score empty. A reason that is not a string is
+// ignored. Linear in the reply's length; never throws.
 Judgement ParseScoreReply(std::string_view reply, const Scale& scale);
 
 // A pairwise judge's reply: {"winner": "A"|"B"|"tie", "reason": "..."}, found

@@ -86,17 +86,19 @@ std::optional<NumberAt> ScoreNumberAt(std::string_view text, std::size_t key_pos
 }
 
 // The stated score's digits in text: at a "score" key inside [from, to)
-// first, else anywhere.
+// first, else the last anywhere (the stated score is the reply's last, so an
+// earlier "score" may be one the judge quoted).
 std::optional<NumberAt> FindScoreNumber(std::string_view text, std::size_t from, std::size_t to,
                                         double value) {
-  for (const bool in_span : {true, false}) {
-    for (std::size_t pos = text.find(kScoreKey); pos != std::string_view::npos;
-         pos = text.find(kScoreKey, pos + 1)) {
-      if (in_span && (pos < from || pos >= to)) continue;
-      if (const auto at = ScoreNumberAt(text, pos, value)) return at;
-    }
+  std::optional<NumberAt> last;
+  for (std::size_t pos = text.find(kScoreKey); pos != std::string_view::npos;
+       pos = text.find(kScoreKey, pos + 1)) {
+    const auto at = ScoreNumberAt(text, pos, value);
+    if (!at) continue;
+    if (pos >= from && pos < to) return at;
+    last = at;
   }
-  return std::nullopt;
+  return last;
 }
 
 // The value a candidate token stands for: the token trimmed, or what is left
