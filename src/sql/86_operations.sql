@@ -204,9 +204,21 @@ COMMENT ON FUNCTION llmeval.assert_no_regression(bigint, bigint, text[], float8,
   'raises an error if the job is significantly worse than the baseline (Holm-corrected paired t-tests)';
 
 -- Maintenance, for pg_cron or by hand: reclaim expired leases, then purge
--- responses, events, cached responses and our pg_cron run history older
--- than llmeval.retention_days, in batches committed one by one (a
--- procedure, so that a large purge is not one long transaction).
+-- what is older than llmeval.retention_days, in batches committed one by
+-- one (a procedure, so that a large purge is not one long transaction).
+--
+-- Retention is by job, never by row: a job that ended (completed, failed
+-- or cancelled) more than retention_days ago is deleted whole, with its
+-- tasks, responses, scores, judgements and events (foreign keys, ON DELETE
+-- CASCADE), each job in one transaction; a job that has not ended, or
+-- ended more recently, keeps everything, however old its rows. Deleting
+-- responses by age instead left tasks completed without their output: a
+-- judge retried later scored an empty answer, costs fell to 0 and baselines
+-- lost their outputs. Jobs that are a baseline (llmeval.baselines) are kept
+-- until they are no longer one. Events of no job, cached responses and our
+-- pg_cron run history are purged by age. The Prometheus counters
+-- (llmeval.counters) are not purged: they never decrease; the shards of
+-- exited backends are folded into one row.
 -- (No SET search_path: a procedure with SET clauses cannot COMMIT; every
 -- name in it is schema-qualified instead.)
 CREATE PROCEDURE llmeval.maintenance(batch_size int DEFAULT 10000)
@@ -216,17 +228,44 @@ DECLARE
   retention interval := pg_catalog.make_interval(days => coalesce(
     nullif(pg_catalog.current_setting('llmeval.retention_days', true), '')::int, 30));
   deleted bigint;
+  jobs bigint[];
   total jsonb := '{}';
   target text;
 BEGIN
   PERFORM llmeval._require_admin('run maintenance');
   PERFORM llmeval._reclaim_expired_leases();
   COMMIT;
-  FOREACH target IN ARRAY ARRAY['responses', 'events', 'response_cache'] LOOP
+  -- Ended jobs, oldest first, as many per transaction as hold about
+  -- batch_size tasks (at least one). A job being changed (a worker writing
+  -- back, retry_failed) is skipped until the next run; the DELETE checks
+  -- again that the job has ended.
+  LOOP
+    SELECT array_agg(x.id ORDER BY x.id) INTO jobs
+    FROM (SELECT e.id, sum(e.total) OVER (ORDER BY e.id) - e.total AS before
+          FROM (SELECT j.id, j.total FROM llmeval.jobs j
+                WHERE j.status IN ('completed', 'failed', 'cancelled')
+                  AND j.finished_at < now() - retention
+                  AND NOT EXISTS (SELECT 1 FROM llmeval.baselines b WHERE b.job_id = j.id)
+                ORDER BY j.id
+                LIMIT batch_size
+                FOR UPDATE SKIP LOCKED) e) x
+    WHERE x.before < batch_size;
+    EXIT WHEN jobs IS NULL;
+    DELETE FROM llmeval.jobs j
+    WHERE j.id = ANY (jobs) AND j.status IN ('completed', 'failed', 'cancelled')
+      AND j.finished_at < now() - retention
+      AND NOT EXISTS (SELECT 1 FROM llmeval.baselines b WHERE b.job_id = j.id);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    total := total || jsonb_build_object('jobs', coalesce((total ->> 'jobs')::bigint, 0) + deleted);
+    COMMIT;
+    EXIT WHEN deleted = 0;
+  END LOOP;
+  -- Rows of no job, by age.
+  FOREACH target IN ARRAY ARRAY['events', 'response_cache'] LOOP
     LOOP
       EXECUTE format('DELETE FROM llmeval.%I WHERE ctid = ANY (ARRAY(
-                        SELECT ctid FROM llmeval.%I WHERE created_at < now() - $1 LIMIT $2))',
-                     target, target)
+                        SELECT ctid FROM llmeval.%I WHERE created_at < now() - $1 %s LIMIT $2))',
+                     target, target, CASE WHEN target = 'events' THEN 'AND job_id IS NULL' ELSE '' END)
         USING retention, batch_size;
       GET DIAGNOSTICS deleted = ROW_COUNT;
       total := jsonb_set(total, ARRAY[target], to_jsonb(coalesce((total ->> target)::bigint, 0) + deleted));
@@ -234,6 +273,8 @@ BEGIN
       EXIT WHEN deleted < batch_size;
     END LOOP;
   END LOOP;
+  total := total || jsonb_build_object('counter_shards', llmeval._fold_counter_shards());
+  COMMIT;
   IF to_regclass('cron.job_run_details') IS NOT NULL THEN
     DELETE FROM cron.job_run_details d
     WHERE d.jobid IN (SELECT j.jobid FROM cron.job j WHERE j.jobname LIKE 'llmeval\_%')
@@ -245,7 +286,7 @@ BEGIN
   RAISE NOTICE 'llmeval maintenance: %', total;
 END $$;
 COMMENT ON PROCEDURE llmeval.maintenance(int) IS
-  'reclaims expired leases and purges data older than llmeval.retention_days in batches (CALL it)';
+  'reclaims expired leases; deletes jobs that ended more than llmeval.retention_days ago (whole, baselines kept) and other expired data, in batches (CALL it)';
 
 -- pg_cron jobs: maintenance and the daily and weekly reports, created or
 -- updated by name (so calling this again changes nothing), in this database.

@@ -1,4 +1,5 @@
--- Observability: the workers' status, health checks and Prometheus metrics.
+-- Observability: the workers' status, health checks, cumulative counters and
+-- Prometheus metrics.
 
 CREATE FUNCTION llmeval._worker_heartbeats()
 RETURNS TABLE (worker int, pid int, heartbeat timestamptz, in_flight int, completed bigint,
@@ -96,13 +97,249 @@ END $$;
 COMMENT ON FUNCTION llmeval.health(interval, float8) IS
   'overall status (ok, warning, failing) and checks: workers, queue age, provider error rate, pg_cron jobs';
 
+-- Cumulative counters for the Prometheus *_total series and the latency
+-- histogram. They are not computed from the rows the database keeps:
+-- maintenance() deletes old jobs and retry_failed() turns failed tasks back
+-- into pending ones, and a series computed from those rows would go down,
+-- which Prometheus reads as a counter reset. Statement-level triggers with
+-- transition tables add each write's figures instead, once per statement
+-- (a worker's write-back of a batch is one statement per table).
+--
+-- No hot row: each backend adds to rows of its own (shard = its pid), so
+-- concurrent workers never wait on one another; readers sum the shards.
+-- maintenance() folds the shards of backends that have exited into shard 0
+-- and drops the counters of deleted models, so the table stays small.
+-- A rewritten response (the write-backs set created_at again) is a new call
+-- and counts again; responses and events deleted count nothing.
+CREATE TABLE llmeval.counter_shards (
+  metric   text NOT NULL,
+  tenant   text NOT NULL,
+  model_id int NOT NULL DEFAULT 0,    -- 0: a series without a model label
+  label    text NOT NULL DEFAULT '',  -- outcome, error code, direction or bucket bound
+  shard    int NOT NULL,              -- the adding backend's pid; 0 once folded
+  value    numeric NOT NULL DEFAULT 0 CHECK (value >= 0),
+  PRIMARY KEY (metric, tenant, model_id, label, shard)
+) WITH (fillfactor = 50);  -- room for HOT updates: every write-back updates a row
+COMMENT ON TABLE llmeval.counter_shards IS
+  'cumulative counters behind the Prometheus *_total series, one row per writing backend; read llmeval.counters';
+REVOKE ALL ON llmeval.counter_shards FROM PUBLIC;
+GRANT SELECT ON llmeval.counter_shards TO llmeval_user;
+ALTER TABLE llmeval.counter_shards ENABLE ROW LEVEL SECURITY;
+-- (read only: only the triggers below, as the extension owner, write)
+CREATE POLICY tenant_read ON llmeval.counter_shards FOR SELECT
+  USING (tenant = (SELECT llmeval.current_tenant()));
+CREATE POLICY admin_read ON llmeval.counter_shards FOR SELECT TO llmeval_admin USING (true);
+
+-- The counters, shards summed, per tenant (row-level security: a tenant
+-- sees its own).
+CREATE VIEW llmeval.counters WITH (security_invoker = true) AS
+SELECT c.metric, c.tenant, m.name AS model, c.label, sum(c.value) AS value
+FROM llmeval.counter_shards c
+LEFT JOIN llmeval.models m ON m.id = c.model_id
+WHERE c.model_id = 0 OR m.id IS NOT NULL
+GROUP BY c.metric, c.tenant, m.name, c.label;
+COMMENT ON VIEW llmeval.counters IS
+  'cumulative counters (tasks finished, provider errors, retries, latency histogram, tokens, cost) that never decrease';
+GRANT SELECT ON llmeval.counters TO llmeval_user;
+
+-- The latency histogram's upper bounds, in seconds.
+CREATE FUNCTION llmeval._latency_buckets() RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY[0.1, 0.25, 0.5, 1, 2.5, 5, 10, 'Infinity']::float8[] $$;
+
+-- Adds deltas to this backend's shards; rows in key order, so that one
+-- statement never locks two rows in an order another statement reverses.
+CREATE FUNCTION llmeval._count(metrics text[], tenants text[], model_ids int[], labels text[],
+                               deltas numeric[])
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  INSERT INTO llmeval.counter_shards AS c (metric, tenant, model_id, label, shard, value)
+  SELECT d.metric, d.tenant, d.model_id, d.label, pg_backend_pid(), sum(d.delta)
+  FROM unnest(metrics, tenants, model_ids, labels, deltas) AS d(metric, tenant, model_id, label, delta)
+  WHERE d.delta > 0
+  GROUP BY d.metric, d.tenant, d.model_id, d.label
+  ORDER BY d.metric, d.tenant, d.model_id, d.label
+  ON CONFLICT (metric, tenant, model_id, label, shard) DO UPDATE SET value = c.value + EXCLUDED.value
+$$;
+
+-- Tasks that reached completed or failed (from another status, or inserted
+-- so). The trigger functions are the extension owner's: tenants' statements
+-- fire them (through submit_job, retry_failed, ...), and tenants cannot
+-- write the counters themselves.
+CREATE FUNCTION llmeval._count_tasks_finished() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    PERFORM llmeval._count(array_agg('tasks_finished'::text), array_agg(x.tenant), array_agg(x.model_id),
+                           array_agg(x.status), array_agg(x.n))
+    FROM (SELECT n.tenant, n.model_id, n.status, count(*)::numeric AS n
+          FROM new_tasks n
+          WHERE n.status IN ('completed', 'failed')
+            AND NOT EXISTS (SELECT 1 FROM old_tasks o WHERE o.id = n.id AND o.status = n.status)
+          GROUP BY 1, 2, 3) x
+    HAVING count(*) > 0;
+  ELSE
+    PERFORM llmeval._count(array_agg('tasks_finished'::text), array_agg(x.tenant), array_agg(x.model_id),
+                           array_agg(x.status), array_agg(x.n))
+    FROM (SELECT n.tenant, n.model_id, n.status, count(*)::numeric AS n
+          FROM new_tasks n WHERE n.status IN ('completed', 'failed')
+          GROUP BY 1, 2, 3) x
+    HAVING count(*) > 0;
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Provider calls written back (parallel arrays, one element per call):
+-- latency histogram and its sum (calls with an output), tokens and cost,
+-- by the task's model.
+CREATE FUNCTION llmeval._count_calls(task_ids bigint[], tenants text[], answered boolean[],
+                                     latencies_ms float8[], input_tokens int[], output_tokens int[],
+                                     costs numeric[])
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH calls AS (
+    SELECT x.tenant, t.model_id, x.answered AND x.latency IS NOT NULL AS timed,
+           x.latency / 1000 AS seconds, x.itok, x.otok, x.cost
+    FROM unnest(task_ids, tenants, answered, latencies_ms, input_tokens, output_tokens, costs)
+      AS x(task_id, tenant, answered, latency, itok, otok, cost)
+    JOIN llmeval.tasks t ON t.id = x.task_id
+  ), deltas AS (
+    SELECT 'request_latency_bucket' AS metric, c.tenant, c.model_id,
+           CASE WHEN b.le = 'Infinity' THEN '+Inf' ELSE b.le::text END AS label,
+           count(*)::numeric AS delta
+    FROM calls c JOIN unnest(llmeval._latency_buckets()) AS b(le) ON c.seconds <= b.le
+    WHERE c.timed
+    GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT 'request_latency_sum', c.tenant, c.model_id, '', sum(c.seconds)::numeric
+    FROM calls c WHERE c.timed GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT 'tokens', c.tenant, c.model_id, d.direction, d.n
+    FROM (SELECT c.tenant, c.model_id, coalesce(sum(c.itok), 0)::numeric AS itok,
+                 coalesce(sum(c.otok), 0)::numeric AS otok
+          FROM calls c GROUP BY 1, 2) c
+    CROSS JOIN LATERAL (VALUES ('input', c.itok), ('output', c.otok)) AS d(direction, n)
+    UNION ALL
+    SELECT 'cost', c.tenant, c.model_id, '', coalesce(sum(c.cost), 0) FROM calls c GROUP BY 1, 2, 3, 4
+  )
+  SELECT llmeval._count(array_agg(d.metric), array_agg(d.tenant), array_agg(d.model_id),
+                        array_agg(d.label), array_agg(d.delta))
+  FROM deltas d
+$$;
+
+CREATE FUNCTION llmeval._count_responses() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    -- a rewritten response (the write-backs set created_at again) is a new call
+    PERFORM llmeval._count_calls(array_agg(n.task_id), array_agg(n.tenant), array_agg(n.output IS NOT NULL),
+                                 array_agg(n.latency_ms), array_agg(n.input_tokens),
+                                 array_agg(n.output_tokens), array_agg(n.cost))
+    FROM new_responses n JOIN old_responses o ON o.task_id = n.task_id
+    WHERE n.created_at IS DISTINCT FROM o.created_at
+    HAVING count(*) > 0;
+  ELSE
+    PERFORM llmeval._count_calls(array_agg(n.task_id), array_agg(n.tenant), array_agg(n.output IS NOT NULL),
+                                 array_agg(n.latency_ms), array_agg(n.input_tokens),
+                                 array_agg(n.output_tokens), array_agg(n.cost))
+    FROM new_responses n
+    HAVING count(*) > 0;
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Failed provider calls (task_retry and task_failed events): by HTTP status
+-- or transport error, and the retries among them.
+CREATE FUNCTION llmeval._count_events() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM llmeval._count(array_agg(x.metric), array_agg(x.tenant), array_agg(0),
+                         array_agg(x.label), array_agg(x.n))
+  FROM (SELECT m.metric, e.tenant, m.label, count(*)::numeric AS n
+        FROM new_events e
+        CROSS JOIN LATERAL (
+          VALUES ('provider_errors', coalesce(substring(e.detail ->> 'error' FROM '^HTTP ([0-9]{3})'),
+                                              substring(e.detail ->> 'error' FROM '^([a-z ]+):'), 'other')),
+                 ('retries', CASE WHEN e.kind = 'task_retry' THEN '' END)) AS m(metric, label)
+        WHERE e.kind IN ('task_retry', 'task_failed') AND m.label IS NOT NULL
+        GROUP BY 1, 2, 3) x
+  HAVING count(*) > 0;
+  RETURN NULL;
+END $$;
+
+-- (Named to fire after the job counters' triggers, which are AFTER
+-- triggers of the same statements: alphabetical order.)
+CREATE TRIGGER zz_counters_inserted AFTER INSERT ON llmeval.tasks
+  REFERENCING NEW TABLE AS new_tasks
+  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._count_tasks_finished();
+CREATE TRIGGER zz_counters_updated AFTER UPDATE ON llmeval.tasks
+  REFERENCING OLD TABLE AS old_tasks NEW TABLE AS new_tasks
+  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._count_tasks_finished();
+CREATE TRIGGER zz_counters_inserted AFTER INSERT ON llmeval.responses
+  REFERENCING NEW TABLE AS new_responses
+  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._count_responses();
+CREATE TRIGGER zz_counters_updated AFTER UPDATE ON llmeval.responses
+  REFERENCING OLD TABLE AS old_responses NEW TABLE AS new_responses
+  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._count_responses();
+CREATE TRIGGER zz_counters_inserted AFTER INSERT ON llmeval.events
+  REFERENCING NEW TABLE AS new_events
+  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._count_events();
+
+-- For maintenance(): the shards of backends that have exited are added to
+-- shard 0 (one transaction: readers see the sum before or after, never
+-- half), and the counters of deleted models dropped. Returns the rows
+-- removed. A new backend reusing a pid waits on the row being folded,
+-- then starts a fresh one.
+CREATE FUNCTION llmeval._fold_counter_shards()
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH dropped AS (
+    DELETE FROM llmeval.counter_shards c
+    WHERE c.model_id <> 0 AND NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.id = c.model_id)
+    RETURNING 1
+  ), gone AS (
+    DELETE FROM llmeval.counter_shards c
+    WHERE c.shard <> 0 AND c.shard NOT IN (SELECT a.pid FROM pg_stat_get_activity(NULL) a)
+      AND (c.model_id = 0 OR EXISTS (SELECT 1 FROM llmeval.models m WHERE m.id = c.model_id))
+    RETURNING c.metric, c.tenant, c.model_id, c.label, c.value
+  ), folded AS (
+    INSERT INTO llmeval.counter_shards AS c (metric, tenant, model_id, label, shard, value)
+    SELECT g.metric, g.tenant, g.model_id, g.label, 0, sum(g.value)
+    FROM gone g GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (metric, tenant, model_id, label, shard) DO UPDATE SET value = c.value + EXCLUDED.value
+  )
+  SELECT (SELECT count(*) FROM dropped) + (SELECT count(*) FROM gone)
+$$;
+REVOKE ALL ON FUNCTION llmeval._count(text[], text[], int[], text[], numeric[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._count_calls(bigint[], text[], boolean[], float8[], int[], int[], numeric[])
+  FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._fold_counter_shards() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._count_tasks_finished() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._count_responses() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._count_events() FROM PUBLIC;
+
 -- A Prometheus label value: backslash, double quote and newline escaped.
 CREATE FUNCTION llmeval._prom_label(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT replace(replace(replace(coalesce(value, ''), E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n') $$;
 
 -- Metrics in the Prometheus text exposition format (version 0.0.4), for a
--- scrape through prometheus-postgres-exporter or any HTTP bridge. With
+-- scrape through prometheus-postgres-exporter or any HTTP bridge. Gauges
+-- are read from the queue; the *_total counters and the latency histogram
+-- (base units: seconds) from llmeval.counters, so they never decrease.
+-- Every model counted gets all its series, at 0 until it has some. With
 -- row-level security, a tenant sees its own numbers; the exporter's role
 -- (an administrator) sees all.
 CREATE FUNCTION llmeval.prometheus_metrics()
@@ -110,12 +347,21 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH lines AS (
+  WITH c AS (
+    SELECT k.metric, k.model, k.label, sum(k.value) AS value
+    FROM llmeval.counters k GROUP BY k.metric, k.model, k.label
+  ), models AS (
+    SELECT DISTINCT c.model, dense_rank() OVER (ORDER BY c.model) AS rank
+    FROM c WHERE c.model IS NOT NULL
+  ), buckets AS (
+    SELECT b.i, CASE WHEN b.le = 'Infinity' THEN '+Inf' ELSE b.le::text END AS le
+    FROM unnest(llmeval._latency_buckets()) WITH ORDINALITY AS b(le, i)
+  ), lines AS (
     SELECT 1 AS part, 0 AS ord, E'# HELP llmeval_tasks Tasks in the queue by status.\n# TYPE llmeval_tasks gauge' AS line
     UNION ALL
-    SELECT 1, 1, format('llmeval_tasks{status="%s"} %s', s.status, coalesce(c.n, 0))
+    SELECT 1, 1, format('llmeval_tasks{status="%s"} %s', s.status, coalesce(n.n, 0))
     FROM unnest(ARRAY['pending', 'running', 'completed', 'failed', 'cancelled']) AS s(status)
-    LEFT JOIN (SELECT t.status, count(*) AS n FROM llmeval.tasks t GROUP BY t.status) c ON c.status = s.status
+    LEFT JOIN (SELECT t.status, count(*) AS n FROM llmeval.tasks t GROUP BY t.status) n ON n.status = s.status
     UNION ALL
     SELECT 2, 0, E'# HELP llmeval_oldest_pending_seconds Age of the oldest due pending task.\n# TYPE llmeval_oldest_pending_seconds gauge'
     UNION ALL
@@ -124,49 +370,47 @@ AS $$
     UNION ALL
     SELECT 3, 0, E'# HELP llmeval_tasks_finished_total Tasks that ended, by model and outcome.\n# TYPE llmeval_tasks_finished_total counter'
     UNION ALL
-    SELECT 3, 1, format('llmeval_tasks_finished_total{model="%s",outcome="%s"} %s', llmeval._prom_label(m.name), t.status, count(*))
-    FROM llmeval.tasks t JOIN llmeval.models m ON m.id = t.model_id
-    WHERE t.status IN ('completed', 'failed') GROUP BY m.name, t.status
+    SELECT 3, m.rank, format('llmeval_tasks_finished_total{model="%s",outcome="%s"} %s', llmeval._prom_label(m.model),
+                             o.outcome, trim_scale(coalesce(c.value, 0)))
+    FROM models m CROSS JOIN unnest(ARRAY['completed', 'failed']) AS o(outcome)
+    LEFT JOIN c ON c.metric = 'tasks_finished' AND c.model = m.model AND c.label = o.outcome
     UNION ALL
     SELECT 4, 0, E'# HELP llmeval_provider_errors_total Failed provider calls by HTTP status or transport error.\n# TYPE llmeval_provider_errors_total counter'
     UNION ALL
-    SELECT 4, 1, format('llmeval_provider_errors_total{code="%s"} %s', llmeval._prom_label(x.code), count(*))
-    FROM (SELECT coalesce(substring(e.detail ->> 'error' FROM '^HTTP ([0-9]{3})'),
-                          substring(e.detail ->> 'error' FROM '^([a-z ]+):'), 'other') AS code
-          FROM llmeval.events e WHERE e.kind IN ('task_retry', 'task_failed')) x
-    GROUP BY x.code
+    SELECT 4, 1, format('llmeval_provider_errors_total{code="%s"} %s', llmeval._prom_label(c.label), trim_scale(c.value))
+    FROM c WHERE c.metric = 'provider_errors'
     UNION ALL
     SELECT 5, 0, E'# HELP llmeval_retries_total Provider calls put back for a retry.\n# TYPE llmeval_retries_total counter'
     UNION ALL
-    SELECT 5, 1, format('llmeval_retries_total %s', count(*)) FROM llmeval.events e WHERE e.kind = 'task_retry'
+    SELECT 5, 1, format('llmeval_retries_total %s', trim_scale(coalesce(sum(c.value), 0)))
+    FROM c WHERE c.metric = 'retries'
     UNION ALL
-    SELECT 6, 0, E'# HELP llmeval_request_latency_ms Latency of completed provider calls.\n# TYPE llmeval_request_latency_ms histogram'
+    SELECT 6, 0, E'# HELP llmeval_request_latency_seconds Latency of completed provider calls.\n# TYPE llmeval_request_latency_seconds histogram'
     UNION ALL
-    SELECT 6, 1 + b.i, format('llmeval_request_latency_ms_bucket{model="%s",le="%s"} %s', llmeval._prom_label(m.name),
-                              CASE WHEN b.le = 'Infinity' THEN '+Inf' ELSE b.le::text END,
-                              count(*) FILTER (WHERE r.latency_ms <= b.le))
-    FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id JOIN llmeval.models m ON m.id = t.model_id
-    CROSS JOIN unnest(ARRAY[100, 250, 500, 1000, 2500, 5000, 10000, 'Infinity']::float8[]) WITH ORDINALITY AS b(le, i)
-    WHERE r.output IS NOT NULL
-    GROUP BY m.name, b.le, b.i
+    SELECT 6, 100 * m.rank + b.i, format('llmeval_request_latency_seconds_bucket{model="%s",le="%s"} %s',
+                                         llmeval._prom_label(m.model), b.le, trim_scale(coalesce(c.value, 0)))
+    FROM models m CROSS JOIN buckets b
+    LEFT JOIN c ON c.metric = 'request_latency_bucket' AND c.model = m.model AND c.label = b.le
     UNION ALL
-    SELECT 6, 20, format(E'llmeval_request_latency_ms_sum{model="%1$s"} %2$s\nllmeval_request_latency_ms_count{model="%1$s"} %3$s',
-                         llmeval._prom_label(m.name), coalesce(sum(r.latency_ms), 0), count(r.latency_ms))
-    FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id JOIN llmeval.models m ON m.id = t.model_id
-    WHERE r.output IS NOT NULL GROUP BY m.name
+    SELECT 6, 100 * m.rank + 50,
+           format(E'llmeval_request_latency_seconds_sum{model="%1$s"} %2$s\nllmeval_request_latency_seconds_count{model="%1$s"} %3$s',
+                  llmeval._prom_label(m.model), trim_scale(coalesce(s.value, 0)), trim_scale(coalesce(n.value, 0)))
+    FROM models m
+    LEFT JOIN c s ON s.metric = 'request_latency_sum' AND s.model = m.model
+    LEFT JOIN c n ON n.metric = 'request_latency_bucket' AND n.model = m.model AND n.label = '+Inf'
     UNION ALL
     SELECT 7, 0, E'# HELP llmeval_tokens_total Tokens used, by model and direction.\n# TYPE llmeval_tokens_total counter'
     UNION ALL
-    SELECT 7, 1, format(E'llmeval_tokens_total{model="%1$s",direction="input"} %2$s\nllmeval_tokens_total{model="%1$s",direction="output"} %3$s',
-                        llmeval._prom_label(m.name), coalesce(sum(r.input_tokens), 0), coalesce(sum(r.output_tokens), 0))
-    FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id JOIN llmeval.models m ON m.id = t.model_id
-    GROUP BY m.name
+    SELECT 7, m.rank, format('llmeval_tokens_total{model="%s",direction="%s"} %s', llmeval._prom_label(m.model),
+                             d.direction, trim_scale(coalesce(c.value, 0)))
+    FROM models m CROSS JOIN unnest(ARRAY['input', 'output']) AS d(direction)
+    LEFT JOIN c ON c.metric = 'tokens' AND c.model = m.model AND c.label = d.direction
     UNION ALL
     SELECT 8, 0, E'# HELP llmeval_cost_total Cost of provider calls, by model (the price table''s currency).\n# TYPE llmeval_cost_total counter'
     UNION ALL
-    SELECT 8, 1, format('llmeval_cost_total{model="%s"} %s', llmeval._prom_label(m.name), coalesce(sum(r.cost), 0))
-    FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id JOIN llmeval.models m ON m.id = t.model_id
-    GROUP BY m.name
+    SELECT 8, m.rank, format('llmeval_cost_total{model="%s"} %s', llmeval._prom_label(m.model),
+                             trim_scale(coalesce(c.value, 0)))
+    FROM models m LEFT JOIN c ON c.metric = 'cost' AND c.model = m.model
     UNION ALL
     SELECT 9, 0, E'# HELP llmeval_worker_up Whether a worker heartbeat is recent (30 s).\n# TYPE llmeval_worker_up gauge\n# HELP llmeval_worker_heartbeat_age_seconds Seconds since a worker''s last heartbeat.\n# TYPE llmeval_worker_heartbeat_age_seconds gauge'
     UNION ALL
@@ -178,4 +422,4 @@ AS $$
   SELECT string_agg(line, E'\n' ORDER BY part, ord, line) || E'\n' FROM lines
 $$;
 COMMENT ON FUNCTION llmeval.prometheus_metrics() IS
-  'queue, outcomes, provider errors, retries, latency histogram, tokens, cost and worker heartbeats in Prometheus text format';
+  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost and worker heartbeats in Prometheus text format; the *_total series never decrease';

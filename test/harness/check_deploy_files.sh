@@ -6,7 +6,8 @@
 #    runs the rules' unit tests; every alert has a test where it fires and
 #    one where it does not;
 #  - the metric names the rules and the dashboard use are ones
-#    postgres-exporter/queries.yaml produces (<query>_<column>);
+#    postgres-exporter/queries.yaml produces (<query>_<column>); those names
+#    use base units, and the counters and histograms read llmeval.counters;
 #  - the Dockerfile builds with test/harness/install_deps.sh (whose build
 #    mode is listed and dry-run here: known packages, no test-only ones) and
 #    `make install`, and the files it copies exist; `make install
@@ -175,6 +176,19 @@ for qname, q in queries.items():
             problems.append(f"{qname}.{col}: a counter whose name does not end in _total")
 check(f"queries.yaml: {len(queries)} queries in the exporter's format, {len(exported)} metric names",
       not problems, problems)
+# Prometheus conventions: base units (promtool check metrics rejects
+# milliseconds), and counters that never decrease: the cumulative series
+# read llmeval.counters, not rows that maintenance() deletes or
+# retry_failed() rewrites (the llmeval_last_* windows are gauges).
+units = sorted(n for n in exported
+               if re.search(r"_(ms|milliseconds|microseconds|minutes|hours|days|kilobytes|megabytes)(_|$)", n))
+check("exported metric names use base units (seconds)", not units, units)
+cumulative = [qname for qname, q in queries.items()
+              if not qname.startswith("llmeval_last_")
+              and any(spec.get("usage") in ("COUNTER", "HISTOGRAM") for e in q["metrics"] for spec in e.values())]
+check(f"the {len(cumulative)} counter and histogram queries read llmeval.counters",
+      cumulative and all("llmeval.counters" in queries[qname]["query"] for qname in cumulative),
+      [qname for qname in cumulative if "llmeval.counters" not in queries[qname]["query"]])
 
 # Rules: well formed, tested firing and silent, on exported series.
 rules = one("docker/prometheus/rules/llmeval.yml")

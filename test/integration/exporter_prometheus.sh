@@ -5,6 +5,8 @@
 # (docker/postgres/initdb-pg_llmeval.sh, as role llmeval_exporter), and
 # Prometheus scrapes it and evaluates docker/prometheus/rules/llmeval.yml.
 #
+#  - promtool check metrics passes the output of llmeval.prometheus_metrics()
+#    and the exporter's llmeval_* series (units, _total counters, HELP);
 #  - every series of llmeval.prometheus_metrics() is in the exporter's
 #    /metrics with the same labels and value, and the figures are those of
 #    the rows inserted here (queue by status, oldest due task, outcomes,
@@ -179,6 +181,19 @@ fi
 ok "the exporter serves llmeval metrics on /metrics"
 printf '%s\n' "$metrics" > "$work/exporter.txt"
 q "SELECT llmeval.prometheus_metrics()" > "$work/sql.txt"
+# promtool's linter: counters end in _total, base units (seconds), HELP
+# and TYPE for every family, well-formed histograms.
+if out=$(promtool check metrics < "$work/sql.txt" 2>&1); then
+  ok "promtool check metrics passes llmeval.prometheus_metrics()"
+else
+  not_ok "promtool check metrics on llmeval.prometheus_metrics(): $out"
+fi
+# (the exporter's own pg_* series are not ours to lint)
+if out=$(awk '/^# (HELP|TYPE) llmeval_/ || /^llmeval_/' "$work/exporter.txt" | promtool check metrics 2>&1); then
+  ok "promtool check metrics passes the exporter's llmeval_* series"
+else
+  not_ok "promtool check metrics on the exporter's llmeval_* series: $out"
+fi
 python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' \
   docker/prometheus/rules/llmeval.yml > "$work/rules.json"
 
@@ -246,8 +261,8 @@ want = {
     key("llmeval_provider_errors_total", code="400"): 1, key("llmeval_provider_errors_total", code="429"): 1,
     key("llmeval_provider_errors_total", code="503"): 2, key("llmeval_provider_errors_total", code="timeout"): 1,
     key("llmeval_retries_total"): 4,
-    key("llmeval_request_latency_ms_count", model=A): 6, key("llmeval_request_latency_ms_sum", model=A): 24270,
-    key("llmeval_request_latency_ms_count", model=B): 2, key("llmeval_request_latency_ms_sum", model=B): 4090,
+    key("llmeval_request_latency_seconds_count", model=A): 6, key("llmeval_request_latency_seconds_sum", model=A): 24.27,
+    key("llmeval_request_latency_seconds_count", model=B): 2, key("llmeval_request_latency_seconds_sum", model=B): 4.09,
     key("llmeval_tokens_total", model=A, direction="input"): 2100,
     key("llmeval_tokens_total", model=A, direction="output"): 210,
     key("llmeval_tokens_total", model=B, direction="input"): 110,
@@ -258,16 +273,16 @@ want = {
     key("llmeval_last_15m_calls", model=B): 4, key("llmeval_last_15m_errors", model=B): 2,
     key("llmeval_last_15m_cost", model=A): 150.5, key("llmeval_last_15m_cost", model=B): 3.75,
     key("llmeval_last_15m_input_tokens", model=A): 1500, key("llmeval_last_15m_output_tokens", model=A): 150,
-    key("llmeval_last_15m_latency_ms_count", model=A): 5, key("llmeval_last_15m_latency_ms_sum", model=A): 4270,
+    key("llmeval_last_15m_latency_seconds_count", model=A): 5, key("llmeval_last_15m_latency_seconds_sum", model=A): 4.27,
     key("llmeval_last_24h_cost", model=A): 150.5, key("llmeval_last_24h_cost", model=B): 3.75,
 }
 for w in range(1, workers + 1):
     want[key("llmeval_worker_up", worker=str(w))] = 1
-for le, a, b in [("100", 1, 1), ("250", 2, 1), ("500", 3, 1), ("1000", 4, 1), ("2500", 4, 1),
-                 ("5000", 5, 2), ("10000", 5, 2), ("+Inf", 6, 2)]:
-    want[key("llmeval_request_latency_ms_bucket", model=A, le=le)] = a
-    want[key("llmeval_request_latency_ms_bucket", model=B, le=le)] = b
-wrong = [(k, v, exp.get(k)) for k, v in want.items() if exp.get(k) is None or abs(exp[k] - v) > 1e-9]
+for le, a, b in [("0.1", 1, 1), ("0.25", 2, 1), ("0.5", 3, 1), ("1", 4, 1), ("2.5", 4, 1),
+                 ("5", 5, 2), ("10", 5, 2), ("+Inf", 6, 2)]:
+    want[key("llmeval_request_latency_seconds_bucket", model=A, le=le)] = a
+    want[key("llmeval_request_latency_seconds_bucket", model=B, le=le)] = b
+wrong = [(k, v, exp.get(k)) for k, v in want.items() if exp.get(k) is None or abs(exp[k] - v) > 1e-9 * max(1, v)]
 check(f"the exporter's {len(want)} figures are those of the rows inserted", not wrong, f"{wrong[:5]}")
 age = exp.get(key("llmeval_oldest_pending_seconds"))
 check("the oldest due pending task is 10 minutes old (the one not yet due does not count)",
