@@ -19,9 +19,15 @@ void Commit() {
   PgCall([]() noexcept {
     SPI_finish();
     PopActiveSnapshot();
-    CommitTransactionCommand();
-    pgstat_report_stat(false);
   });
+  // A commit can fail (a deferred trigger, a serialisation failure, a full
+  // NOTIFY queue), and PgCall copies the error into the memory context
+  // current at its entry: here neither SPI's, which SPI_finish deleted, nor
+  // the transaction's, which the abort that follows deletes.
+  // (Committed, the current context is TopMemoryContext anyway.)
+  MemoryContextSwitchTo(TopMemoryContext);
+  PgCall([]() noexcept { CommitTransactionCommand(); });
+  PgCall([]() noexcept { pgstat_report_stat(false); });
 }
 
 void AbortQuietly() noexcept {

@@ -23,17 +23,18 @@ void Commit();
 // Aborts whatever transaction is open (after an exception); never throws.
 void AbortQuietly() noexcept;
 
-// Runs fn between Begin and Commit; on an exception aborts and rethrows.
+// Runs fn between Begin and Commit; on an exception (from fn or from the
+// commit) aborts and rethrows.
 template <typename Fn>
 void InTransaction(Fn&& fn) {
   Begin();
   try {
     fn();
+    Commit();  // which can fail too (a deferred trigger, a serialisation failure)
   } catch (...) {
     AbortQuietly();
     throw;
   }
-  Commit();
 }
 
 // A statement prepared once per process (SPI_keepplan) and run with

@@ -26,6 +26,8 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <algorithm>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +59,9 @@ constexpr int kClaimBatch = 64;             // tasks per claim transaction at mo
 constexpr int64_t kIdleClaimMs = 1000;      // slow timer: due retries, new work missed
 constexpr int64_t kLeaseCheckMs = 5000;     // how often expired leases are reclaimed
 constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
+constexpr int64_t kDeferredRetryMs = 50;    // results whose job row was held: tried again after,
+constexpr int64_t kDeferredRetryMaxMs = 2000;  // doubling up to this while it stays held
+constexpr int kJobLockWaitMs = 200;         // a write-back's wait for a job row at most
 constexpr int kPollSliceMs = 10;            // socket wait while calls are in flight
 constexpr std::size_t kBatchSize = 32;      // results written back together at most...
 constexpr int64_t kBatchWaitMs = 20;        // ...or after the oldest waited this long
@@ -172,11 +177,18 @@ class Worker {
       next_lease_check_ms_ = now + kLeaseCheckMs;
       ReclaimExpiredLeases();
     }
-    const int room = std::min(kClaimBatch, llmeval::pg::setting_max_inflight -
-                                               static_cast<int>(tasks_.size()));
+    if (!tasks_.empty() && now >= next_renewal_ms_) {
+      next_renewal_ms_ = now + llmeval::pg::setting_lease_seconds * 1000 / 3;
+      RenewLeases();
+    }
+    if (HasDeferred() && now >= next_deferred_ms_) StoreDeferred();
+    // Results waiting for their job's row take no slot: their calls are done.
+    const int held = static_cast<int>(tasks_.size() - deferred_completions_.size() -
+                                      deferred_failures_.size());
+    const int room = std::min(kClaimBatch, llmeval::pg::setting_max_inflight - held);
     // Claim in batches too: when a quarter of the slots are free, or all.
     const int worth_claiming = std::max(1, llmeval::pg::setting_max_inflight / 4);
-    if (room > 0 && (room >= worth_claiming || tasks_.empty()) && (woken || now >= next_claim_ms_)) {
+    if (room > 0 && (room >= worth_claiming || held == 0) && (woken || now >= next_claim_ms_)) {
       const int claimed = Claim(room);
       // A full batch suggests more is waiting; otherwise back to the timer.
       next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
@@ -197,6 +209,7 @@ class Worker {
     const int64_t now = NowMs();
     int64_t next = std::min(next_claim_ms_, next_lease_check_ms_);
     if (!extension_ready_) next = next_extension_check_ms_;
+    if (HasDeferred()) next = std::min(next, next_deferred_ms_);
     for (const auto& entry : tasks_)
       if (!entry.second.in_flight) next = std::min(next, entry.second.not_before_ms);
     return std::max<int64_t>(0, next - now);
@@ -232,6 +245,8 @@ class Worker {
   void ReleaseAll() {
     client_.CancelAll();
     finished_.clear();
+    deferred_completions_.clear();
+    deferred_failures_.clear();
     if (tasks_.empty()) return;
     std::vector<int64_t> ids;
     std::vector<spi::Uuid> tokens;
@@ -247,11 +262,21 @@ class Worker {
     });
   }
 
-  // After an error the worker forgets its claims (their leases bring the
-  // tasks back) and checks the extension again before claiming.
+  // After an error (a cancel by pg_cancel_backend among them) the worker
+  // gives its claims back, or, if even that fails, forgets them (the reclaim
+  // of claims whose worker is gone, or their leases, bring them back), and
+  // checks the extension again before claiming.
   void ResetAfterError() {
+    try {
+      ReleaseAll();
+    } catch (const std::exception& e) {
+      spi::AbortQuietly();
+      Log(LOG, std::string("pg_llmeval worker: could not release its tasks: ") + e.what());
+    }
     client_.CancelAll();
     finished_.clear();
+    deferred_completions_.clear();
+    deferred_failures_.clear();
     tasks_.clear();
     extension_ready_ = false;
     next_extension_check_ms_ = NowMs() + 1000;
@@ -394,10 +419,7 @@ class Worker {
       }
       answered.push_back(id);
     }
-    if (!answered.empty()) {
-      Store(completions, failures);
-      for (int64_t id : answered) tasks_.erase(id);
-    }
+    if (!answered.empty()) Settle(Store(completions, failures));
     return static_cast<int>(claimed.size());
   }
 
@@ -625,6 +647,13 @@ class Worker {
       check.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens)});
       lost = spi::Int64Array(0, 1);
     });
+    if (lost.empty()) return;
+    const std::unordered_set<int64_t> gone(lost.begin(), lost.end());
+    auto lost_task = [&](const auto& item) { return gone.count(item.task->id) > 0; };
+    deferred_completions_.erase(std::remove_if(deferred_completions_.begin(), deferred_completions_.end(), lost_task),
+                                deferred_completions_.end());
+    deferred_failures_.erase(std::remove_if(deferred_failures_.begin(), deferred_failures_.end(), lost_task),
+                             deferred_failures_.end());
     for (int64_t id : lost) {
       client_.Cancel(static_cast<uint64_t>(id));
       tasks_.erase(id);
@@ -687,9 +716,49 @@ class Worker {
       }
     }
     if (completions.empty() && failures.empty()) return;
-    Store(completions, failures);
-    for (const Completion& c : completions) tasks_.erase(c.task->id);
-    for (const Failure& f : failures) tasks_.erase(f.task->id);
+    Settle(Store(completions, failures));
+  }
+
+  // Forgets the tasks whose results are stored (or given up on).
+  void Settle(const std::vector<int64_t>& settled) {
+    for (int64_t id : settled) tasks_.erase(id);
+  }
+
+  bool HasDeferred() const { return !deferred_completions_.empty() || !deferred_failures_.empty(); }
+
+  // Results whose job's row was held elsewhere (a tenant's open transaction
+  // on its own job) wait here and are tried again: the worker goes on with
+  // every other job meanwhile, and the responses already paid for are kept.
+  void StoreDeferred() {
+    std::vector<Completion> completions;
+    std::vector<Failure> failures;
+    completions.swap(deferred_completions_);
+    failures.swap(deferred_failures_);
+    const std::size_t waiting = completions.size() + failures.size();
+    Settle(Store(completions, failures));
+    // Still held: wait longer before the next look (a tenant's transaction
+    // can stay open for hours); any progress starts over at the short wait.
+    deferred_retry_ms_ = HasDeferred() && deferred_completions_.size() + deferred_failures_.size() == waiting
+                             ? std::min(deferred_retry_ms_ * 2, kDeferredRetryMaxMs)
+                             : kDeferredRetryMs;
+    next_deferred_ms_ = NowMs() + deferred_retry_ms_;
+  }
+
+  // Extends the leases of every task held, so that none expires while its
+  // worker still waits for its turn, its answer or its job's row.
+  void RenewLeases() {
+    std::vector<int64_t> ids;
+    std::vector<spi::Uuid> tokens;
+    for (const auto& [id, task] : tasks_) {
+      ids.push_back(id);
+      tokens.push_back(task.token);
+    }
+    spi::InTransaction([&] {
+      static spi::Statement renew("SELECT llmeval._renew_leases($1, $2, $3)",
+                                  {INT8ARRAYOID, UUIDARRAYOID, INT4OID});
+      renew.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
+                     Int32GetDatum(llmeval::pg::setting_lease_seconds)});
+    });
   }
 
   // Writes completions (with their scores) and failures in one transaction.
@@ -697,11 +766,15 @@ class Worker {
   // data writes the results one by one, so that a result that cannot be
   // stored fails its own task alone and the responses already paid for are
   // kept.
-  void Store(const std::vector<Completion>& completions, const std::vector<Failure>& failures) {
+  // Returns the tasks settled: stored, or given up on (their leases bring
+  // them back); the others wait in deferred_*.
+  std::vector<int64_t> Store(const std::vector<Completion>& completions,
+                             const std::vector<Failure>& failures) {
+    std::vector<int64_t> settled;
     for (int attempt = 1;; ++attempt) {
       try {
-        StoreBatch(completions, failures);
-        return;
+        StoreBatch(completions, failures, settled);
+        return settled;
       } catch (const llmeval::pg::PgError& e) {
         if (IsTransient(e.sqlerrcode()) && attempt < 5) {
           Log(LOG, std::string("pg_llmeval worker: write-back retried after: ") + e.what());
@@ -716,36 +789,45 @@ class Worker {
     }
     for (const Completion& c : completions) {
       try {
-        StoreBatch({c}, {});
+        StoreBatch({c}, {}, settled);
       } catch (const llmeval::pg::PgError& e) {
         if (!IsPerTaskError(e.sqlerrcode())) throw;
         const Failure failed{c.task, std::string("could not store the result: ") + e.what(), 0, true,
                              c.latency_ms};
-        StoreAlone(failed);
+        StoreAlone(failed, settled);
       }
     }
-    for (const Failure& f : failures) StoreAlone(f);
+    for (const Failure& f : failures) StoreAlone(f, settled);
+    return settled;
   }
 
-  // A failure written on its own; if even that cannot be stored, the task's
-  // lease brings it back.
-  void StoreAlone(const Failure& f) {
+  // A failure written on its own; if even that cannot be stored, the task is
+  // given up on (its claim comes back to the queue once this worker lets go).
+  void StoreAlone(const Failure& f, std::vector<int64_t>& settled) {
     try {
-      StoreBatch({}, {f});
+      StoreBatch({}, {f}, settled);
     } catch (const llmeval::pg::PgError& e) {
       if (!IsPerTaskError(e.sqlerrcode())) throw;
       Log(LOG, "pg_llmeval worker: could not store the failure of task " +
                    std::to_string(f.task->id) + ": " + e.what());
+      settled.push_back(f.task->id);
     }
   }
 
-  void StoreBatch(const std::vector<Completion>& completions, const std::vector<Failure>& failures) {
+  // One write-back transaction: it locks the jobs' rows first (the lock
+  // order of every transaction on jobs and tasks), waiting at most
+  // kJobLockWaitMs for each; results of a job whose row stays held are
+  // deferred, the rest written.
+  void StoreBatch(const std::vector<Completion>& all_completions, const std::vector<Failure>& all_failures,
+                  std::vector<int64_t>& settled) {
+    std::vector<Completion> completions;
+    std::vector<Failure> failures;
     // Scores are computed before the transaction opens.
     std::vector<int64_t> score_ids;
     std::vector<std::string> score_metrics;
     std::vector<double> score_values;
     std::vector<bool> score_nulls;
-    for (const Completion& c : completions) {
+    for (const Completion& c : all_completions) {
       if (!c.task->has_expected) continue;
       for (const std::string& metric : c.task->metrics) {
         if (!core::metrics::IsLexicalMetric(metric)) continue;
@@ -761,7 +843,36 @@ class Worker {
         score_nulls.push_back(!value);
       }
     }
+    std::vector<int64_t> all_ids;
+    for (const Completion& c : all_completions) all_ids.push_back(c.task->id);
+    for (const Failure& f : all_failures) all_ids.push_back(f.task->id);
+    std::vector<int64_t> held_ids;
     spi::InTransaction([&] {
+      static spi::Statement lock("SELECT llmeval._lock_jobs_of($1, $2)", {INT8ARRAYOID, INT4OID});
+      lock.Execute({spi::Int64ArrayDatum(all_ids), Int32GetDatum(kJobLockWaitMs)});
+      held_ids = spi::Int64Array(0, 1);
+      const std::unordered_set<int64_t> held(held_ids.begin(), held_ids.end());
+      completions.clear();
+      failures.clear();
+      for (const Completion& c : all_completions)
+        if (held.count(c.task->id)) completions.push_back(c);
+      for (const Failure& f : all_failures)
+        if (held.count(f.task->id)) failures.push_back(f);
+      if (held.size() < all_ids.size()) {
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < score_ids.size(); ++i) {
+          if (!held.count(score_ids[i])) continue;
+          score_ids[kept] = score_ids[i];
+          score_metrics[kept] = std::move(score_metrics[i]);
+          score_values[kept] = score_values[i];
+          score_nulls[kept] = score_nulls[i];
+          ++kept;
+        }
+        score_ids.resize(kept);
+        score_metrics.resize(kept);
+        score_values.resize(kept);
+        score_nulls.resize(kept);
+      }
       RecordVerdicts(completions);
       if (!completions.empty()) {
         std::vector<int64_t> ids, in_tokens, out_tokens;
@@ -820,6 +931,15 @@ class Worker {
                       spi::BoolArrayDatum(finals), spi::Float8ArrayDatum(latencies)});
       }
     });
+    settled.insert(settled.end(), held_ids.begin(), held_ids.end());
+    if (held_ids.size() < all_ids.size()) {
+      const std::unordered_set<int64_t> held(held_ids.begin(), held_ids.end());
+      for (const Completion& c : all_completions)
+        if (!held.count(c.task->id)) deferred_completions_.push_back(c);
+      for (const Failure& f : all_failures)
+        if (!held.count(f.task->id)) deferred_failures_.push_back(f);
+      next_deferred_ms_ = std::max(next_deferred_ms_, NowMs() + deferred_retry_ms_);
+    }
     for (const Failure& f : failures) (f.final ? failed_ : retried_) += 1;
     completed_ += static_cast<int64_t>(completions.size());
     Trace(completions, failures);
@@ -983,6 +1103,12 @@ class Worker {
   uint64_t trace_seq_ = 0;
   bool trace_key_warned_ = false;
   int64_t oldest_finished_ms_ = 0;
+  // results whose job's row was held elsewhere, to be stored again
+  std::vector<Completion> deferred_completions_;
+  std::vector<Failure> deferred_failures_;
+  int64_t next_deferred_ms_ = 0;
+  int64_t deferred_retry_ms_ = kDeferredRetryMs;
+  int64_t next_renewal_ms_ = 0;
   // since the last heartbeat
   int64_t completed_ = 0, failed_ = 0, retried_ = 0;
 
@@ -1010,13 +1136,16 @@ void RunWorker(int slot) {
   bool woken = true;
   int64_t error_backoff_ms = 0;
   while (!ShutdownRequestPending) {
-    if (ConfigReloadPending) {
-      ConfigReloadPending = false;
-      PgCall([]() noexcept { ProcessConfigFile(PGC_SIGHUP); });
-      worker.ReloadSettings();
-    }
     PgCall([&]() noexcept { MemoryContextSwitchTo(loop_context); });
     try {
+      // Interrupts and settings inside the try: a cancel (pg_cancel_backend)
+      // is an error like any other, and the claims are given back.
+      PgCall([]() noexcept { CHECK_FOR_INTERRUPTS(); });
+      if (ConfigReloadPending) {
+        ConfigReloadPending = false;
+        PgCall([]() noexcept { ProcessConfigFile(PGC_SIGHUP); });
+        worker.ReloadSettings();
+      }
       const std::string activity =
           "pg_llmeval worker: " + std::to_string(worker.InFlight()) + " calls in flight";
       PgCall([&]() noexcept { pgstat_report_activity(STATE_RUNNING, activity.c_str()); });
@@ -1036,7 +1165,9 @@ void RunWorker(int slot) {
     worker.Heartbeat(slot);
     woken = false;
     // With calls in flight the socket wait in PollCalls paces the loop;
-    // otherwise sleep on the latch until woken or the next timer.
+    // otherwise sleep on the latch until woken or the next timer. The latch
+    // is reset only when it was seen set, just before the claim it causes:
+    // a wake-up that comes after that stays set for the next pass.
     const bool busy = worker.HasCalls();
     const long timeout = error_backoff_ms > 0 ? error_backoff_ms
                          : busy               ? 0
@@ -1047,14 +1178,11 @@ void RunWorker(int slot) {
         return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout,
                          PG_WAIT_EXTENSION);
       });
-      if (rc & WL_LATCH_SET) woken = true;
-    } else if (PgCall([]() noexcept { return MyLatch->is_set; })) {
-      woken = true;
+      woken = (rc & WL_LATCH_SET) != 0;
+    } else {
+      woken = PgCall([]() noexcept { return MyLatch->is_set; });
     }
-    PgCall([]() noexcept {
-      ResetLatch(MyLatch);
-      CHECK_FOR_INTERRUPTS();
-    });
+    if (woken) PgCall([]() noexcept { ResetLatch(MyLatch); });
   }
   try {
     worker.ReleaseAll();

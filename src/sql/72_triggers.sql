@@ -45,7 +45,10 @@ CREATE TRIGGER immutable BEFORE UPDATE ON llmeval.test_cases
 -- differences to each job's counters. The job rows are locked in id order
 -- first, so concurrent statements over several jobs cannot deadlock, and the
 -- counters are updated under that lock, so concurrent workers never lose an
--- increment. The job's status follows from its counters: running once a task
+-- increment. Every transaction that changes tasks locks their jobs' rows
+-- before the tasks (the workers through llmeval._lock_jobs_of, with a bounded
+-- wait; cancel_job and retry_failed through _tenant_job), so that here the
+-- lock is already held: one lock order, jobs then tasks, everywhere. The job's status follows from its counters: running once a task
 -- started, and when no task is pending or running, completed (or failed if
 -- no task completed); cancelled and other final states set by cancel_job
 -- stay. Each change is announced on channel llmeval_job_progress.
@@ -60,7 +63,7 @@ BEGIN
   IF jobs_changed IS NULL THEN
     RETURN;
   END IF;
-  PERFORM 1 FROM llmeval.jobs WHERE id = ANY (jobs_changed) ORDER BY id FOR UPDATE;
+  PERFORM 1 FROM llmeval.jobs WHERE id = ANY (jobs_changed) ORDER BY id FOR NO KEY UPDATE;
   UPDATE llmeval.jobs j SET
     total     = j.total + d.total,
     pending   = j.pending + d.pending,

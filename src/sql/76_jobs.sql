@@ -287,10 +287,13 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.submit_job(text, text, text[], text[], jsonb) IS
   'queues one task per test case and model for the latest (or given) prompt and dataset versions; returns the job id';
 
--- The caller's job, locked, or an error: the tenant's own, or any tenant's
--- for an administrator (a superuser or a member of llmeval_admin), who must
--- be able to stop a poison or runaway job.
-CREATE FUNCTION llmeval._tenant_job(tenant text, caller regrole, job_id bigint)
+-- The caller's job, or an error: the tenant's own, or any tenant's for an
+-- administrator (a superuser or a member of llmeval_admin), who must be able
+-- to stop a poison or runaway job. Locked (FOR NO KEY UPDATE, before any of
+-- its tasks: the workers' lock order) only when the caller will change it:
+-- a tenant's open transaction holding a job row it did not change would
+-- hold that job's tasks for nothing.
+CREATE FUNCTION llmeval._tenant_job(tenant text, caller regrole, job_id bigint, lock boolean)
 RETURNS llmeval.jobs
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -302,10 +305,12 @@ DECLARE
                    OR (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = caller);
 BEGIN
   SELECT * INTO job FROM llmeval.jobs j
-  WHERE j.id = _tenant_job.job_id AND (j.tenant = _tenant_job.tenant OR admin)
-  FOR UPDATE;
+  WHERE j.id = _tenant_job.job_id AND (j.tenant = _tenant_job.tenant OR admin);
   IF NOT FOUND THEN
     RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF lock THEN
+    SELECT * INTO job FROM llmeval.jobs j WHERE j.id = _tenant_job.job_id FOR NO KEY UPDATE;
   END IF;
   RETURN job;
 END $$;
@@ -317,9 +322,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id);
+  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id, false);
   n bigint;
 BEGIN
+  IF job.status IN ('completed', 'failed', 'cancelled') THEN
+    RETURN 0;
+  END IF;
+  job := llmeval._tenant_job(tenant, caller, job_id, true);
   IF job.status IN ('completed', 'failed', 'cancelled') THEN
     RETURN 0;
   END IF;
@@ -350,9 +359,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id);
+  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id, false);
   n bigint;
 BEGIN
+  IF job.status <> 'cancelled' AND job.failed > 0 THEN
+    job := llmeval._tenant_job(tenant, caller, job_id, true);
+  END IF;
   IF job.status = 'cancelled' THEN
     RAISE EXCEPTION 'job % was cancelled', job_id
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Submit a new job instead.';
@@ -383,7 +395,7 @@ COMMENT ON FUNCTION llmeval.retry_failed(bigint) IS
 REVOKE ALL ON FUNCTION llmeval._submit_job(text, text, text, text[], text[], jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._cancel_job(text, regrole, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._retry_failed(text, regrole, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._tenant_job(text, regrole, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._tenant_job(text, regrole, bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._check_request_params(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._check_job_options(jsonb) FROM PUBLIC;
 

@@ -63,15 +63,18 @@ CREATE TABLE llmeval.judgements (
 );
 COMMENT ON TABLE llmeval.judgements IS 'each judge call''s parsed reply: score, weighted score, reason, verdict';
 
--- Embeddings by (model, text): a text is embedded once per model. Vectors
--- of one tenant's texts are no other tenant's business: only the
--- extension's own functions read this table.
+-- Embeddings by (model, scope, text): a text is embedded once per model and
+-- tenant. The scope is the tenant (llmeval._cache_scope), or '' for all when
+-- the superuser setting llmeval.share_caches is on: a shared cache would
+-- tell a tenant, by a cost of 0, that another tenant embedded the same text.
+-- Only the extension's own functions read this table.
 CREATE TABLE llmeval.embedding_cache (
   model_id   int NOT NULL REFERENCES llmeval.models ON DELETE CASCADE,
+  scope      text NOT NULL,
   text_hash  bytea NOT NULL,  -- sha256 of the text (UTF-8)
   vector     double precision[] NOT NULL CHECK (cardinality(vector) > 0),
   created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (model_id, text_hash)
+  PRIMARY KEY (model_id, scope, text_hash)
 );
 CREATE INDEX ON llmeval.embedding_cache (created_at);
 REVOKE ALL ON llmeval.embedding_cache FROM PUBLIC;
@@ -324,7 +327,7 @@ BEGIN
   IF pairwise_jobs IS NULL THEN
     RETURN;
   END IF;
-  PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (pairwise_jobs) ORDER BY j.id FOR UPDATE;
+  PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (pairwise_jobs) ORDER BY j.id FOR NO KEY UPDATE;
   INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, target_task_id,
                              other_task_id, metric, sample, swapped)
   SELECT a.job_id, a.test_case_id, jm_model.id, a.tenant, 'judge', a.id, b.id, jm.name, s.i, o.swapped
@@ -370,10 +373,11 @@ AS $$
           verdict = EXCLUDED.verdict, error = EXCLUDED.error, repaired = EXCLUDED.repaired,
           first_reply = EXCLUDED.first_reply, created_at = now()
   )
-  INSERT INTO llmeval.embedding_cache (model_id, text_hash, vector)
-  SELECT (e.item ->> 'model_id')::int, llmeval._text_hash(e.item ->> 'text'),
+  INSERT INTO llmeval.embedding_cache (model_id, scope, text_hash, vector)
+  SELECT (e.item ->> 'model_id')::int, llmeval._cache_scope(t.tenant), llmeval._text_hash(e.item ->> 'text'),
          ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(e.item -> 'vector') AS el(x))
   FROM jsonb_array_elements(coalesce(embeddings, '[]')) AS e(item)
+  JOIN llmeval.tasks t ON t.id = (e.item ->> 'task_id')::bigint
   ON CONFLICT DO NOTHING
 $$;
 

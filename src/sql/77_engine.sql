@@ -95,6 +95,42 @@ AS $$
   ORDER BY c.next_attempt_at, c.id
 $$;
 
+-- Locks the job rows of these tasks, in id order, waiting at most wait_ms
+-- for each, and returns the tasks whose job this transaction now holds.
+-- Every worker transaction that changes tasks calls this first: the lock
+-- order is jobs, then tasks, everywhere (cancel_job and retry_failed lock
+-- the job first too), so nothing deadlocks; and since a tenant's open
+-- transaction can hold its job's row (BEGIN; SELECT llmeval.cancel_job(..)
+-- and no COMMIT), no worker waits on a job row for longer than wait_ms: the
+-- tasks of that job wait, in the worker's memory or in the queue, and every
+-- other job goes on.
+CREATE FUNCTION llmeval._lock_jobs_of(task_ids bigint[], wait_ms int)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  job bigint;
+  held bigint[] := '{}';
+  give_up timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
+BEGIN
+  -- NOWAIT, tried again every 5 ms until wait_ms: a wait that depends on no
+  -- timer (lock_timeout did not fire in background workers' lock waits).
+  FOR job IN SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (task_ids) ORDER BY 1 LOOP
+    LOOP
+      BEGIN
+        PERFORM 1 FROM llmeval.jobs j WHERE j.id = job FOR NO KEY UPDATE NOWAIT;
+        held := held || job;
+        EXIT;
+      EXCEPTION WHEN lock_not_available THEN
+        EXIT WHEN clock_timestamp() >= give_up;
+        PERFORM pg_sleep(0.005);
+      END;
+    END LOOP;
+  END LOOP;
+  RETURN ARRAY(SELECT t.id FROM llmeval.tasks t WHERE t.id = ANY (task_ids) AND t.job_id = ANY (held));
+END $$;
+
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
 RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
                model_id int, model text, provider_kind text, base_url text, api_key text,
@@ -108,13 +144,34 @@ AS $$
 #variable_conflict use_column
 DECLARE
   claimed bigint[];
+  candidates bigint[];
+  locked bigint[];
+  held bigint[] := '{}';
+  blocked bigint[] := '{}';
 BEGIN
+  -- The jobs of the first due tasks, locked first (a job held by someone else
+  -- past the wait is passed over, and the next window looked at).
+  FOR window_no IN 1..4 LOOP
+    candidates := ARRAY(SELECT t.id FROM llmeval.tasks t
+                        WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+                          AND t.job_id <> ALL (blocked) AND t.job_id <> ALL (held)
+                        ORDER BY t.next_attempt_at, t.id LIMIT max_tasks);
+    EXIT WHEN cardinality(candidates) = 0;
+    locked := llmeval._lock_jobs_of(candidates, 50);
+    held := held || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (locked));
+    blocked := blocked || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t
+                                WHERE t.id = ANY (candidates) AND t.job_id <> ALL (held));
+    EXIT WHEN cardinality(held) > 0;
+  END LOOP;
+  IF cardinality(held) = 0 THEN
+    RETURN;
+  END IF;
   WITH due AS (
     SELECT t.id FROM llmeval.tasks t
-    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    WHERE t.status = 'pending' AND t.next_attempt_at <= now() AND t.job_id = ANY (held)
     ORDER BY t.next_attempt_at, t.id
     LIMIT max_tasks
-    FOR UPDATE SKIP LOCKED
+    FOR NO KEY UPDATE SKIP LOCKED
   ), done AS (
     UPDATE llmeval.tasks t
     SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
@@ -143,13 +200,16 @@ DECLARE
   problem text;
   token uuid;
   n bigint := 0;
+  locked bigint[] := llmeval._lock_jobs_of(ARRAY(
+    SELECT d.id FROM llmeval.tasks d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+    ORDER BY d.next_attempt_at, d.id LIMIT max_tasks), 100);
 BEGIN
   FOR candidate IN
     SELECT t.id FROM llmeval.tasks t
-    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    WHERE t.id = ANY (locked) AND t.status = 'pending'
     ORDER BY t.next_attempt_at, t.id
-    LIMIT max_tasks
-    FOR UPDATE SKIP LOCKED
+    FOR NO KEY UPDATE SKIP LOCKED
   LOOP
     BEGIN
       PERFORM * FROM llmeval._task_requests(ARRAY[candidate.id]);
@@ -346,21 +406,46 @@ END $$;
 
 -- Gives claimed tasks back without counting the attempt (a worker shutting
 -- down, or one holding tasks it could not start within its rate limits).
+-- (Those whose job row is held elsewhere past the wait are left to the
+-- reclaim of claims whose worker is gone.)
 CREATE FUNCTION llmeval._release_tasks(task_ids bigint[], tokens uuid[], delay_ms bigint DEFAULT 0)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  held bigint[] := llmeval._lock_jobs_of(task_ids, 200);
+  n bigint;
+BEGIN
+  UPDATE llmeval.tasks t
+  SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+      attempts = greatest(t.attempts - 1, 0),
+      next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
+  FROM unnest(task_ids, tokens) AS x(id, token)
+  WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running' AND t.id = ANY (held);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+-- Extends the leases of the tasks a worker still holds (waiting for its rate
+-- limit turn, in flight, or written back later because their job's row was
+-- held): a claim lasts as long as its worker works on it. No job lock is
+-- needed (no task changes status) and none is waited for: a task row held
+-- elsewhere is renewed on the next round.
+CREATE FUNCTION llmeval._renew_leases(task_ids bigint[], tokens uuid[], lease_seconds int)
 RETURNS bigint
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH released AS (
+  WITH renewed AS (
     UPDATE llmeval.tasks t
-    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
-        attempts = greatest(t.attempts - 1, 0),
-        next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
-    FROM unnest(task_ids, tokens) AS x(id, token)
-    WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running'
+    SET lease_expires_at = now() + make_interval(secs => lease_seconds)
+    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r JOIN unnest(task_ids, tokens) AS x(id, token)
+                     ON r.id = x.id AND r.claim_token = x.token AND r.status = 'running'
+                   FOR NO KEY UPDATE OF r SKIP LOCKED)
     RETURNING t.id
   )
-  SELECT count(*) FROM released
+  SELECT count(*) FROM renewed
 $$;
 
 -- Of the tasks a worker holds, those whose claim is gone (cancelled, or
@@ -384,25 +469,42 @@ $$;
 -- used still counts, so a task that crashes its worker cannot loop forever.
 -- A claim is kept while its worker's process lives, since that worker may
 -- still be waiting on the call (only the lease bounds it).
-CREATE FUNCTION llmeval._reclaim_expired_leases()
-RETURNS bigint
-LANGUAGE sql VOLATILE
+CREATE FUNCTION llmeval._claim_abandoned(t llmeval.tasks) RETURNS boolean
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH reclaimed AS (
-    UPDATE llmeval.tasks t
-    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
-        last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
-    WHERE t.status = 'running'
-      AND (t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time()
-           OR (t.worker_pid IS NOT NULL
-               AND t.updated_at < now() - interval '2 seconds'
-               AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                               WHERE a.pid = t.worker_pid AND a.backend_type = 'pg_llmeval worker')))
-    RETURNING t.id
-  )
-  SELECT count(*) FROM reclaimed
+  SELECT t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time()
+         OR (t.worker_pid IS NOT NULL
+             AND t.updated_at < now() - interval '2 seconds'
+             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                             WHERE a.pid = t.worker_pid AND a.backend_type = 'pg_llmeval worker'))
 $$;
+
+CREATE FUNCTION llmeval._reclaim_expired_leases()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  candidates bigint[];
+  locked bigint[];
+  n bigint;
+BEGIN
+  -- (running tasks are few: the workers' claims)
+  candidates := ARRAY(SELECT t.id FROM llmeval.tasks t
+                      WHERE t.status = 'running' AND llmeval._claim_abandoned(t));
+  IF cardinality(candidates) = 0 THEN
+    RETURN 0;
+  END IF;
+  locked := llmeval._lock_jobs_of(candidates, 100);
+  UPDATE llmeval.tasks t
+  SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+      last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
+  WHERE t.id = ANY (locked) AND t.status = 'running'
+    AND llmeval._claim_abandoned(t);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
 
 REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._task_requests(bigint[]) FROM PUBLIC;
@@ -417,6 +519,9 @@ REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], b
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._reclaim_expired_leases() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lock_jobs_of(bigint[], int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._claim_abandoned(llmeval.tasks) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._renew_leases(bigint[], uuid[], int) FROM PUBLIC;
 
 -- Wakes the workers when the submitting transaction commits (a no-op when
 -- the library is not preloaded: there are no workers then).

@@ -19,11 +19,14 @@ cd "$(dirname "$0")/../.."
 
 # as ROLE SQL: runs SQL logged in as ROLE (trust authentication on loopback)
 as() { psql -X -At -v ON_ERROR_STOP=1 -U "$1" -d postgres -c "$2"; }
-# refused ROLE SQL SQLSTATE: the statement fails with that SQLSTATE
+# refused ROLE SQL SQLSTATE [MESSAGE]: prints SQLSTATE when the statement
+# fails with it (and with MESSAGE, an extended regex, in the error line)
 refused() {
-  local out
+  local out line
   out=$(psql -X -At -U "$1" -d postgres -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "$2" 2>&1 || true)
-  echo "$out" | grep -q "ERROR:  $3" && echo "$3" || echo "accepted or other: $(echo "$out" | head -2 | tr '\n' ' ')"
+  line=$(echo "$out" | grep -m1 "ERROR:  $3:" || true)
+  if [ -n "$line" ] && echo "$line" | grep -Eq "${4:-.}"; then echo "$3"
+  else echo "accepted or other: $(echo "$out" | head -2 | tr '\n' ' ')"; fi
 }
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
@@ -123,6 +126,10 @@ expect "a chosen prompt id is refused" \
   "$(refused mallory "INSERT INTO llmeval.prompts (id, name) VALUES (1000000, 'mine')" 42501)" 42501
 expect "the shared model sequence is not the tenant's to use" \
   "$(refused mallory "SELECT nextval('llmeval.models_id_seq')" 42501)" 42501
+check_true "other tenants' jobs with the built-in metrics are still accepted" \
+  "(SELECT count(*) FROM llmeval.metrics WHERE name = 'bleu') = 1"
+expect "a bleu job is still accepted" \
+  "$(as alice "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['bleu']) > 0")" t
 check "alice's latest prompt version is still her own" \
   "SELECT max(version) FROM llmeval.prompt_versions WHERE prompt_id = $alice_prompt" 1
 
@@ -131,7 +138,7 @@ for opts in '{"cache": "disabled"}' '{"temperature": "hot"}' '{"max_tokens": 1e3
             '{"top_p": [1]}' '{"seed": "x"}' '{"max_attempts": 0}' '{"params": {"max_tokens": "many"}}' \
             '{"judge_logprobs": "maybe"}' '{"stop": 5}'; do
   expect "job option $opts is refused with 22023" \
-    "$(refused mallory "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['bleu'], '$opts')" 22023)" 22023
+    "$(refused mallory "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['bleu'], '$opts')" 22023 'option')" 22023
 done
 
 # 6. Cached responses are the tenant's own: the same request from another
