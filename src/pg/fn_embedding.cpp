@@ -26,6 +26,7 @@
 #include "core/provider/embedding.hpp"
 // Postgres headers after core headers (see core/cpp_only.hpp).
 #include "pg/args.hpp"
+#include "pg/provider_policy.hpp"
 #include "pg/settings.hpp"
 
 namespace core = llmeval::core;
@@ -124,6 +125,11 @@ int SqlStateFor(const http::Response& response) {
 LLMEVAL_PG_FUNCTION(llmeval_embed) {
   const std::string kind_name(RequiredText(fcinfo, 0, "kind"));
   const std::string base_url(RequiredText(fcinfo, 1, "base_url"));
+  // The superuser's provider policy, before anything is sent; the variable
+  // counts only when the key would be read from it (see ApiKey).
+  const std::string key_env =
+      PG_ARGISNULL(2) && !PG_ARGISNULL(3) ? std::string(llmeval::pg::TextArg(fcinfo, 3)) : "";
+  llmeval::pg::CheckProviderPolicyOrRaise(key_env, base_url);
   const std::string model(RequiredText(fcinfo, 4, "api_model"));
   if (PG_ARGISNULL(5))
     throw core::Error(core::ErrorKind::kNullValueNotAllowed, "texts must not be NULL");

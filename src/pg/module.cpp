@@ -25,6 +25,8 @@ char* setting_embedding_model = nullptr;
 char* setting_langsmith_endpoint = nullptr;
 char* setting_langsmith_api_key_env = nullptr;
 char* setting_langsmith_project = nullptr;
+char* setting_api_key_env_names = nullptr;
+char* setting_provider_hosts = nullptr;
 
 namespace {
 
@@ -68,6 +70,19 @@ void DefineSettings() {
                              "Model (provider/model) that embeds texts for semantic_similarity.",
                              nullptr, &setting_embedding_model, "", PGC_SUSET, 0, nullptr, nullptr,
                              nullptr);
+  // llmeval_admin, which need not be a superuser, writes providers; the
+  // workers send the variable a provider names to its host. Only a
+  // superuser decides which variables and hosts those may be
+  // (src/core/provider/policy.hpp).
+  DefineCustomStringVariable(
+      "llmeval.api_key_env_names", "Server environment variables that may hold provider API keys.",
+      "Comma-separated glob patterns; empty: keys only from "
+      "llmeval.set_provider_secret.",
+      &setting_api_key_env_names, "*_API_KEY,*_KEY", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("llmeval.provider_hosts", "Hosts that providers may be sent to.",
+                             "Comma-separated glob patterns; empty: any host. Cloud metadata "
+                             "endpoints are always refused.",
+                             &setting_provider_hosts, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
   // Tracing is off until an endpoint is set; the key stays in the server's
   // environment, named here.
   DefineCustomStringVariable("llmeval.langsmith_endpoint",

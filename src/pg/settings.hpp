@@ -17,5 +17,7 @@ extern char* setting_embedding_model;  // default embedding model of new jobs (s
 extern char* setting_langsmith_endpoint;     // tracing export URL; empty: off (sighup)
 extern char* setting_langsmith_api_key_env;  // environment variable with its key
 extern char* setting_langsmith_project;
+extern char* setting_api_key_env_names;  // variables that may hold provider keys (superuser)
+extern char* setting_provider_hosts;     // hosts providers may use; empty: any (superuser)
 
 }  // namespace llmeval::pg

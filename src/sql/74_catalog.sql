@@ -1,4 +1,36 @@
 -- Providers, models and secrets (administrators only).
+--
+-- llmeval_admin need not be a superuser, yet the workers send the server
+-- environment variable a provider names (api_key_env) to its base_url. So
+-- every write of those columns, through create_provider or directly, passes
+-- the superuser's policy: llmeval.api_key_env_names and llmeval.provider_hosts
+-- (src/core/provider/policy.hpp). The workers and llmeval._embed check it
+-- again before each request, as the settings may have narrowed since.
+
+-- Nothing, or the policy's error (42501; 22023 for a URL that is not
+-- http(s)) with a hint naming the setting. NULL api_key_env: no variable.
+CREATE FUNCTION llmeval._check_provider_policy(api_key_env text, base_url text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'llmeval_check_provider_policy'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION llmeval._check_provider_policy(text, text) IS
+  'internal: raises 42501 unless the provider policy (llmeval.api_key_env_names, '
+  'llmeval.provider_hosts) allows the key variable and the URL''s host';
+
+CREATE FUNCTION llmeval._providers_check_policy() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM llmeval._check_provider_policy(NEW.api_key_env, NEW.base_url);
+  RETURN NEW;
+END $$;
+
+-- Only the table's owner could disable it, and session_replication_role,
+-- which would skip it, is a superuser setting.
+CREATE TRIGGER check_policy BEFORE INSERT OR UPDATE OF base_url, api_key_env
+  ON llmeval.providers
+  FOR EACH ROW EXECUTE FUNCTION llmeval._providers_check_policy();
 
 CREATE FUNCTION llmeval.create_provider(name text, kind text, base_url text,
                                         api_key_env text DEFAULT NULL,
@@ -33,6 +65,8 @@ BEGIN
   IF jsonb_typeof(options) <> 'object' THEN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  -- Checked here for an early error; the trigger check_policy checks every write.
+  PERFORM llmeval._check_provider_policy(api_key_env, rtrim(base_url, '/'));
   IF options ? 'api_key' THEN
     -- providers is readable by every tenant: keys go to provider_secrets.
     RAISE EXCEPTION 'API keys do not belong in provider options'
@@ -144,3 +178,5 @@ REVOKE ALL ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb) FROM 
 GRANT EXECUTE ON FUNCTION llmeval.create_provider(text, text, text, text, jsonb) TO llmeval_admin;
 GRANT EXECUTE ON FUNCTION llmeval.set_provider_secret(text, text) TO llmeval_admin;
 GRANT EXECUTE ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb) TO llmeval_admin;
+-- Administrators who are not superusers insert providers and models.
+GRANT USAGE ON SEQUENCE llmeval.providers_id_seq, llmeval.models_id_seq TO llmeval_admin;
