@@ -120,6 +120,10 @@ LLMEVAL_PG_FUNCTION(llmeval_call_sql_metric) {
                               GUC_ACTION_SET, true, 0, false);
     SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
                                      SECURITY_RESTRICTED_OPERATION);
+    // What the worker is doing, for llmeval.worker_status and pg_stat_activity.
+    pgstat_report_activity(STATE_RUNNING,
+                           psprintf("pg_llmeval worker: SQL metric %s as %s (limit %d ms)",
+                                    format_procedure(fn), GetUserNameFromId(role, false), timeout_ms));
     if (call_timeout == MAX_TIMEOUTS) call_timeout = RegisterTimeout(USER_TIMEOUT, OnCallTimeout);
     timeout_fired = 0;
     enable_timeout_after(call_timeout, timeout_ms);

@@ -20,6 +20,7 @@ int setting_max_attempts = 5;
 int setting_lease_seconds = 300;
 int setting_retention_days = 30;
 int setting_sql_metric_timeout_ms = 5000;
+bool setting_share_caches = false;
 char* setting_judge_model = nullptr;
 char* setting_embedding_model = nullptr;
 char* setting_langsmith_endpoint = nullptr;
@@ -106,6 +107,11 @@ void DefineSettings() {
                           "Time one call of a tenant's SQL metric may take before it is cancelled.",
                           nullptr, &setting_sql_metric_timeout_ms, 5000, 1, 3600000, PGC_SUSET,
                           GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable("llmeval.share_caches",
+                           "Whether tenants share the response and embedding caches.",
+                           "Off: each tenant has its own; a shared cache tells a tenant, by a cost "
+                           "of 0, that another tenant sent the same request.",
+                           &setting_share_caches, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 }
 
 void RegisterWorkers() {

@@ -43,6 +43,7 @@
 #include "core/trace/langsmith.hpp"
 // Postgres headers after core headers (see core/cpp_only.hpp).
 #include "pg/engine_shared.hpp"
+#include "pg/provider_policy.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 
@@ -238,7 +239,10 @@ class Worker {
     WriteBack(batch);
   }
 
-  void ReloadSettings() { client_.SetOptions(ClientOptions()); }
+  void ReloadSettings() {
+    client_.SetOptions(ClientOptions());
+    next_renewal_ms_ = 0;  // the lease may have changed: renew on the new one
+  }
 
   // Gives back every claim held (shutdown): calls are abandoned and the
   // tasks become claimable again without an attempt counted.
@@ -456,6 +460,13 @@ class Worker {
     if (!spi::IsNull(r, 24)) t.scale.min = spi::Float8(r, 24);
     if (!spi::IsNull(r, 25)) t.scale.max = spi::Float8(r, 25);
     t.pairwise = spi::Bool(r, 26);
+    // Checked again here (not only at create_provider): the settings may have
+    // narrowed since, and a row may have been written before they existed.
+    const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : key_env, base_url);
+    if (!refused.empty()) {
+      t.problem = refused;
+      return t;
+    }
     if (has_secret) {
       t.api_key = spi::Text(r, 10);
     } else if (!key_env.empty()) {

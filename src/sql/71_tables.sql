@@ -163,6 +163,7 @@ CREATE TABLE llmeval.jobs (
   finished_at        timestamptz,
   updated_at         timestamptz NOT NULL DEFAULT now(),
   CHECK (pending + running + completed + failed + cancelled = total),
+  UNIQUE (id, tenant),
   FOREIGN KEY (prompt_version_id, tenant) REFERENCES llmeval.prompt_versions (id, tenant)
     ON DELETE RESTRICT,
   FOREIGN KEY (dataset_version_id, tenant) REFERENCES llmeval.dataset_versions (id, tenant)

@@ -130,9 +130,11 @@ COMMENT ON FUNCTION llmeval.compare_jobs(bigint, bigint, text, float8) IS
 CREATE TABLE llmeval.baselines (
   tenant     text NOT NULL DEFAULT llmeval.current_tenant(),
   name       text NOT NULL CHECK (name <> ''),
-  job_id     bigint NOT NULL REFERENCES llmeval.jobs ON DELETE CASCADE,
+  job_id     bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (tenant, name)
+  PRIMARY KEY (tenant, name),
+  -- keyed with the tenant: a baseline names one of the tenant's own jobs
+  FOREIGN KEY (job_id, tenant) REFERENCES llmeval.jobs (id, tenant) ON DELETE CASCADE
 );
 CREATE INDEX ON llmeval.baselines (job_id);
 ALTER TABLE llmeval.baselines ENABLE ROW LEVEL SECURITY;
@@ -319,8 +321,10 @@ BEGIN
   END IF;
   FOR job IN SELECT * FROM (VALUES
       ('llmeval_maintenance', maintenance_schedule, 'CALL llmeval.maintenance()'),
-      ('llmeval_daily_report', daily_report_schedule, 'SELECT llmeval.generate_report(''daily'')'),
-      ('llmeval_weekly_report', weekly_report_schedule, 'SELECT llmeval.generate_report(''weekly'')')
+      ('llmeval_daily_report', daily_report_schedule,
+       'SELECT llmeval.generate_reports_for_all_tenants(''daily'')'),
+      ('llmeval_weekly_report', weekly_report_schedule,
+       'SELECT llmeval.generate_reports_for_all_tenants(''weekly'')')
     ) AS v(name, schedule, command)
   LOOP
     IF in_cron_database THEN

@@ -9,7 +9,10 @@ LANGUAGE C VOLATILE;
 
 -- One row per running worker: its own report (shared memory, updated on
 -- every pass of its loop, at least once a second) and its backend.
-CREATE VIEW llmeval.worker_status AS
+-- (security_invoker: a tenant sees the workers, but not what they are doing,
+-- which can name another tenant's SQL metric; administrators with
+-- pg_read_all_stats see everything)
+CREATE VIEW llmeval.worker_status WITH (security_invoker = true) AS
 SELECT h.worker, h.pid, h.heartbeat, now() - h.heartbeat AS heartbeat_age, h.in_flight,
        h.completed, h.failed, h.retried, a.datname AS database, a.backend_start, a.state,
        a.query AS activity
@@ -423,3 +426,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION llmeval.prometheus_metrics() IS
   'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost and worker heartbeats in Prometheus text format; the *_total series never decrease';
+
+-- (trigger functions: never called directly, and not by anyone)
+REVOKE ALL ON FUNCTION llmeval._count_tasks_finished() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._count_responses() FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._count_events() FROM PUBLIC;

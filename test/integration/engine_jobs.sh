@@ -82,7 +82,7 @@ check "cache false calls the provider" "SELECT llmeval.wait_job($job3, '60 s') |
 q "SELECT llmeval.create_provider('bad-key', 'openai', '$mock_url/v1')" >/dev/null
 q "SELECT llmeval.set_provider_secret('bad-key', 'sk-wrong-5ecret-value')" >/dev/null
 q "SELECT llmeval.create_model('bad-key/gpt-good')" >/dev/null
-q "SELECT llmeval.create_provider('no-key', 'anthropic', '$mock_url', 'LLMEVAL_UNSET_VARIABLE')" >/dev/null
+q "SELECT llmeval.create_provider('no-key', 'anthropic', '$mock_url', 'LLMEVAL_UNSET_API_KEY')" >/dev/null
 q "SELECT llmeval.create_model('no-key/claude-good')" >/dev/null
 job4=$(submit few "ARRAY['bad-key/gpt-good', 'no-key/claude-good', 'mock-openai/gpt-notfound']")
 check "the job fails" "SELECT llmeval.wait_job($job4, '60 s')" failed

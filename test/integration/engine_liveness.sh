@@ -62,6 +62,20 @@ nocache='{"cache": false}'
 submit() {  # ROLE DATASET [OPTIONS] [METRICS] -> job id
   as "$1" "SELECT llmeval.submit_job('p', '$2', $model, ${4:-ARRAY['bleu']}, '${3:-$nocache}')"
 }
+# submit_spoiled SQL: lv_mallory's 10-task job, spoiled by SQL (a superuser's,
+# about the job (SELECT max(id) FROM llmeval.jobs)) in the same transaction,
+# so that no worker sees it before; prints the job id
+submit_spoiled() {
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
+BEGIN;
+SET LOCAL ROLE lv_mallory;
+SELECT llmeval.submit_job('p', 'd1', $model, ARRAY['bleu'], '$nocache');
+RESET ROLE;
+$1;
+COMMIT;
+SQL
+  q "SELECT max(id) FROM llmeval.jobs"
+}
 ended() { echo "SELECT llmeval.wait_job($1, '${2:-60 s}') IN ('completed', 'failed')"; }
 
 # 1. A tenant's open transaction on its own job holds no worker.
@@ -86,9 +100,8 @@ mock_config '{"latency_ms": 0}'
 
 # 2. A task whose request cannot be built (a job row from before options
 #    were checked) fails alone; the queue moves on.
-poison=$(submit lv_mallory d1)
+poison=$(submit_spoiled "UPDATE llmeval.jobs SET options = options || '{\"cache\": \"maybe\"}' WHERE id = (SELECT max(id) FROM llmeval.jobs)")
 victim=$(submit lv_alice d1)
-q "UPDATE llmeval.jobs SET options = options || '{\"cache\": \"maybe\"}' WHERE id = $poison" >/dev/null
 check "a job queued behind an unbuildable one completes" "SELECT llmeval.wait_job($victim, '60 s')" completed
 check "the unbuildable tasks fail alone, with the reason" \
   "SELECT llmeval.wait_job($poison, '60 s') || ' ' || count(*) FROM llmeval.results
@@ -111,8 +124,7 @@ END $$;
 CREATE TRIGGER poison_now BEFORE INSERT ON llmeval.responses
   FOR EACH ROW EXECUTE FUNCTION public.poison_row();
 SQL
-poison=$(submit lv_mallory d1)
-q "INSERT INTO public.poisoned_jobs VALUES ($poison)" >/dev/null
+poison=$(submit_spoiled "INSERT INTO public.poisoned_jobs SELECT max(id) FROM llmeval.jobs")
 victim=$(submit lv_alice d1)
 check "the other tenant's job completes beside a failing write-back" "SELECT llmeval.wait_job($victim, '60 s')" completed
 check "its 10 responses were kept" \
@@ -124,8 +136,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 CREATE CONSTRAINT TRIGGER poison_at_commit AFTER INSERT ON llmeval.task_scores
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.poison_row();
 SQL
-poison=$(submit lv_mallory d1)
-q "INSERT INTO public.poisoned_jobs VALUES ($poison)" >/dev/null
+poison=$(submit_spoiled "INSERT INTO public.poisoned_jobs SELECT max(id) FROM llmeval.jobs")
 victim=$(submit lv_alice d1)
 check "a job completes beside a write-back failing at commit" "SELECT llmeval.wait_job($victim, '60 s')" completed
 check "the tasks failing at commit end, failed with the reason" \
@@ -199,18 +210,8 @@ q "SELECT pg_reload_conf()" >/dev/null
 # 8. Property: every job that submit_job accepts ends. Options drawn at random
 #    (known keys with values of every JSON type) are either refused with
 #    22023 or make a job that completes or fails.
-accepted=0
-refused=0
-jobs=()
-while read -r opts; do
-  if job=$(as lv_alice "SELECT llmeval.submit_job('p', 'd1', $model, ARRAY['bleu'], '$opts')" 2>/tmp/lv_err.$$); then
-    jobs+=("$job"); accepted=$((accepted + 1))
-  elif grep -q "ERROR:  .*option\|ERROR:  .*must be" /tmp/lv_err.$$; then
-    refused=$((refused + 1))
-  else
-    echo "not ok - options $opts: $(cat /tmp/lv_err.$$)"; status=1
-  fi
-done < <(python3 - <<'PY'
+options_file=$(mktemp)
+python3 - > "$options_file" <<'PY'
 import json, random
 random.seed(11)
 keys = ["temperature", "max_tokens", "top_p", "stop", "seed", "cache", "max_attempts", "samples",
@@ -220,10 +221,22 @@ values = [None, True, False, 0, 1, -1, 2, 0.5, 2.0, 1e30, -1e30, 1e-300, 20, 21,
           {"temperature": 0.2}, {"seed": 1.5}, {"stop": ["x"]}]
 for _ in range(60):
     opts = {k: random.choice(values) for k in random.sample(keys, random.randint(1, 3))}
-    print(json.dumps(opts).replace("'", "''"))
+    print(json.dumps(opts))
 PY
-)
-rm -f /tmp/lv_err.$$
+accepted=0
+refused=0
+jobs=()
+err_file=$(mktemp)
+while read -r opts; do
+  if job=$(as lv_alice "SELECT llmeval.submit_job('p', 'd1', $model, ARRAY['bleu'], '$opts')" 2>"$err_file"); then
+    jobs+=("$job"); accepted=$((accepted + 1))
+  elif grep -q "ERROR:  .*option\|ERROR:  .*must be\|ERROR:  .*does not exist" "$err_file"; then
+    refused=$((refused + 1))
+  else
+    echo "not ok - options $opts: $(cat "$err_file")"; status=1
+  fi
+done < "$options_file"
+rm -f "$options_file" "$err_file"
 expect "random options: some accepted, some refused" "$([ $accepted -gt 3 ] && [ $refused -gt 3 ] && echo yes)" yes
 never=0
 for job in "${jobs[@]}"; do

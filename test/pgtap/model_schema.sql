@@ -1,16 +1,16 @@
 -- The data model's schema: tables, keys, indexes, row-level security,
 -- roles, and the privileges of its functions.
 BEGIN;
-SELECT plan(27);
+SELECT plan(34);
 
 SELECT tables_are('llmeval', ARRAY[
   'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
   'datasets', 'dataset_versions', 'test_cases', 'jobs', 'tasks', 'responses', 'task_scores',
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
-  'response_cache', 'baselines', 'judgements', 'embedding_cache'],
+  'response_cache', 'baselines', 'judgements', 'embedding_cache', 'direct_calls', 'counter_shards'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
-                                 'judge_spread', 'job_costs'], 'the views');
+                                 'judge_spread', 'job_costs', 'counters'], 'the views');
 
 SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'llmeval' AND c.relkind = 'r'
@@ -18,10 +18,21 @@ SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.reln
           0::bigint, 'every table has a primary key');
 
 SELECT fk_ok('llmeval', 'models', 'provider_id', 'llmeval', 'providers', 'id');
-SELECT fk_ok('llmeval', 'prompt_versions', 'prompt_id', 'llmeval', 'prompts', 'id');
-SELECT fk_ok('llmeval', 'test_cases', 'dataset_version_id', 'llmeval', 'dataset_versions', 'id');
-SELECT fk_ok('llmeval', 'jobs', 'prompt_version_id', 'llmeval', 'prompt_versions', 'id');
-SELECT fk_ok('llmeval', 'jobs', 'dataset_version_id', 'llmeval', 'dataset_versions', 'id');
+-- A tenant's child rows are keyed (parent, tenant): foreign keys ignore
+-- row-level security, so a key on the id alone would let a row point into
+-- another tenant's data.
+SELECT fk_ok('llmeval', 'prompt_versions', ARRAY['prompt_id', 'tenant'], 'llmeval', 'prompts', ARRAY['id', 'tenant']);
+SELECT fk_ok('llmeval', 'dataset_versions', ARRAY['dataset_id', 'tenant'],
+             'llmeval', 'datasets', ARRAY['id', 'tenant']);
+SELECT fk_ok('llmeval', 'test_cases', ARRAY['dataset_version_id', 'tenant'],
+             'llmeval', 'dataset_versions', ARRAY['id', 'tenant']);
+SELECT fk_ok('llmeval', 'jobs', ARRAY['prompt_version_id', 'tenant'],
+             'llmeval', 'prompt_versions', ARRAY['id', 'tenant']);
+SELECT fk_ok('llmeval', 'jobs', ARRAY['dataset_version_id', 'tenant'],
+             'llmeval', 'dataset_versions', ARRAY['id', 'tenant']);
+SELECT fk_ok('llmeval', 'experiment_variants', ARRAY['experiment_id', 'tenant'],
+             'llmeval', 'experiments', ARRAY['id', 'tenant']);
+SELECT fk_ok('llmeval', 'baselines', ARRAY['job_id', 'tenant'], 'llmeval', 'jobs', ARRAY['id', 'tenant']);
 SELECT fk_ok('llmeval', 'tasks', 'job_id', 'llmeval', 'jobs', 'id');
 SELECT fk_ok('llmeval', 'tasks', 'test_case_id', 'llmeval', 'test_cases', 'id');
 SELECT fk_ok('llmeval', 'tasks', 'model_id', 'llmeval', 'models', 'id');
@@ -48,7 +59,7 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.
                   AND NOT c.relrowsecurity ORDER BY 1),
           '{}'::text[], 'row-level security is on for every table with a tenant column');
 SELECT is((SELECT count(*) FROM pg_policies WHERE schemaname = 'llmeval' AND policyname = 'tenant_isolation'),
-          16::bigint, 'every tenant table has the tenant isolation policy');
+          17::bigint, 'every tenant table has the tenant isolation policy');
 SELECT ok((SELECT bool_and(reloptions @> ARRAY['security_invoker=true']) FROM pg_class
            WHERE oid IN ('llmeval.results'::regclass, 'llmeval.scores'::regclass, 'llmeval.judge_calls'::regclass,
                          'llmeval.judge_spread'::regclass, 'llmeval.job_costs'::regclass)),
@@ -77,6 +88,23 @@ SELECT ok(NOT has_table_privilege('llmeval_user', 'llmeval.provider_secrets', 'S
 SELECT ok(NOT has_table_privilege('llmeval_user', 'llmeval.tasks', 'UPDATE')
           AND NOT has_table_privilege('llmeval_user', 'llmeval.jobs', 'INSERT'),
           'tenants change jobs and tasks only through the job functions');
+SELECT ok(NOT has_table_privilege('llmeval_user', 'llmeval.prompt_versions', 'INSERT')
+          AND NOT has_table_privilege('llmeval_user', 'llmeval.dataset_versions', 'INSERT')
+          AND NOT has_table_privilege('llmeval_user', 'llmeval.test_cases', 'INSERT')
+          AND NOT has_table_privilege('llmeval_user', 'llmeval.prompts', 'INSERT')
+          AND NOT has_table_privilege('llmeval_user', 'llmeval.metrics', 'INSERT'),
+          'tenants write prompts, datasets and metrics only through the functions');
+SELECT ok(NOT has_column_privilege('llmeval_user', 'llmeval.experiments', 'id', 'INSERT')
+          AND NOT has_column_privilege('llmeval_user', 'llmeval.reports', 'id', 'INSERT')
+          AND NOT has_column_privilege('llmeval_user', 'llmeval.prompts', 'id', 'UPDATE'),
+          'tenants never choose ids');
+SELECT ok(NOT has_sequence_privilege('llmeval_user', 'llmeval.models_id_seq', 'USAGE')
+          AND NOT has_sequence_privilege('llmeval_user', 'llmeval.providers_id_seq', 'USAGE')
+          AND NOT has_sequence_privilege('llmeval_user', 'llmeval.metrics_id_seq', 'USAGE'),
+          'the shared sequences are not the tenants'' to use');
+SELECT is((SELECT data_type FROM information_schema.columns
+           WHERE table_schema = 'llmeval' AND table_name = 'metrics' AND column_name = 'id'),
+          'bigint', 'the metric ids are bigint');
 
 SELECT * FROM finish();
 ROLLBACK;
