@@ -207,7 +207,25 @@ check "each task was called once" "SELECT $(mock_stat "s['requests_total']")" 20
 q "ALTER SYSTEM RESET llmeval.lease_seconds" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 
-# 8. Property: every job that submit_job accepts ends. Options drawn at random
+# 8. A prompt version's params reach the request: the echo model cuts its
+#    answer to max_tokens words.
+q "SELECT llmeval.create_model('mock-openai/echo-gen')" >/dev/null
+as lv_alice "SELECT llmeval.create_prompt('short', 'one two three four five six', params => '{\"max_tokens\": 2}')" >/dev/null
+short=$(as lv_alice "SELECT llmeval.submit_job('short', 'd1', ARRAY['mock-openai/echo-gen'], ARRAY['bleu'], '$nocache')")
+check "a prompt's max_tokens cuts the answer to two words" \
+  "SELECT llmeval.wait_job($short, '60 s') || ' ' || min(array_length(regexp_split_to_array(output, '\s+'), 1))
+   FROM llmeval.results WHERE job_id = $short" "completed 2"
+
+# 9. The workers exchange UTF-8 with providers without converting: a
+#    database in another encoding is refused at CREATE EXTENSION.
+q "DROP DATABASE IF EXISTS lv_latin1" >/dev/null
+q "CREATE DATABASE lv_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
+expect "CREATE EXTENSION in a LATIN1 database is refused" \
+  "$(psql -X -At -d lv_latin1 -c 'CREATE EXTENSION pg_llmeval' 2>&1 | grep -o 'needs a UTF8 database')" \
+  "needs a UTF8 database"
+q "DROP DATABASE lv_latin1" >/dev/null
+
+# 10. Property: every job that submit_job accepts ends. Options drawn at random
 #    (known keys with values of every JSON type) are either refused with
 #    22023 or make a job that completes or fails.
 options_file=$(mktemp)
@@ -216,11 +234,17 @@ import json, random
 random.seed(11)
 keys = ["temperature", "max_tokens", "top_p", "stop", "seed", "cache", "max_attempts", "samples",
         "params", "judge_params", "judge_logprobs", "prompt_version", "dataset_version"]
+# values of every JSON type, valid and not, and the valid ones drawn more often
 values = [None, True, False, 0, 1, -1, 2, 0.5, 2.0, 1e30, -1e30, 1e-300, 20, 21, 4096, 2147483648,
           "x", "", "1", "0.7", [], [1], ["a"], ["a", "b", "c", "d", "e"], {}, {"max_tokens": "many"},
           {"temperature": 0.2}, {"seed": 1.5}, {"stop": ["x"]}]
-for _ in range(60):
-    opts = {k: random.choice(values) for k in random.sample(keys, random.randint(1, 3))}
+valid = {"temperature": [0, 0.7, 2], "max_tokens": [1, 64], "top_p": [0.5, 1], "stop": ["x", ["a"]],
+         "seed": [0, 7], "cache": [True, False], "max_attempts": [1, 3], "samples": [1, 3],
+         "params": [{}, {"temperature": 0.2}], "judge_params": [{}], "judge_logprobs": [True],
+         "prompt_version": [1], "dataset_version": [1]}
+for _ in range(80):
+    opts = {k: random.choice(valid[k] if random.random() < 0.6 else values)
+            for k in random.sample(keys, random.randint(1, 3))}
     print(json.dumps(opts))
 PY
 accepted=0
@@ -237,7 +261,7 @@ while read -r opts; do
   fi
 done < "$options_file"
 rm -f "$options_file" "$err_file"
-expect "random options: some accepted, some refused" "$([ $accepted -gt 3 ] && [ $refused -gt 3 ] && echo yes)" yes
+expect "random options: some accepted, some refused" "$([ $accepted -gt 10 ] && [ $refused -gt 10 ] && echo yes)" yes
 never=0
 for job in "${jobs[@]}"; do
   [ "$(q "$(ended "$job" "60 s")")" = t ] || { never=$((never + 1)); echo "# job $job did not end"; }
