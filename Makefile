@@ -23,7 +23,7 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CXXFLAGS = -std=c++17 -O2 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
-SHLIB_LINK  = -lstdc++ -licuuc -licui18n -lcurl
+SHLIB_LINK  = -lstdc++ -licuuc -licui18n -lcurl -lre2
 # The core is C++; Postgres' LLVM JIT bitcode for it is of no use.
 override with_llvm = no
 

@@ -3,9 +3,13 @@
 // into a schema and a document. Invariants: a schema is accepted or refused
 // with core::Error, never a crash or another exception; validation never
 // crashes, reports at most max_errors lines, and a document that is not JSON
-// is never valid.
+// is never valid. The document's bytes are also taken as a pattern (any
+// bytes, invalid UTF-8 too) and matched against the schema's: RE2 runs in
+// linear time, so a slow input (libFuzzer's -timeout) is a bug as much as a
+// crash.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +42,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (!metrics::IsJson(document)) Check(!errors.empty());
   } catch (const Error&) {
     // a schema that is not one: refused, as documented
+  }
+  // Pattern translation and matching on arbitrary bytes.
+  try {
+    const metrics::JsonSchema pattern({{"pattern", std::string(document)},
+                                       {"patternProperties", {{std::string(schema_text), true}}}});
+    Check(pattern.ParsedErrors(nlohmann::json(std::string(schema_text)), 2).size() <= 2);
+    Check(pattern.ParsedErrors(nlohmann::json{{std::string(document), 1}}, 2).size() <= 2);
+  } catch (const Error&) {
+    // a pattern RE2 cannot run, or not ECMAScript: refused, as documented
   }
   return 0;
 }

@@ -11,7 +11,7 @@ set -euo pipefail
 build_packages=(
   g++ make
   postgresql-15 postgresql-server-dev-15
-  libicu-dev libcurl4-openssl-dev nlohmann-json3-dev libboost-math-dev
+  libicu-dev libcurl4-openssl-dev nlohmann-json3-dev libboost-math-dev libre2-dev
 )
 test_packages=(
   cmake pkg-config clang libclang-rt-14-dev

@@ -242,24 +242,26 @@ class Validator {
                        " is longer than maxLength " + Dump(*max_length));
     }
     if (const json* pattern = Find(schema, "pattern")) {
-      const std::string& p = pattern->get_ref<const std::string&>();
-      const std::size_t n = text::CodePointCount(s);
-      if (n > kMaxPatternInput) {
-        Fail(path, "a string of " + std::to_string(n) +
-                       " characters is too long to match against " + "pattern " + Quote(*pattern) +
-                       " (the limit is " + std::to_string(kMaxPatternInput) + ")");
-      } else if (!Search(s, p)) {
+      const json_schema_detail::Pattern& p =
+          compiled_.patterns.at(pattern->get_ref<const std::string&>());
+      if (TooLong(s, p)) {
+        Fail(path, "a string of " + Count(text::CodePointCount(s), "character", "characters") +
+                       " is too long to match against pattern " + Quote(*pattern) + Limit(p));
+      } else if (!re2::RE2::PartialMatch(s, *p.re)) {
         Fail(path, Describe(json(s)) + " does not match pattern " + Quote(*pattern));
       }
     }
   }
 
-  bool Search(const std::string& s, const std::string& pattern) const {
-    try {
-      return std::regex_search(json_schema_detail::Wide(s), compiled_.patterns.at(pattern));
-    } catch (const std::regex_error&) {
-      return false;  // libstdc++ gives up on too complex a match
-    }
+  // A match cannot be interrupted: its work is bounded instead (see
+  // kMaxPatternWork).
+  static bool TooLong(const std::string& s, const json_schema_detail::Pattern& p) {
+    return s.size() > kMaxPatternWork / p.cost;
+  }
+
+  static std::string Limit(const json_schema_detail::Pattern& p) {
+    return " (the limit for this pattern is " + std::to_string(kMaxPatternWork / p.cost) +
+           " bytes)";
   }
 
   void Array(const json& array, const json& schema, std::string& path) {
@@ -339,7 +341,17 @@ class Validator {
       }
       if (patterns) {
         for (const auto& [pattern, sub] : patterns->items()) {
-          if (text::CodePointCount(key) > kMaxPatternInput || !Search(key, pattern)) continue;
+          const json_schema_detail::Pattern& p = compiled_.patterns.at(pattern);
+          if (TooLong(key, p)) {
+            // Not known to match or not: the document is not known to be valid.
+            matched = true;
+            Fail(path, "a property name of " +
+                           Count(text::CodePointCount(key), "character", "characters") +
+                           " is too long to match against pattern " + Quote(json(pattern)) +
+                           Limit(p));
+            continue;
+          }
+          if (!re2::RE2::PartialMatch(key, *p.re)) continue;
           matched = true;
           Validate(child, sub, path, 0);
         }

@@ -19,12 +19,18 @@
 // Any other keyword (format, title, description, $schema, contains, ...) is
 // an annotation and ignored, as the specification allows for unknown ones.
 //
-// Patterns are ECMAScript regular expressions (std::wregex over code points),
-// searched, not anchored, as the specification says: "^[0-9]+$" to match
-// the whole string. std::regex recurses once per character matched, so
-// strings over kMaxPatternInput code points are reported as not matching
-// rather than risking the stack, and patterns over kMaxPatternLength code
-// points are refused; a pattern that backtracks exponentially is slow.
+// Patterns are ECMAScript regular expressions, searched, not anchored, as the
+// specification says: "^[0-9]+$" to match the whole string. They run on RE2
+// (UTF-8 mode, over code points), which matches in time linear in the text:
+// a pattern that backtracks exponentially elsewhere, like "^(a+)+$", is as
+// fast as any. ECMAScript's own meanings are kept where they differ from
+// RE2's (\s, '.', \uXXXX, (?<name>...), [^], \cX); what RE2 cannot run in
+// linear time (backreferences, lookahead, lookbehind) is refused with the
+// schema. A match cannot be interrupted, so its work is bounded instead: a
+// string whose length in bytes times the pattern's size (RE2 instructions,
+// a Unicode class counted as a few) exceeds kMaxPatternWork, about a second
+// of matching at worst, is reported as too long to match. Patterns are
+// bounded to kMaxPatternLength code points.
 #pragma once
 
 #include <cstddef>
@@ -41,7 +47,7 @@ namespace json_schema_detail {
 struct Compiled;
 }  // namespace json_schema_detail
 
-inline constexpr std::size_t kMaxPatternInput = 1000;
+inline constexpr std::size_t kMaxPatternWork = 100000000;
 inline constexpr std::size_t kMaxPatternLength = 1000;
 // JSON nesting limits. Deeper documents are not validated (one error says
 // so); deeper schemas are refused. Validation recurses along both.

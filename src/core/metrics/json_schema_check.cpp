@@ -2,7 +2,16 @@
 // keyword's value, every pattern compiled, every $ref resolved. A schema with
 // a mistake in a branch that a given document never reaches is refused all
 // the same, so one schema never both works and fails depending on the data.
+//
+// Patterns are ECMAScript's, run on RE2: Translator rewrites the constructs
+// whose meaning differs between the two, and refuses with a clear message
+// those RE2 lacks because they cannot be matched in linear time
+// (backreferences, lookahead, lookbehind), which RE2 would report as a bare
+// syntax error.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,8 +21,6 @@
 #include "core/text/utf8.hpp"
 
 namespace llmeval::core::metrics::json_schema_detail {
-
-static_assert(sizeof(wchar_t) == 4, "std::wregex over code points needs a 32-bit wchar_t");
 
 namespace {
 
@@ -38,6 +45,264 @@ std::string Child(const std::string& where, const std::string& token) {
   }
   return where + "/" + escaped;
 }
+
+constexpr const char* kPatternHint =
+    "Patterns are ECMAScript regular expressions run on RE2, which matches in time linear in "
+    "the text and so has no backreferences, lookahead or lookbehind.";
+
+[[noreturn]] void BadPattern(const std::string& pattern, const std::string& where,
+                             const std::string& detail) {
+  throw Error(ErrorKind::kInvalidParameterValue,
+              "invalid JSON schema at \"" + where + "\": invalid pattern " +
+                  json(pattern).dump(-1, ' ', false, json::error_handler_t::replace),
+              detail, kPatternHint);
+}
+
+// ECMAScript's \s, inside a character class: its WhiteSpace and
+// LineTerminator code points. RE2's \s is ASCII only, without \v.
+constexpr const char* kEcmaSpace =
+    "\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
+    "\\x{3000}\\x{feff}";
+// ECMAScript's '.': any code point but a line terminator (RE2's '.' excludes
+// only \n).
+constexpr const char* kEcmaDot = "[^\\n\\r\\x{2028}\\x{2029}]";
+
+// Unicode general categories by their long names, which ECMAScript's
+// \p{...} takes and RE2's does not.
+constexpr std::pair<const char*, const char*> kCategoryNames[] = {
+    {"Close_Punctuation", "Pe"},   {"Connector_Punctuation", "Pc"}, {"Control", "Cc"},
+    {"Currency_Symbol", "Sc"},     {"Dash_Punctuation", "Pd"},      {"Decimal_Number", "Nd"},
+    {"Enclosing_Mark", "Me"},      {"Final_Punctuation", "Pf"},     {"Format", "Cf"},
+    {"Initial_Punctuation", "Pi"}, {"Letter", "L"},                 {"Letter_Number", "Nl"},
+    {"Line_Separator", "Zl"},      {"Lowercase_Letter", "Ll"},      {"Mark", "M"},
+    {"Math_Symbol", "Sm"},         {"Modifier_Letter", "Lm"},       {"Modifier_Symbol", "Sk"},
+    {"Nonspacing_Mark", "Mn"},     {"Number", "N"},                 {"Open_Punctuation", "Ps"},
+    {"Other", "C"},                {"Other_Letter", "Lo"},          {"Other_Number", "No"},
+    {"Other_Punctuation", "Po"},   {"Other_Symbol", "So"},          {"Paragraph_Separator", "Zp"},
+    {"Private_Use", "Co"},         {"Punctuation", "P"},            {"Separator", "Z"},
+    {"Space_Separator", "Zs"},     {"Spacing_Mark", "Mc"},          {"Surrogate", "Cs"},
+    {"Symbol", "S"},               {"Titlecase_Letter", "Lt"},      {"Uppercase_Letter", "Lu"},
+};
+// (RE2 has neither LC, Cased_Letter, nor Cn, Unassigned: refused under the
+// name written.)
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of the n (1 to 6) hex digits at s[pos], or -1.
+long Hex(const std::string& s, std::size_t pos, std::size_t n) {
+  if (n == 0 || n > 6 || pos + n > s.size()) return -1;
+  long value = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int digit = HexValue(s[pos + i]);
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// How a pattern is rewritten: for RE2 to match with, or as a stand-in that
+// RE2 compiles in Latin-1 to measure the pattern's cost. The stand-in keeps
+// the structure (alternations, repetitions, one instruction per character
+// class) with every class non-empty in Latin-1: a \p{Han} or a code point
+// beyond U+00FF becomes U+00FF, a negated class a plain one.
+enum class Rewrite { kMatch, kCost };
+
+// An ECMAScript pattern (the "u" flag's syntax where it and Annex B's agree)
+// rewritten for RE2 with the same meaning: \s, \S and '.' as ECMAScript
+// defines them, \uXXXX (surrogate pairs too) and \u{X} as code points,
+// \cX, [\b], [] and [^], (?<name>...), \p{...} by long names and with
+// Script= or General_Category=, identity escapes (\a is "a" in ECMAScript,
+// the bell in RE2). The rest means the same in both already (\d, \w and \b
+// are ASCII; '$' matches only at the end) or is left to RE2 to refuse:
+// syntax errors, and within a class an octal escape. \S within a class stays
+// RE2's (ASCII); [\s\S] is everything all the same.
+class Translator {
+ public:
+  Translator(const std::string& pattern, const std::string& where, Rewrite rewrite)
+      : p_(pattern), where_(where), cost_(rewrite == Rewrite::kCost) {}
+
+  std::string Run() {
+    for (i_ = 0; i_ < p_.size(); ++i_) {
+      const char c = p_[i_];
+      if (c == '\\') {
+        Escape();
+      } else if (in_class_) {
+        if (c == ']') {
+          in_class_ = false;
+          if (cost_) out_ += "\\x{ff}";
+        } else if (c == '[') {
+          out_ += '\\';  // a literal '[', not the start of RE2's [:alpha:]
+        }
+        out_ += c;
+      } else if (c == '[') {
+        if (p_.compare(i_, 3, "[^]") == 0) {
+          out_ += cost_ ? "\\x{ff}" : "(?s:.)";  // any code point
+          i_ += 2;
+        } else if (p_.compare(i_, 2, "[]") == 0) {
+          out_ += cost_ ? "[^\\x00-\\x{ff}]" : "[^\\x00-\\x{10ffff}]";  // nothing
+          i_ += 1;
+        } else {
+          in_class_ = true;
+          out_ += c;
+          if (i_ + 1 < p_.size() && p_[i_ + 1] == '^') {
+            ++i_;
+            if (!cost_) out_ += '^';
+          }
+        }
+      } else if (c == '.') {
+        out_ += cost_ ? "\\x{ff}" : kEcmaDot;
+      } else if (c == '(' && p_.compare(i_, 2, "(?") == 0) {
+        if (p_.compare(i_, 3, "(?=") == 0 || p_.compare(i_, 3, "(?!") == 0) {
+          Unsupported("Lookaheads ((?=...) and (?!...))");
+        } else if (p_.compare(i_, 4, "(?<=") == 0 || p_.compare(i_, 4, "(?<!") == 0) {
+          Unsupported("Lookbehinds ((?<=...) and (?<!...))");
+        } else if (p_.compare(i_, 3, "(?<") == 0) {
+          out_ += "(?P<";  // a named group in RE2's spelling
+          i_ += 2;
+        } else {
+          out_ += c;
+        }
+      } else {
+        out_ += c;
+      }
+    }
+    return out_;
+  }
+
+ private:
+  [[noreturn]] void Unsupported(const std::string& what) {
+    BadPattern(p_, where_, what + " are not supported.");
+  }
+
+  void CodePoint(long cp) {
+    if (cost_ && cp > 0xFF) cp = 0xFF;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "\\x{%lx}", cp);
+    out_ += buf;
+  }
+
+  // At a backslash.
+  void Escape() {
+    if (i_ + 1 == p_.size()) {
+      out_ += '\\';  // RE2 reports the trailing backslash
+      return;
+    }
+    const char e = p_[++i_];
+    if (e >= '1' && e <= '9' && !in_class_) {
+      Unsupported("Backreferences (\\" + std::string(1, e) + ")");
+    } else if (e == 'k' && i_ + 1 < p_.size() && p_[i_ + 1] == '<') {
+      Unsupported("Backreferences (\\k<name>)");
+    } else if (e == 's' || (e == 'S' && !in_class_)) {
+      if (cost_) {
+        out_ += in_class_ ? " " : "\\x{ff}";
+      } else if (in_class_) {
+        out_ += kEcmaSpace;
+      } else {
+        out_ += std::string(e == 's' ? "[" : "[^") + kEcmaSpace + "]";
+      }
+    } else if (e == 'b' && in_class_) {
+      out_ += "\\x08";  // backspace, as in ECMAScript
+    } else if (e == 'u') {
+      UnicodeEscape();
+    } else if (e == 'c' && i_ + 1 < p_.size() && IsAsciiLetter(p_[i_ + 1])) {
+      CodePoint(p_[++i_] % 32);
+    } else if ((e == 'p' || e == 'P') && i_ + 1 < p_.size() && p_[i_ + 1] == '{' &&
+               p_.find('}', i_ + 2) != std::string::npos) {
+      Property(e);
+    } else if (e == 'x' && i_ + 1 < p_.size() && p_[i_ + 1] == '{') {
+      // RE2's \x{...}, as ECMAScript's \u{...}.
+      const std::size_t close = p_.find('}', i_ + 2);
+      const long cp = close == std::string::npos ? -1 : Hex(p_, i_ + 2, close - (i_ + 2));
+      if (cp < 0 || cp > 0x10FFFF) {
+        out_ += "\\x";  // RE2 reports it
+      } else {
+        CodePoint(cp);
+        i_ = close;
+      }
+    } else if (std::strchr("dDwWbBtnvfrS0123456789", e) != nullptr ||
+               (e == 'x' && Hex(p_, i_ + 1, 2) >= 0) ||
+               (static_cast<unsigned char>(e) < 0x80 && !IsAsciiLetter(e))) {
+      // The same in RE2 (an escaped digit in a class being an octal escape,
+      // which RE2 reports; the rest escaped punctuation).
+      out_ += '\\';
+      out_ += e;
+    } else {
+      // An identity escape: the character itself, a letter or a whole UTF-8
+      // sequence.
+      out_ += e;
+      while (i_ + 1 < p_.size() && (static_cast<unsigned char>(p_[i_ + 1]) & 0xC0) == 0x80) {
+        out_ += p_[++i_];
+      }
+    }
+  }
+
+  // At the 'u' of \uXXXX or \u{X}.
+  void UnicodeEscape() {
+    long cp = -1;
+    std::size_t end = i_;
+    if (i_ + 1 < p_.size() && p_[i_ + 1] == '{') {
+      const std::size_t close = p_.find('}', i_ + 2);
+      if (close != std::string::npos) {
+        cp = Hex(p_, i_ + 2, close - (i_ + 2));
+        end = close;
+      }
+      if (cp > 0x10FFFF) cp = -1;
+    } else if ((cp = Hex(p_, i_ + 1, 4)) >= 0) {
+      end = i_ + 4;
+      // A surrogate pair written as two escapes is one code point.
+      if (cp >= 0xD800 && cp <= 0xDBFF && p_.compare(end + 1, 2, "\\u") == 0) {
+        const long low = Hex(p_, end + 3, 4);
+        if (low >= 0xDC00 && low <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          end += 6;
+        }
+      }
+    }
+    if (cp < 0) {
+      out_ += 'u';  // an identity escape, as in Annex B
+    } else {
+      CodePoint(cp);
+      i_ = end;
+    }
+  }
+
+  // At the 'p' or 'P' of \p{...}, the '}' known to follow.
+  void Property(char e) {
+    const std::size_t close = p_.find('}', i_ + 2);
+    std::string name = p_.substr(i_ + 2, close - (i_ + 2));
+    i_ = close;
+    if (cost_) {
+      out_ += "\\x{ff}";
+      return;
+    }
+    for (const char* prefix : {"General_Category=", "gc=", "Script=", "sc="}) {
+      if (name.rfind(prefix, 0) == 0) {
+        name.erase(0, std::strlen(prefix));
+        break;
+      }
+    }
+    for (const auto& [long_name, short_name] : kCategoryNames) {
+      if (name == long_name) name = short_name;
+    }
+    out_ += '\\';
+    out_ += e;
+    out_ += '{' + name + '}';
+  }
+
+  const std::string& p_;
+  const std::string& where_;
+  const bool cost_;
+  std::size_t i_ = 0;
+  bool in_class_ = false;
+  std::string out_;
+};
 
 bool IsTypeName(const json& v) {
   if (!v.is_string()) return false;
@@ -148,16 +413,28 @@ class Checker {
     if (text::CodePointCount(pattern) > kMaxPatternLength) {
       Invalid(where, "pattern longer than " + std::to_string(kMaxPatternLength) + " characters");
     }
-    try {
-      compiled_.patterns.emplace(pattern, std::wregex(Wide(pattern), std::regex::ECMAScript));
-    } catch (const std::regex_error& e) {
-      throw Error(ErrorKind::kInvalidParameterValue,
-                  "invalid JSON schema at \"" + where + "\": invalid pattern " +
-                      json(pattern).dump(-1, ' ', false, json::error_handler_t::replace),
-                  std::string("The regular expression library reports: ") + e.what() + ".",
-                  "Patterns are ECMAScript regular expressions (no lookbehind, named groups or "
-                  "\\p{...} classes).");
+    re2::RE2::Options options;
+    options.set_encoding(re2::RE2::Options::EncodingUTF8);
+    options.set_log_errors(false);  // RE2 would write to stderr: the server log
+    options.set_never_capture(true);  // only whether it matches
+    auto re = std::make_unique<const re2::RE2>(
+        Translator(pattern, where, Rewrite::kMatch).Run(), options);
+    if (!re->ok()) {
+      BadPattern(pattern, where, "RE2 reports: " + re->error() + ".");
     }
+    // Matching costs at most a step per byte per instruction (RE2's NFA),
+    // far less when its DFA copes. The program's size overstates Unicode
+    // classes, a thousand instructions for \p{L} of which a few are live
+    // per character: the Latin-1 stand-in counts one each, and eight times
+    // it covered what we measured (a UTF-8 '.' is seven instructions).
+    std::size_t cost = static_cast<std::size_t>(re->ProgramSize());
+    options.set_encoding(re2::RE2::Options::EncodingLatin1);
+    const re2::RE2 stand_in(Translator(pattern, where, Rewrite::kCost).Run(), options);
+    if (stand_in.ok() && stand_in.ProgramSize() > 0) {
+      cost = std::min(cost, 8 * static_cast<std::size_t>(stand_in.ProgramSize()));
+    }
+    if (cost == 0) cost = 1;
+    compiled_.patterns.emplace(pattern, json_schema_detail::Pattern{std::move(re), cost});
   }
 
   void Ref(const std::string& ref, const std::string& where) {
@@ -208,15 +485,6 @@ std::size_t Depth(const json& value) {
     }
   }
   return deepest;
-}
-
-std::wstring Wide(std::string_view utf8) {
-  std::wstring out;
-  out.reserve(utf8.size());
-  for (std::size_t pos = 0; pos < utf8.size();) {
-    out.push_back(static_cast<wchar_t>(text::DecodeUtf8(utf8, pos)));
-  }
-  return out;
 }
 
 }  // namespace llmeval::core::metrics::json_schema_detail
