@@ -22,7 +22,7 @@ BEGIN
     RAISE EXCEPTION 'a prompt needs a name and a template' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   params := coalesce(params, '{}');
-  PERFORM llmeval._check_request_params(params, 'prompt params');
+  PERFORM llmeval._check_params(params, 'prompt params');
   INSERT INTO llmeval.prompts AS p (tenant, name) VALUES (tenant, _create_prompt.name)
   ON CONFLICT ON CONSTRAINT prompts_tenant_name_key DO UPDATE SET updated_at = now()
   RETURNING p.id INTO found_prompt;

@@ -38,13 +38,54 @@ AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
                    'embedding_model', 'judge_params', 'judge_logprobs'] $$;
 
--- Request parameters that reach a provider's request body (a prompt
--- version's params, a job's params and judge_params, and the job options of
--- the same names): the ones the engine reads must have the type the engine
--- reads them as, so that no value fails later inside a worker's claim,
--- where it would fail every task claimed with it. Other keys pass through
--- to the provider unchecked. An error names the parameter (22023).
-CREATE FUNCTION llmeval._check_request_params(params jsonb, what text) RETURNS void
+-- The rule a job option or request parameter breaks, if any (NULL: fine).
+-- Request parameters reach a provider's request body (a prompt version's
+-- params, a job's params and judge_params, and the job options of the same
+-- names): the ones the engine reads must have the type the engine reads them
+-- as, so that no value fails later inside a worker's claim, where it would
+-- fail every task claimed with it. Other keys pass through unchecked.
+CREATE FUNCTION llmeval._param_rule(k text, v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT CASE
+    WHEN k = 'temperature' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 2)
+      THEN 'a number from 0 to 2'
+    WHEN k = 'top_p' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 1)
+      THEN 'a number from 0 to 1'
+    WHEN k IN ('max_tokens', 'max_completion_tokens', 'max_output_tokens')
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 1000000)
+      THEN 'an integer from 1 to 1000000'
+    WHEN k = 'seed' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]+$'
+                              AND v::text::numeric BETWEEN -9223372036854775808 AND 9223372036854775807)
+      THEN 'an integer'
+    WHEN k = 'stop' AND NOT (jsonb_typeof(v) = 'string'
+                             OR (jsonb_typeof(v) = 'array' AND jsonb_array_length(v) BETWEEN 1 AND 4
+                                 AND NOT jsonb_path_exists(v, '$[*] ? (@.type() != "string")')))
+      THEN 'a string or an array of 1 to 4 strings'
+    WHEN k IN ('logprobs', 'stream', 'cache', 'judge_logprobs') AND jsonb_typeof(v) <> 'boolean'
+      THEN 'true or false'
+    WHEN k = 'top_logprobs' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric <= 20)
+      THEN 'an integer from 0 to 20'
+    -- job options
+    WHEN k IN ('prompt_version', 'dataset_version')
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 2147483647)
+      THEN 'a version number'
+    WHEN k IN ('judge_model', 'embedding_model') AND jsonb_typeof(v) <> 'string'
+      THEN 'a model name (provider/model)'
+    WHEN k IN ('params', 'judge_params') AND jsonb_typeof(v) <> 'object' THEN 'a JSON object'
+    WHEN k = 'max_attempts'
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 100)
+      THEN 'an integer from 1 to 100'
+    WHEN k = 'samples'
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 20)
+      THEN 'an integer from 1 to 20'
+  END
+$$;
+
+-- Checks an object of job options or request parameters (what names it in
+-- the error: 'job option', 'prompt params', ...): 22023 naming the first
+-- key that breaks its rule; the nested params and judge_params too.
+CREATE FUNCTION llmeval._check_params(params jsonb, what text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -54,74 +95,18 @@ BEGIN
   IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
     RAISE EXCEPTION '% must be a JSON object', what USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  SELECT format('%s "%s" must be %s', what, k, rule) INTO bad
+  SELECT format('%s "%s" must be %s', what, p.k, llmeval._param_rule(p.k, p.v)) INTO bad
   FROM jsonb_each(params) AS p(k, v)
-  CROSS JOIN LATERAL (SELECT CASE
-      WHEN k = 'temperature' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 2)
-        THEN 'a number from 0 to 2'
-      WHEN k = 'top_p' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 1)
-        THEN 'a number from 0 to 1'
-      WHEN k IN ('max_tokens', 'max_completion_tokens', 'max_output_tokens')
-           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 1000000)
-        THEN 'an integer from 1 to 1000000'
-      WHEN k = 'seed' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]+$'
-                                AND v::text::numeric BETWEEN -9223372036854775808 AND 9223372036854775807)
-        THEN 'an integer'
-      WHEN k = 'stop' AND NOT (jsonb_typeof(v) = 'string'
-                               OR (jsonb_typeof(v) = 'array' AND jsonb_array_length(v) BETWEEN 1 AND 4
-                                   AND NOT jsonb_path_exists(v, '$[*] ? (@.type() != "string")')))
-        THEN 'a string or an array of 1 to 4 strings'
-      WHEN k IN ('logprobs', 'stream') AND jsonb_typeof(v) <> 'boolean' THEN 'true or false'
-      WHEN k = 'top_logprobs' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric <= 20)
-        THEN 'an integer from 0 to 20'
-    END AS rule) r
-  WHERE r.rule IS NOT NULL
-  ORDER BY k LIMIT 1;
+  WHERE llmeval._param_rule(p.k, p.v) IS NOT NULL
+  ORDER BY p.k LIMIT 1;
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION '%', bad USING ERRCODE = 'invalid_parameter_value';
   END IF;
-END $$;
-
--- Every job option has the type and range the engine reads it with (22023
--- naming the option otherwise); see _check_request_params for the request
--- parameters among them.
-CREATE FUNCTION llmeval._check_job_options(options jsonb) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  bad text;
-BEGIN
-  SELECT format('job option "%s" must be %s', k, rule) INTO bad
-  FROM jsonb_each(options) AS o(k, v)
-  CROSS JOIN LATERAL (SELECT CASE
-      WHEN k IN ('prompt_version', 'dataset_version')
-           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 2147483647)
-        THEN 'a version number'
-      WHEN k IN ('judge_model', 'embedding_model') AND jsonb_typeof(v) <> 'string'
-        THEN 'a model name (provider/model)'
-      WHEN k IN ('params', 'judge_params') AND jsonb_typeof(v) <> 'object' THEN 'a JSON object'
-      WHEN k IN ('cache', 'judge_logprobs') AND jsonb_typeof(v) <> 'boolean' THEN 'true or false'
-      WHEN k = 'max_attempts'
-           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 100)
-        THEN 'an integer from 1 to 100'
-      WHEN k = 'samples'
-           AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 20)
-        THEN 'an integer from 1 to 20'
-    END AS rule) r
-  WHERE r.rule IS NOT NULL
-  ORDER BY k LIMIT 1;
-  IF bad IS NOT NULL THEN
-    RAISE EXCEPTION '%', bad USING ERRCODE = 'invalid_parameter_value';
+  IF params ? 'params' THEN
+    PERFORM llmeval._check_params(params -> 'params', 'params option');
   END IF;
-  PERFORM llmeval._check_request_params(
-    options - ARRAY['prompt_version', 'dataset_version', 'judge_model', 'embedding_model', 'params',
-                    'judge_params', 'cache', 'judge_logprobs', 'max_attempts', 'samples'], 'job option');
-  IF options ? 'params' THEN
-    PERFORM llmeval._check_request_params(options -> 'params', 'params option');
-  END IF;
-  IF options ? 'judge_params' THEN
-    PERFORM llmeval._check_request_params(options -> 'judge_params', 'judge_params option');
+  IF params ? 'judge_params' THEN
+    PERFORM llmeval._check_params(params -> 'judge_params', 'judge_params option');
   END IF;
 END $$;
 
@@ -172,7 +157,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Valid options are ' || array_to_string(llmeval._job_option_names(), ', ') || '.';
   END IF;
-  PERFORM llmeval._check_job_options(options);
+  PERFORM llmeval._check_params(options, 'job option');
 
   SELECT v.* INTO prompt_version
   FROM llmeval.prompts p JOIN llmeval.prompt_versions v ON v.prompt_id = p.id
@@ -396,8 +381,7 @@ REVOKE ALL ON FUNCTION llmeval._submit_job(text, text, text, text[], text[], jso
 REVOKE ALL ON FUNCTION llmeval._cancel_job(text, regrole, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._retry_failed(text, regrole, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._tenant_job(text, regrole, bigint, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._check_request_params(jsonb, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._check_job_options(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._check_params(jsonb, text) FROM PUBLIC;
 
 CREATE FUNCTION llmeval.job_progress(job_id bigint)
 RETURNS TABLE (status text, total int, done int, completed int, failed int,

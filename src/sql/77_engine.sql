@@ -23,15 +23,14 @@ CREATE INDEX ON llmeval.response_cache (model_id);
 CREATE INDEX ON llmeval.response_cache (created_at);
 REVOKE ALL ON llmeval.response_cache FROM PUBLIC;
 
--- Claims up to max_tasks due pending tasks: a lease, a claim token, one more
--- attempt; returns what the call needs. The API key comes from the secret
--- store or, when absent, the worker reads the environment variable named.
--- A judge task's message is its judge prompt (in input.prompt, template
+-- What a worker needs to call the provider for each of these (claimed)
+-- tasks, in claim order. The API key comes from the secret store or, when
+-- absent, the worker reads the environment variable named. A generation's
+-- parameters are the model's, then the prompt version's, then the job's. A
+-- judge task's message is its judge prompt (in input.prompt, template
 -- "{{prompt}}"), sent with the judge parameters (temperature 0, logprobs
 -- where the API has them, then the job's judge_params); an embed task's input
 -- holds the texts and the vectors already cached (null where missing).
--- What a worker needs to call the provider for each of these (claimed)
--- tasks, in claim order.
 CREATE FUNCTION llmeval._task_requests(task_ids bigint[])
 RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
                model_id int, model text, provider_kind text, base_url text, api_key text,
@@ -131,6 +130,8 @@ BEGIN
   RETURN ARRAY(SELECT t.id FROM llmeval.tasks t WHERE t.id = ANY (task_ids) AND t.job_id = ANY (held));
 END $$;
 
+-- Claims up to max_tasks due pending tasks: a lease, a claim token, one more
+-- attempt; returns what the calls need (_task_requests).
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
 RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
                model_id int, model text, provider_kind text, base_url text, api_key text,

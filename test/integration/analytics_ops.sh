@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The regression gate as CI uses it (psql -v ON_ERROR_STOP=1 exits non-zero),
 # and scheduling through the real pg_cron: schedule_jobs is idempotent, a
-# report scheduled every minute appears, unschedule_jobs removes the jobs.
+# report scheduled every minute appears, one per tenant with jobs, each
+# read by its tenant only; unschedule_jobs removes the jobs.
 # The gate runs in its own database (the workers run in postgres and would
 # take its tasks); pg_cron runs jobs in database postgres (cron.database_name).
 set -euo pipefail
@@ -50,6 +51,24 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 DROP EXTENSION IF EXISTS pg_llmeval CASCADE;
 CREATE EXTENSION pg_llmeval;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
+-- two tenants with a job today, each to get its own scheduled report
+-- (the provider is unreachable: the tasks fail, the jobs exist)
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ops_alice') THEN CREATE ROLE ops_alice; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ops_bob') THEN CREATE ROLE ops_bob; END IF;
+END $$;
+GRANT llmeval_user TO ops_alice, ops_bob;
+SELECT llmeval.create_provider('ops', 'openai', 'http://127.0.0.1:9/v1');
+SELECT llmeval.create_model('ops/m');
+SET ROLE ops_alice;
+SELECT llmeval.create_prompt('p', '{{q}}');
+SELECT llmeval.import_dataset('d', '[{"input": {"q": "a"}}]');
+SELECT llmeval.submit_job('p', 'd', ARRAY['ops/m'], ARRAY['bleu']);
+SET ROLE ops_bob;
+SELECT llmeval.create_prompt('p', '{{q}}');
+SELECT llmeval.import_dataset('d', '[{"input": {"q": "b"}}]');
+SELECT llmeval.submit_job('p', 'd', ARRAY['ops/m'], ARRAY['bleu']);
+RESET ROLE;
 SQL
 check "schedule_jobs creates three jobs" "SELECT count(*) FROM llmeval.schedule_jobs(daily_report_schedule => '* * * * *')" 3
 check "calling it again changes nothing" \
@@ -61,7 +80,12 @@ for _ in $(seq 75); do
   [ "$(q "SELECT count(*) FROM llmeval.reports WHERE period = 'daily'")" != 0 ] && break
   sleep 1
 done
-check "pg_cron ran the daily report" "SELECT count(*) > 0 FROM llmeval.reports WHERE period = 'daily'" t
+check "pg_cron ran the daily report: one per tenant with jobs, each its own" \
+  "SELECT string_agg(tenant || ':' || (body ->> 'tenant'), ' ' ORDER BY tenant)
+   FROM llmeval.reports WHERE period = 'daily'" "ops_alice:ops_alice ops_bob:ops_bob"
+expect "a tenant reads its own scheduled report only" \
+  "$(psql -X -At -q -d postgres -c "SET ROLE ops_alice" -c "SELECT string_agg(tenant, ' ') FROM llmeval.reports WHERE period = 'daily'")" \
+  ops_alice
 check "its run succeeded" \
   "SELECT count(*) > 0 FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = 'llmeval_daily_report' AND d.status = 'succeeded'" t
 check "unschedule_jobs removes them" "SELECT count(*) FROM llmeval.unschedule_jobs()" 3

@@ -8,7 +8,7 @@
 #     the shared metric definitions, with chosen ids, and nextval on the
 #     shared sequences;
 #   - job options that poison every claim (bad types, huge numbers);
-#   - another tenant's cached responses;
+#   - another tenant's cached responses and embeddings; unmetered embeddings;
 #   - a superuser who cannot cancel a tenant's job.
 # Needs the throwaway cluster (test/harness/with_cluster.sh): the workers run
 # in database postgres.
@@ -100,8 +100,17 @@ CREATE FUNCTION mallory.sleepy(output text, tc llmeval.test_cases) RETURNS float
 LANGUAGE sql AS \$\$ SELECT 1::float8 FROM pg_sleep(3600) \$\$;
 SELECT llmeval.create_sql_metric('sleepy', 'mallory.sleepy(text, llmeval.test_cases)');" >/dev/null
 sleepy=$(as mallory "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['sleepy'], '{\"cache\": false}')")
-sleep 1
+seen=
+for _ in $(seq 200); do
+  seen=$(q "SELECT activity FROM llmeval.worker_status WHERE activity LIKE '%SQL metric mallory.sleepy%' LIMIT 1")
+  [ -n "$seen" ] && break; sleep 0.05
+done
 victim=$(as alice "SELECT llmeval.submit_job('p', 'd10', $model, ARRAY['bleu'])")
+expect "worker_status shows the tenant function a worker runs" \
+  "$(echo "$seen" | grep -o 'SQL metric mallory.sleepy(text,llmeval.test_cases) as mallory')" \
+  "SQL metric mallory.sleepy(text,llmeval.test_cases) as mallory"
+expect "a tenant does not see what the workers run" \
+  "$(as alice "SELECT count(*) FROM llmeval.worker_status WHERE activity LIKE '%pg_llmeval worker%'")" 0
 check "another tenant's job completes while a SQL metric sleeps" "SELECT llmeval.wait_job($victim, '60 s')" completed
 check "the sleeping metric's job completes too" "SELECT llmeval.wait_job($sleepy, '60 s')" completed
 check "each sleeping call was stopped and scored NULL with the reason" \
@@ -141,7 +150,7 @@ for opts in '{"cache": "disabled"}' '{"temperature": "hot"}' '{"max_tokens": 1e3
     "$(refused mallory "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['bleu'], '$opts')" 22023 'option')" 22023
 done
 
-# 6. Cached responses are the tenant's own: the same request from another
+# 5. Cached responses are the tenant's own: the same request from another
 #    tenant is sent and paid for.
 mock_reset
 for who in alice mallory; do
@@ -154,6 +163,19 @@ job_m=$(as mallory "SELECT llmeval.submit_job('p_cache', 'd3', $model, ARRAY['bl
 check "the other tenant's job completes" "SELECT llmeval.wait_job($job_m, '60 s')" completed
 check "its calls were not served from the other tenant's cache" \
   "SELECT $(mock_stat "s['requests_total']") - $before || ' ' || (SELECT sum(cost) > 0 FROM llmeval.results WHERE job_id = $job_m)" "3 true"
+
+# 6. Embeddings from SQL are metered and billed to the caller, from a cache of
+#    the caller's own.
+q "SELECT llmeval.create_model('mock-openai/text-embed', 0.02, 0)" >/dev/null
+mock_reset
+as alice "SELECT llmeval.semantic_similarity('the cat sat', 'a cat sat down', 'mock-openai/text-embed')" >/dev/null
+as alice "SELECT llmeval.semantic_similarity('the cat sat', 'a cat sat down', 'mock-openai/text-embed')" >/dev/null
+check "semantic_similarity from SQL is recorded for its tenant, once (then cached)" \
+  "SELECT count(*) || ' ' || bool_and(cost > 0 AND input_tokens > 0) FROM llmeval.direct_calls WHERE tenant = 'alice'" "1 true"
+expect "a tenant sees its own direct calls only" "$(as mallory "SELECT count(*) FROM llmeval.direct_calls")" 0
+as mallory "SELECT llmeval.semantic_similarity('the cat sat', 'a cat sat down', 'mock-openai/text-embed')" >/dev/null
+check "another tenant's identical texts are embedded (and billed) again" \
+  "SELECT $(mock_stat "s['requests_total']") || ' ' || (SELECT count(*) FROM llmeval.direct_calls WHERE tenant = 'mallory')" "2 1"
 
 # 7. Operators: a superuser cancels any tenant's job, and the event log says who.
 mock_config '{"latency_ms": 2000}'

@@ -7,7 +7,7 @@
 -- security lets the role see; and the scheduled reports reach every tenant,
 -- each built from that tenant's jobs, baselines and metric definitions only.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 CREATE ROLE tap_ids_alice IN ROLE llmeval_user;
 CREATE ROLE tap_ids_bob IN ROLE llmeval_user;
@@ -82,17 +82,17 @@ WHERE e.tenant = 'tap_ids_bob' \gset
 -- Scores: alice's job scores high on bleu; bob's second job is worse than
 -- his first on his own metric q, for which higher is better; alice's q is
 -- the opposite (both are tenant metrics of the same name). Bob's default
--- baseline is his first job, and a baseline "stolen" names alice's job
--- (a row a tenant can write directly: the foreign key does not look at
--- tenants).
+-- baseline is his first job. A baseline naming alice's job cannot be
+-- written, even by a superuser: its foreign key is (job_id, tenant).
 SELECT pg_temp.finish(:ja, '{"bleu": [90, 91, 92, 93], "q": [1, 1, 1, 1]}');
 SELECT pg_temp.finish(:jb1, '{"bleu": [10, 20, 30, 40], "q": [50, 60, 70, 80]}');
 SELECT pg_temp.finish(:jb2, '{"bleu": [10, 20, 30, 40], "q": [40, 49, 61, 69]}');
 SELECT pg_temp.finish(:jc, '{"bleu": [5, 5, 5, 5]}');
 INSERT INTO llmeval.metrics (tenant, name, kind, higher_is_better) VALUES
   ('tap_ids_alice', 'q', 'lexical', false), ('tap_ids_bob', 'q', 'lexical', true);
-INSERT INTO llmeval.baselines (tenant, name, job_id) VALUES
-  ('tap_ids_bob', 'default', :jb1), ('tap_ids_bob', 'stolen', :ja);
+INSERT INTO llmeval.baselines (tenant, name, job_id) VALUES ('tap_ids_bob', 'default', :jb1);
+SELECT throws_ok(format('INSERT INTO llmeval.baselines (tenant, name, job_id) VALUES (''tap_ids_bob'', ''stolen'', %s)', :ja),
+                 '23503', NULL, 'a baseline cannot name another tenant''s job');
 
 -- 1. Experiments: direct writes cannot reach into another tenant's rows
 -- (whether refused by a privilege or by a foreign key that includes the
