@@ -21,6 +21,7 @@ int setting_lease_seconds = 300;
 int setting_retention_days = 30;
 int setting_sql_metric_timeout_ms = 5000;
 bool setting_share_caches = false;
+int setting_job_lock_wait_ms = 0;
 char* setting_judge_model = nullptr;
 char* setting_embedding_model = nullptr;
 char* setting_langsmith_endpoint = nullptr;
@@ -112,6 +113,14 @@ void DefineSettings() {
                            "Off: each tenant has its own; a shared cache tells a tenant, by a cost "
                            "of 0, that another tenant sent the same request.",
                            &setting_share_caches, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  // Set by the workers for their write-backs (SET LOCAL): how long the job
+  // counters' trigger tries for a busy job row before it gives up (55P03),
+  // so that a worker never waits on a row a tenant holds. 0: wait, as
+  // everyone else does.
+  DefineCustomIntVariable("llmeval.job_lock_wait_ms",
+                          "How long a write-back tries for a busy job row (internal; 0: wait).",
+                          nullptr, &setting_job_lock_wait_ms, 0, 0, 60000, PGC_USERSET,
+                          GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 }
 
 void RegisterWorkers() {

@@ -68,10 +68,11 @@ using llmeval::pg::PgCall;
 
 constexpr int kClaimBatch = 64;             // tasks per claim transaction at most
 constexpr int64_t kIdleClaimMs = 1000;      // slow timer: due retries, new work missed
+constexpr int64_t kBusyClaimRetryMs = 20;   // a claim that found only busy jobs: again after
 constexpr int64_t kLeaseCheckMs = 5000;     // how often expired leases are reclaimed
 constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
 constexpr int64_t kDeferredRetryMs = 50;    // results whose job row was held: tried again after,
-constexpr int64_t kDeferredRetryMaxMs = 2000;  // doubling up to this while it stays held
+constexpr int64_t kDeferredRetryMaxMs = 1000;  // doubling up to this while it stays held
 constexpr int kJobLockWaitMs = 200;         // a write-back's wait for a job row at most
 constexpr int kPollSliceMs = 10;            // socket wait while calls are in flight
 constexpr std::size_t kBatchSize = 32;      // results written back together at most...
@@ -209,8 +210,10 @@ class Worker {
   // these: the whole step fails and the loop starts over.
   static bool IsPerTaskError(int sqlerrcode);
   static bool IsTransient(int sqlerrcode);
-  void ClaimInTransaction(int max_tasks, std::vector<Task>& claimed,
-                          std::vector<std::optional<CachedReply>>& cached);
+  // The requests of claimed tasks (llmeval._task_requests) and their cached
+  // replies, in one transaction.
+  void BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& claimed,
+                     std::vector<std::optional<CachedReply>>& cached);
   // Answers cache hits and tasks that cannot be called at once; keeps the
   // rest for their calls. Returns how many were claimed.
   int Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached);
@@ -258,12 +261,18 @@ class Worker {
   // A failure written on its own; if even that cannot be stored, the task is
   // given up on (its claim comes back to the queue once this worker lets go).
   void StoreAlone(const Failure& f, std::vector<int64_t>& settled);
-  // One write-back transaction: it locks the jobs' rows first (the lock
-  // order of every transaction on jobs and tasks), waiting at most
-  // kJobLockWaitMs for each; results of a job whose row stays held are
-  // deferred, the rest written.
+  // One write-back transaction. It holds its own task rows first (SKIP
+  // LOCKED) and tries for their jobs' rows for kJobLockWaitMs (in the
+  // counters' trigger); results whose task row was held elsewhere wait in
+  // deferred_*.
   void StoreBatch(const std::vector<Completion>& all_completions, const std::vector<Failure>& all_failures,
                   std::vector<int64_t>& settled);
+  // After a write-back that could not get a job's row (55P03): each job's
+  // results stored on their own, the held job's deferred.
+  void StoreByJob(const std::vector<Completion>& completions, const std::vector<Failure>& failures,
+                  std::vector<int64_t>& settled);
+  // Keeps results to be stored again later (StoreDeferred).
+  void Defer(std::vector<Completion> completions, std::vector<Failure> failures);
   static const char* KindName(TaskKind kind);
   // One LangSmith run per call stored (llmeval.langsmith_endpoint set), with
   // the job, task, model, attempt and correlation id as metadata.
@@ -292,6 +301,7 @@ class Worker {
   int64_t next_deferred_ms_ = 0;
   int64_t deferred_retry_ms_ = kDeferredRetryMs;
   int64_t next_renewal_ms_ = 0;
+  bool claim_blocked_ = false;  // the last claim found due tasks of busy jobs only
   // since the last heartbeat
   int64_t completed_ = 0, failed_ = 0, retried_ = 0;
  public:

@@ -62,43 +62,72 @@ void Worker::ReclaimExpiredLeases() {
 }
 
 int Worker::Claim(int max_tasks) {
+  // The claim itself is short (it holds the jobs' rows): ids and tokens.
+  std::vector<int64_t> ids;
+  std::vector<spi::Uuid> tokens;
+  spi::InTransaction([&] {
+    static spi::Statement claim("SELECT task_id, claim_token FROM llmeval._claim_tasks($1, $2)",
+                                {INT4OID, INT4OID});
+    const uint64_t n = claim.Execute(
+        {Int32GetDatum(max_tasks), Int32GetDatum(llmeval::pg::setting_lease_seconds)});
+    claim_blocked_ = false;
+    for (uint64_t r = 0; r < n; ++r) {
+      if (spi::IsNull(r, 1)) {
+        claim_blocked_ = true;  // due tasks whose jobs' rows were busy
+        continue;
+      }
+      ids.push_back(spi::Int64(r, 1));
+      tokens.push_back(spi::UuidValue(r, 2));
+    }
+  });
+  if (ids.empty()) return 0;
+  // The requests are built in a transaction of their own, with no job row
+  // held. A task whose request cannot be built (its data fails rendering or
+  // a cast) would fail them all: they are then built one by one, and that
+  // task fails alone with the reason.
   std::vector<Task> claimed;
   std::vector<std::optional<CachedReply>> cached;
   try {
-    ClaimInTransaction(max_tasks, claimed, cached);
+    BuildRequests(ids, claimed, cached);
   } catch (const llmeval::pg::PgError& e) {
     if (!IsPerTaskError(e.sqlerrcode())) throw;
-    // One task whose request cannot be built fails the whole claim, and
-    // would head every claim after it: the due tasks are tried one by
-    // one, and those that fail, fail alone.
-    Log(LOG, std::string("pg_llmeval worker: claim failed (") + e.what() +
-                 "); checking the due tasks one by one");
-    int64_t quarantined = 0;
-    spi::InTransaction([&] {
-      static spi::Statement quarantine("SELECT llmeval._quarantine_unclaimable($1)", {INT4OID});
-      quarantine.Execute({Int32GetDatum(max_tasks)});
-      quarantined = spi::Int64(0, 1);
-    });
-    Log(LOG, "pg_llmeval worker: " + std::to_string(quarantined) +
-                 " tasks failed: their request could not be built");
-    return 0;
+    Log(LOG, std::string("pg_llmeval worker: building requests failed (") + e.what() +
+                 "); building them one by one");
+    claimed.clear();
+    cached.clear();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      std::vector<Task> one;
+      std::vector<std::optional<CachedReply>> one_cached;
+      try {
+        BuildRequests({ids[i]}, one, one_cached);
+      } catch (const llmeval::pg::PgError& single) {
+        if (!IsPerTaskError(single.sqlerrcode())) throw;
+        Task bad;
+        bad.id = ids[i];
+        bad.token = tokens[i];
+        bad.problem = std::string("cannot build the request: ") + single.what();
+        one.assign(1, std::move(bad));
+        one_cached.assign(1, std::nullopt);
+      }
+      for (Task& t : one) claimed.push_back(std::move(t));
+      for (auto& c : one_cached) cached.push_back(std::move(c));
+    }
   }
   if (claimed.empty()) return 0;
   return Answer(claimed, cached);
 }
 
-void Worker::ClaimInTransaction(int max_tasks, std::vector<Task>& claimed,
-                        std::vector<std::optional<CachedReply>>& cached) {
+void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& claimed,
+                           std::vector<std::optional<CachedReply>>& cached) {
   spi::InTransaction([&] {
-    static spi::Statement claim(
+    static spi::Statement requests(
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
         " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
         " task_kind, metric, scale_min, scale_max, pairwise"
-        " FROM llmeval._claim_tasks($1, $2)",
-        {INT4OID, INT4OID});
-    const uint64_t n = claim.Execute(
-        {Int32GetDatum(max_tasks), Int32GetDatum(llmeval::pg::setting_lease_seconds)});
+        " FROM llmeval._task_requests($1)",
+        {INT8ARRAYOID});
+    const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});
     for (uint64_t r = 0; r < n; ++r) claimed.push_back(ReadClaim(r));
     cached.assign(claimed.size(), std::nullopt);
     if (!claimed.empty()) LookUpCache(claimed, cached);

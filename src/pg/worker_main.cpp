@@ -31,8 +31,10 @@ void Worker::Step(bool woken) {
   const int worth_claiming = std::max(1, llmeval::pg::setting_max_inflight / 4);
   if (room > 0 && (room >= worth_claiming || held == 0) && (woken || now >= next_claim_ms_)) {
     const int claimed = Claim(room);
-    // A full batch suggests more is waiting; otherwise back to the timer.
-    next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
+    // A full batch suggests more is waiting, and so do due tasks whose
+    // jobs were busy (another worker's write-back); otherwise back to the
+    // slow timer.
+    next_claim_ms_ = claimed == room ? now : claim_blocked_ ? now + kBusyClaimRetryMs : now + kIdleClaimMs;
   }
   StartDueCalls();
   SendTraces();

@@ -1,6 +1,8 @@
 // Write-backs: results, lexical scores and verdicts stored in one
 // transaction that locks the jobs' rows first; results of a job held
 // elsewhere deferred; a batch that fails for one task stored one by one.
+#include <map>
+
 #include "pg/worker.hpp"
 
 namespace llmeval::pg::worker {
@@ -22,8 +24,7 @@ bool Worker::IsPerTaskError(int sqlerrcode) {
 }
 
 bool Worker::IsTransient(int sqlerrcode) {
-  return sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-         sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE || sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+  return sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED || sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
 }
 
 void Worker::Settle(const std::vector<int64_t>& settled) {
@@ -53,6 +54,12 @@ std::vector<int64_t> Worker::Store(const std::vector<Completion>& completions,
       StoreBatch(completions, failures, settled);
       return settled;
     } catch (const llmeval::pg::PgError& e) {
+      if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
+        // A job's row stayed held: the other jobs' results are stored, that
+        // job's wait.
+        StoreByJob(completions, failures, settled);
+        return settled;
+      }
       if (IsTransient(e.sqlerrcode()) && attempt < 5) {
         Log(LOG, std::string("pg_llmeval worker: write-back retried after: ") + e.what());
         continue;
@@ -91,8 +98,6 @@ void Worker::StoreAlone(const Failure& f, std::vector<int64_t>& settled) {
 
 void Worker::StoreBatch(const std::vector<Completion>& all_completions, const std::vector<Failure>& all_failures,
                 std::vector<int64_t>& settled) {
-  std::vector<Completion> completions;
-  std::vector<Failure> failures;
   // Scores are computed before the transaction opens.
   std::vector<int64_t> score_ids;
   std::vector<std::string> score_metrics;
@@ -114,36 +119,15 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
       score_nulls.push_back(!value);
     }
   }
-  std::vector<int64_t> all_ids;
-  for (const Completion& c : all_completions) all_ids.push_back(c.task->id);
-  for (const Failure& f : all_failures) all_ids.push_back(f.task->id);
-  std::vector<int64_t> held_ids;
+  const std::vector<Completion>& completions = all_completions;
+  const std::vector<Failure>& failures = all_failures;
+  std::vector<int64_t> applied;  // the tasks whose results were stored
   spi::InTransaction([&] {
-    static spi::Statement lock("SELECT llmeval._lock_jobs_of($1, $2)", {INT8ARRAYOID, INT4OID});
-    lock.Execute({spi::Int64ArrayDatum(all_ids), Int32GetDatum(kJobLockWaitMs)});
-    held_ids = spi::Int64Array(0, 1);
-    const std::unordered_set<int64_t> held(held_ids.begin(), held_ids.end());
-    completions.clear();
-    failures.clear();
-    for (const Completion& c : all_completions)
-      if (held.count(c.task->id)) completions.push_back(c);
-    for (const Failure& f : all_failures)
-      if (held.count(f.task->id)) failures.push_back(f);
-    if (held.size() < all_ids.size()) {
-      std::size_t kept = 0;
-      for (std::size_t i = 0; i < score_ids.size(); ++i) {
-        if (!held.count(score_ids[i])) continue;
-        score_ids[kept] = score_ids[i];
-        score_metrics[kept] = std::move(score_metrics[i]);
-        score_values[kept] = score_values[i];
-        score_nulls[kept] = score_nulls[i];
-        ++kept;
-      }
-      score_ids.resize(kept);
-      score_metrics.resize(kept);
-      score_values.resize(kept);
-      score_nulls.resize(kept);
-    }
+    // This transaction holds its own task rows (SKIP LOCKED) before it needs
+    // their jobs' rows; it tries for those for kJobLockWaitMs, then gives up
+    // (55P03), rather than wait on a job row a tenant holds.
+    static spi::Statement wait("SELECT set_config('llmeval.job_lock_wait_ms', $1, true)", {TEXTOID});
+    wait.Execute({spi::TextDatum(std::to_string(kJobLockWaitMs))});
     RecordVerdicts(completions);
     if (!completions.empty()) {
       std::vector<int64_t> ids, in_tokens, out_tokens;
@@ -179,6 +163,8 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
                         spi::BoolArrayDatum(cached), spi::ByteaArrayDatum(keys, key_nulls),
                         spi::Int64ArrayDatum(score_ids), spi::TextArrayDatum(score_metrics),
                         spi::Float8ArrayDatum(score_values, score_nulls)});
+      const std::vector<int64_t> done = spi::Int64Array(0, 1);
+      applied.insert(applied.end(), done.begin(), done.end());
     }
     if (!failures.empty()) {
       std::vector<int64_t> ids, delays;
@@ -200,21 +186,27 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
       fail.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
                     spi::TextArrayDatum(errors), spi::Int64ArrayDatum(delays),
                     spi::BoolArrayDatum(finals), spi::Float8ArrayDatum(latencies)});
+      const std::vector<int64_t> changed = spi::Int64Array(0, 1);
+      applied.insert(applied.end(), changed.begin(), changed.end());
     }
   });
-  settled.insert(settled.end(), held_ids.begin(), held_ids.end());
-  if (held_ids.size() < all_ids.size()) {
-    const std::unordered_set<int64_t> held(held_ids.begin(), held_ids.end());
-    for (const Completion& c : all_completions)
-      if (!held.count(c.task->id)) deferred_completions_.push_back(c);
-    for (const Failure& f : all_failures)
-      if (!held.count(f.task->id)) deferred_failures_.push_back(f);
-    next_deferred_ms_ = std::max(next_deferred_ms_, NowMs() + deferred_retry_ms_);
-  }
-  for (const Failure& f : failures) (f.final ? failed_ : retried_) += 1;
-  completed_ += static_cast<int64_t>(completions.size());
-  Trace(completions, failures);
-  for (const Failure& f : failures) {
+  // Results not applied: their task row was held elsewhere (a tenant's
+  // cancel_job not yet committed), or their claim is gone. They wait in
+  // deferred_* until the row is free, or DropLostClaims finds the claim gone.
+  settled.insert(settled.end(), applied.begin(), applied.end());
+  const std::unordered_set<int64_t> stored(applied.begin(), applied.end());
+  std::vector<Completion> stored_completions, waiting_completions;
+  std::vector<Failure> stored_failures, waiting_failures;
+  for (const Completion& c : completions)
+    (stored.count(c.task->id) ? stored_completions : waiting_completions).push_back(c);
+  for (const Failure& f : failures)
+    (stored.count(f.task->id) ? stored_failures : waiting_failures).push_back(f);
+  if (!waiting_completions.empty() || !waiting_failures.empty())
+    Defer(std::move(waiting_completions), std::move(waiting_failures));
+  for (const Failure& f : stored_failures) (f.final ? failed_ : retried_) += 1;
+  completed_ += static_cast<int64_t>(stored_completions.size());
+  Trace(stored_completions, stored_failures);
+  for (const Failure& f : stored_failures) {
     if (!f.final) continue;
     Log(LOG, "pg_llmeval: task failed job=" + std::to_string(f.task->job_id) +
                  " task=" + std::to_string(f.task->id) + " model=" + f.task->model +
@@ -261,6 +253,27 @@ void Worker::RecordVerdicts(const std::vector<Completion>& completions) {
                   spi::TextArrayDatum(verdicts), spi::TextArrayDatum(errors),
                   spi::BoolArrayDatum(repaired), spi::TextArrayDatum(first_replies, first_nulls),
                   spi::TextDatum(embeddings_text)});
+}
+
+void Worker::StoreByJob(const std::vector<Completion>& completions, const std::vector<Failure>& failures,
+                        std::vector<int64_t>& settled) {
+  std::map<int64_t, std::pair<std::vector<Completion>, std::vector<Failure>>> by_job;
+  for (const Completion& c : completions) by_job[c.task->job_id].first.push_back(c);
+  for (const Failure& f : failures) by_job[f.task->job_id].second.push_back(f);
+  if (by_job.size() == 1) {
+    Defer(completions, failures);
+    return;
+  }
+  for (auto& [job, results] : by_job) {
+    const std::vector<int64_t> stored = Store(results.first, results.second);
+    settled.insert(settled.end(), stored.begin(), stored.end());
+  }
+}
+
+void Worker::Defer(std::vector<Completion> completions, std::vector<Failure> failures) {
+  for (Completion& c : completions) deferred_completions_.push_back(std::move(c));
+  for (Failure& f : failures) deferred_failures_.push_back(std::move(f));
+  next_deferred_ms_ = std::max(next_deferred_ms_, NowMs() + deferred_retry_ms_);
 }
 
 }  // namespace llmeval::pg::worker

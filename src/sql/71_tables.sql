@@ -213,8 +213,10 @@ CREATE TABLE llmeval.tasks (
   CHECK ((status = 'running') = (claim_token IS NOT NULL AND lease_expires_at IS NOT NULL))
 ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02,
         autovacuum_analyze_scale_factor = 0.02);
--- claimable tasks in retry order
-CREATE INDEX tasks_claimable ON llmeval.tasks (next_attempt_at) WHERE status = 'pending';
+-- claimable tasks in claim order (next_attempt_at, id): the first N come off
+-- the index without sorting every pending task (a job's tasks share one
+-- next_attempt_at)
+CREATE INDEX tasks_claimable ON llmeval.tasks (next_attempt_at, id) WHERE status = 'pending';
 -- leases to reclaim when a worker died
 CREATE INDEX tasks_leases ON llmeval.tasks (lease_expires_at) WHERE status = 'running';
 CREATE UNIQUE INDEX tasks_generation_key ON llmeval.tasks (job_id, test_case_id, model_id)

@@ -40,6 +40,11 @@ RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, cor
                scale_min float8, scale_max float8, pairwise boolean)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+-- A few dozen ids, each joined by primary keys: right after a large submit
+-- the statistics are stale, and a hash join would read every test case and
+-- response of the queue for each claim.
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
   SELECT c.id, c.claim_token, c.attempts, c.job_id, j.correlation_id, m.id, m.name, p.kind,
          p.base_url, s.api_key, p.api_key_env, m.api_model,
@@ -78,7 +83,10 @@ AS $$
            AND (c.kind = 'generate' OR coalesce((j.options ->> 'samples')::int, 1) = 1),
          m.requests_per_minute, m.tokens_per_minute, c.kind, c.metric,
          (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL
-  FROM llmeval.tasks c
+  -- (the ids unnested: a nested loop over the primary keys, not a scan of
+  -- the queue; the function is not inlined, so ANY would plan blind)
+  FROM unnest(task_ids) AS wanted(id)
+  JOIN llmeval.tasks c ON c.id = wanted.id
   JOIN llmeval.jobs j ON j.id = c.job_id
   JOIN llmeval.models m ON m.id = c.model_id
   JOIN llmeval.providers p ON p.id = m.provider_id
@@ -90,12 +98,37 @@ AS $$
   LEFT JOIN LATERAL (SELECT md.definition FROM llmeval.metrics md
                      WHERE c.kind = 'judge' AND md.name = c.metric AND (md.tenant IS NULL OR md.tenant = j.tenant)
                      ORDER BY md.tenant NULLS LAST LIMIT 1) jd ON true
-  WHERE c.id = ANY (task_ids)
+  WHERE c.status = 'running'
   ORDER BY c.next_attempt_at, c.id
 $$;
 
--- Locks the job rows of these tasks, in id order, waiting at most wait_ms
--- for each, and returns the tasks whose job this transaction now holds.
+-- Locks these job rows, waiting at most wait_ms in all, and returns those
+-- this transaction now holds. SKIP LOCKED, tried again every 2 ms: never a
+-- lock wait, so never a deadlock, and no subtransaction (a row locked in a
+-- subtransaction and then updated by its parent gets a MultiXact, which made
+-- every read of a busy job's row expensive).
+CREATE FUNCTION llmeval._lock_job_rows(job_ids bigint[], wait_ms int)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  held bigint[] := '{}';
+  give_up timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
+BEGIN
+  job_ids := ARRAY(SELECT DISTINCT x FROM unnest(job_ids) x WHERE x IS NOT NULL);
+  LOOP
+    held := held || ARRAY(SELECT j.id FROM llmeval.jobs j
+                          WHERE j.id = ANY (job_ids) AND j.id <> ALL (held)
+                          ORDER BY j.id FOR NO KEY UPDATE SKIP LOCKED);
+    EXIT WHEN cardinality(held) >= cardinality(job_ids) OR clock_timestamp() >= give_up;
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+  RETURN held;
+END $$;
+
+-- The tasks whose job rows this transaction holds, of these (see
+-- _lock_job_rows).
 -- Every worker transaction that changes tasks calls this first: the lock
 -- order is jobs, then tasks, everywhere (cancel_job and retry_failed lock
 -- the job first too), so nothing deadlocks; and since a tenant's open
@@ -109,126 +142,63 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  job bigint;
-  held bigint[] := '{}';
-  give_up timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
+  held bigint[];
 BEGIN
-  -- NOWAIT, tried again every 5 ms until wait_ms: a wait that depends on no
-  -- timer (lock_timeout did not fire in background workers' lock waits).
-  FOR job IN SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (task_ids) ORDER BY 1 LOOP
-    LOOP
-      BEGIN
-        PERFORM 1 FROM llmeval.jobs j WHERE j.id = job FOR NO KEY UPDATE NOWAIT;
-        held := held || job;
-        EXIT;
-      EXCEPTION WHEN lock_not_available THEN
-        EXIT WHEN clock_timestamp() >= give_up;
-        PERFORM pg_sleep(0.005);
-      END;
-    END LOOP;
-  END LOOP;
-  RETURN ARRAY(SELECT t.id FROM llmeval.tasks t WHERE t.id = ANY (task_ids) AND t.job_id = ANY (held));
+  -- (each id looked up by the primary key: right after a large submit the
+  -- statistics are stale and a join would scan the job's every task)
+  held := llmeval._lock_job_rows(ARRAY(SELECT DISTINCT (SELECT t.job_id FROM llmeval.tasks t WHERE t.id = x.id)
+                                       FROM unnest(task_ids) AS x(id)), wait_ms);
+  RETURN ARRAY(SELECT x.id FROM unnest(task_ids) AS x(id)
+               WHERE (SELECT t.job_id FROM llmeval.tasks t WHERE t.id = x.id) = ANY (held));
 END $$;
 
 -- Claims up to max_tasks due pending tasks: a lease, a claim token, one more
--- attempt; returns what the calls need (_task_requests).
+-- attempt. Short, since it holds the jobs' rows: the requests are built
+-- afterwards, in a transaction of their own (_task_requests). A single row
+-- of NULLs means: due tasks exist, but their jobs' rows were busy.
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
-RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
-               model_id int, model text, provider_kind text, base_url text, api_key text,
-               api_key_env text, api_model text, params jsonb, template text, system text,
-               input jsonb, expected text, metrics text[], use_cache boolean,
-               requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
-               scale_min float8, scale_max float8, pairwise boolean)
+RETURNS TABLE (task_id bigint, claim_token uuid)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-  claimed bigint[];
   candidates bigint[];
-  locked bigint[];
-  held bigint[] := '{}';
+  locked bigint[] := '{}';
   blocked bigint[] := '{}';
 BEGIN
-  -- The jobs of the first due tasks, locked first (a job held by someone else
-  -- past the wait is passed over, and the next window looked at).
+  -- The first due tasks, of jobs whose rows this transaction can lock (a job
+  -- held by someone else past the wait is passed over, and the next due
+  -- tasks looked at).
   FOR window_no IN 1..4 LOOP
     candidates := ARRAY(SELECT t.id FROM llmeval.tasks t
                         WHERE t.status = 'pending' AND t.next_attempt_at <= now()
-                          AND t.job_id <> ALL (blocked) AND t.job_id <> ALL (held)
+                          AND t.job_id <> ALL (blocked)
                         ORDER BY t.next_attempt_at, t.id LIMIT max_tasks);
     EXIT WHEN cardinality(candidates) = 0;
     locked := llmeval._lock_jobs_of(candidates, 50);
-    held := held || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (locked));
-    blocked := blocked || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t
-                                WHERE t.id = ANY (candidates) AND t.job_id <> ALL (held));
-    EXIT WHEN cardinality(held) > 0;
+    EXIT WHEN cardinality(locked) > 0;
+    blocked := blocked || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (candidates));
   END LOOP;
-  IF cardinality(held) = 0 THEN
+  IF cardinality(locked) = 0 THEN
+    -- Due tasks, but every one of their jobs busy: one row of NULLs tells
+    -- the worker to try again soon rather than on its slow timer.
+    IF cardinality(blocked) > 0 THEN
+      RETURN QUERY SELECT NULL::bigint, NULL::uuid;
+    END IF;
     RETURN;
   END IF;
+  RETURN QUERY
   WITH due AS (
     SELECT t.id FROM llmeval.tasks t
-    WHERE t.status = 'pending' AND t.next_attempt_at <= now() AND t.job_id = ANY (held)
-    ORDER BY t.next_attempt_at, t.id
-    LIMIT max_tasks
-    FOR NO KEY UPDATE SKIP LOCKED
-  ), done AS (
-    UPDATE llmeval.tasks t
-    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-        lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
-    FROM due WHERE t.id = due.id
-    RETURNING t.id
-  )
-  SELECT array_agg(done.id) INTO claimed FROM done;
-  IF claimed IS NOT NULL THEN
-    RETURN QUERY SELECT * FROM llmeval._task_requests(claimed);
-  END IF;
-END $$;
-
--- When a claim fails as a whole (a task whose request cannot be built makes
--- the claim's one statement fail, and it would head every claim after it),
--- the due tasks are tried one by one: those whose request cannot be built
--- fail alone, with the reason, and the queue moves on. Returns how many
--- failed.
-CREATE FUNCTION llmeval._quarantine_unclaimable(max_tasks int)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  candidate record;
-  problem text;
-  token uuid;
-  n bigint := 0;
-  locked bigint[] := llmeval._lock_jobs_of(ARRAY(
-    SELECT d.id FROM llmeval.tasks d
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-    ORDER BY d.next_attempt_at, d.id LIMIT max_tasks), 100);
-BEGIN
-  FOR candidate IN
-    SELECT t.id FROM llmeval.tasks t
     WHERE t.id = ANY (locked) AND t.status = 'pending'
-    ORDER BY t.next_attempt_at, t.id
     FOR NO KEY UPDATE SKIP LOCKED
-  LOOP
-    BEGIN
-      PERFORM * FROM llmeval._task_requests(ARRAY[candidate.id]);
-      CONTINUE;
-    EXCEPTION WHEN OTHERS THEN
-      problem := SQLERRM;
-    END;
-    UPDATE llmeval.tasks t
-    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-        lease_expires_at = now() + interval '1 minute', worker_pid = pg_backend_pid()
-    WHERE t.id = candidate.id
-    RETURNING t.claim_token INTO token;
-    PERFORM llmeval._fail_tasks(ARRAY[candidate.id], ARRAY[token],
-                                ARRAY['cannot build the request: ' || problem], ARRAY[0::bigint],
-                                ARRAY[true], ARRAY[0::float8]);
-    n := n + 1;
-  END LOOP;
-  RETURN n;
+  )
+  UPDATE llmeval.tasks t
+  SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+      lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+  FROM due WHERE t.id = due.id
+  RETURNING t.id, t.claim_token;
 END $$;
 
 -- The cache key of each task's (tenant's cache scope, model, request body)
@@ -254,7 +224,7 @@ $$;
 CREATE FUNCTION llmeval._complete_tasks_apply(task_ids bigint[], tokens uuid[], outputs text[],
                                         latencies float8[], input_tokens int[], output_tokens int[],
                                         cached boolean[], cache_keys bytea[], score_task_ids bigint[],
-                                        score_metrics text[], score_values float8[])
+                                        score_metrics text[], score_values float8[], holding bigint[])
 RETURNS bigint[]
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -267,7 +237,7 @@ AS $$
     SET status = 'completed', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
         last_error = NULL
     FROM input i
-    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running'
+    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running' AND t.id = ANY (holding)
     RETURNING t.id, t.tenant, t.model_id, t.attempts
   ), responses AS (
     INSERT INTO llmeval.responses AS r (task_id, tenant, output, latency_ms, input_tokens,
@@ -317,9 +287,12 @@ DECLARE
   deterministic boolean; -- their jobs have assertion or SQL metrics
   done bigint[];
 BEGIN
-  SELECT array_agg(t.id ORDER BY t.id), bool_or(t.kind <> 'generate') INTO holding, judged
-  FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token) ON t.id = x.id
-  WHERE t.claim_token = x.token AND t.status = 'running';
+  -- The tasks still claimed, locked first without waiting: a row held
+  -- elsewhere (a tenant's cancel_job not yet committed) is left for later.
+  SELECT array_agg(l.id ORDER BY l.id), bool_or(l.kind <> 'generate') INTO holding, judged
+  FROM (SELECT t.id, t.kind FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token) ON t.id = x.id
+        WHERE t.claim_token = x.token AND t.status = 'running'
+        FOR NO KEY UPDATE OF t SKIP LOCKED) l;
   IF holding IS NULL THEN
     RETURN '{}';
   END IF;
@@ -336,7 +309,7 @@ BEGIN
   END IF;
   done := llmeval._complete_tasks_apply(task_ids, tokens, outputs, latencies, input_tokens,
                                         output_tokens, cached, cache_keys, score_task_ids,
-                                        score_metrics, score_values);
+                                        score_metrics, score_values, holding);
   IF deterministic THEN
     PERFORM llmeval._score_deterministic(done);
   END IF;
@@ -355,7 +328,8 @@ END $$;
 -- backoff, or fails them for good (final = true: the response records the
 -- error). Each attempt is logged.
 CREATE FUNCTION llmeval._fail_tasks_apply(task_ids bigint[], tokens uuid[], errors text[],
-                                          delays_ms bigint[], final boolean[], latencies float8[])
+                                          delays_ms bigint[], final boolean[], latencies float8[],
+                                          holding bigint[])
 RETURNS bigint[]
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -369,7 +343,7 @@ AS $$
         claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL, last_error = i.error,
         next_attempt_at = now() + make_interval(secs => coalesce(i.delay, 0) / 1000.0)
     FROM input i
-    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running'
+    WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running' AND t.id = ANY (holding)
     RETURNING t.id, t.tenant, t.job_id, t.attempts, i.final, i.error, i.delay, i.latency
   ), responses AS (
     INSERT INTO llmeval.responses AS r (task_id, tenant, error, latency_ms, attempt)
@@ -396,7 +370,12 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  changed bigint[] := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies);
+  -- (the tasks still claimed, locked first without waiting, as in _complete_tasks)
+  holding bigint[] := ARRAY(SELECT t.id FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token)
+                              ON t.id = x.id
+                            WHERE t.claim_token = x.token AND t.status = 'running'
+                            FOR NO KEY UPDATE OF t SKIP LOCKED);
+  changed bigint[] := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies, holding);
 BEGIN
   IF EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (changed) AND t.kind <> 'generate'
              AND t.status = 'failed') THEN
@@ -509,13 +488,13 @@ END $$;
 
 REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._task_requests(bigint[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._quarantine_unclaimable(int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._cached_responses(bigint[], int[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
                                                bytea[], bigint[], text[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
-                                                     bytea[], bigint[], text[], float8[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
+                                                     bytea[], bigint[], text[], float8[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lock_job_rows(bigint[], int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
