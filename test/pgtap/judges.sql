@@ -132,7 +132,9 @@ SELECT is((SELECT string_agg(metric || '=' || coalesce(value::text, 'null'), ' '
           'assertion and SQL metrics at once; faithfulness without context NULL');
 
 -- The judge prompts, as documented.
-CREATE TEMP TABLE judging AS SELECT * FROM llmeval._claim_tasks(20, 60) WHERE task_kind = 'judge';
+CREATE TEMP TABLE judging_ids AS SELECT task_id FROM llmeval._claim_tasks(20, 60);
+CREATE TEMP TABLE judging AS
+  SELECT * FROM llmeval._task_requests(ARRAY(SELECT task_id FROM judging_ids)) WHERE task_kind = 'judge';
 SELECT is((SELECT input ->> 'prompt' FROM judging WHERE metric = 'faithfulness' LIMIT 1),
           E'Evaluate the answer below against the criteria.\n\n<criteria>\n' ||
           (SELECT definition ->> 'criteria' FROM llmeval.metrics WHERE name = 'faithfulness') ||
