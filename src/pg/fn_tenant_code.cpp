@@ -10,6 +10,9 @@
 // JWT role (Supabase's authenticated) the tenant is the "sub" claim, which
 // row-level security reads from request.jwt.claims: it is set for the call.
 //
+// Whatever the call does to settings (SET, SET LOCAL, set_config) or
+// session advisory locks is undone when it returns or fails.
+//
 // The call is under a clock: when timeout_ms passes, the call is cancelled
 // like a statement timeout, and the error is turned into a catchable one
 // (54000) so the caller stores a NULL score with the reason. A function that
@@ -25,6 +28,7 @@
 
 extern "C" {
 #include "utils/json.h"
+#include "storage/lock.h"
 #include "utils/regproc.h"
 }
 
@@ -150,12 +154,32 @@ LLMEVAL_PG_FUNCTION(llmeval_call_sql_metric) {
                                format_procedure(fn), timeout_ms),
                         errhint("The limit is the setting llmeval.sql_metric_timeout_ms.")));
       }
+      // The errors a PL/pgSQL "WHEN OTHERS" does not catch (query_canceled,
+      // assert_failure) are the tenant's to raise too: re-raised as they
+      // are, they would abort the worker's whole write-back, again and again.
+      // They become the metric's own error, like any other.
+      MemoryContextSwitchTo(caller_context);
+      ErrorData* raised = CopyErrorData();
+      if (raised->sqlerrcode == ERRCODE_QUERY_CANCELED || raised->sqlerrcode == ERRCODE_ASSERT_FAILURE) {
+        FlushErrorState();
+        ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+                        errmsg("SQL metric %s raised: %s", format_procedure(fn),
+                               raised->message ? raised->message : "(no message)")));
+      }
+      FreeErrorData(raised);
       PG_RE_THROW();
     }
     PG_END_TRY();
     disable_timeout(call_timeout, false);
-    AtEOXact_GUC(true, nest_level);
+    // false even on success, as Postgres's own sandboxes do: every setting
+    // the tenant's function changed, SET (session) included, is undone; kept,
+    // it would be the worker's (a search_path of the tenant's schema, for
+    // its next statement as superuser).
+    AtEOXact_GUC(false, nest_level);
     SetUserIdAndSecContext(saved_user, saved_context);
+    // Session-level advisory locks taken by the function would outlive it in
+    // the worker's session.
+    LockReleaseSession(USER_LOCKMETHOD);
     if (timeout_fired != 0) {
       // The timer fired as the function returned: its cancel is not for
       // whatever the worker does next.

@@ -73,7 +73,8 @@ constexpr int64_t kLeaseCheckMs = 5000;     // how often expired leases are recl
 constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
 constexpr int64_t kDeferredRetryMs = 50;    // results whose job row was held: tried again after,
 constexpr int64_t kDeferredRetryMaxMs = 1000;  // doubling up to this while it stays held
-constexpr int kJobLockWaitMs = 200;         // a write-back's wait for a job row at most
+constexpr int kJobLockWaitMs = 200;         // a write-back's try for a job row at most
+constexpr int kDeferredLockWaitMs = 10;     // ... when it was held the last time
 constexpr int kPollSliceMs = 10;            // socket wait while calls are in flight
 constexpr std::size_t kBatchSize = 32;      // results written back together at most...
 constexpr int64_t kBatchWaitMs = 20;        // ...or after the oldest waited this long
@@ -191,7 +192,7 @@ class Worker {
   void ReloadSettings();
   // Gives back every claim held (shutdown): calls are abandoned and the
   // tasks become claimable again without an attempt counted.
-  void ReleaseAll();
+  void ReleaseAll(bool count_attempt = false);
   // After an error (a cancel by pg_cancel_backend among them) the worker
   // gives its claims back, or, if even that fails, forgets them (the reclaim
   // of claims whose worker is gone, or their leases, bring them back), and
@@ -302,6 +303,7 @@ class Worker {
   int64_t deferred_retry_ms_ = kDeferredRetryMs;
   int64_t next_renewal_ms_ = 0;
   bool claim_blocked_ = false;  // the last claim found due tasks of busy jobs only
+  int job_lock_wait_ms_ = kJobLockWaitMs;  // the write-back's try for a job row
   // since the last heartbeat
   int64_t completed_ = 0, failed_ = 0, retried_ = 0;
  public:

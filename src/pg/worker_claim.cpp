@@ -6,7 +6,7 @@
 
 namespace llmeval::pg::worker {
 
-void Worker::ReleaseAll() {
+void Worker::ReleaseAll(bool count_attempt) {
   client_.CancelAll();
   finished_.clear();
   deferred_completions_.clear();
@@ -20,15 +20,18 @@ void Worker::ReleaseAll() {
   }
   tasks_.clear();
   spi::InTransaction([&] {
-    static spi::Statement release("SELECT llmeval._release_tasks($1, $2)",
-                                  {INT8ARRAYOID, UUIDARRAYOID});
-    release.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens)});
+    static spi::Statement release("SELECT llmeval._release_tasks($1, $2, 0, $3)",
+                                  {INT8ARRAYOID, UUIDARRAYOID, BOOLOID});
+    release.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
+                     BoolGetDatum(count_attempt)});
   });
 }
 
 void Worker::ResetAfterError() {
   try {
-    ReleaseAll();
+    // The attempt counts: an error that comes back with the same tasks
+    // (tenant code, a bad row) must end in their failure, not loop.
+    ReleaseAll(true);
   } catch (const std::exception& e) {
     spi::AbortQuietly();
     Log(LOG, std::string("pg_llmeval worker: could not release its tasks: ") + e.what());

@@ -37,7 +37,16 @@ void Worker::StoreDeferred() {
   completions.swap(deferred_completions_);
   failures.swap(deferred_failures_);
   const std::size_t waiting = completions.size() + failures.size();
-  Settle(Store(completions, failures));
+  // A short try only: the row was held the last time, and a worker that
+  // waits 200 ms on each of several held jobs does nothing else meanwhile.
+  job_lock_wait_ms_ = kDeferredLockWaitMs;
+  try {
+    Settle(Store(completions, failures));
+  } catch (...) {
+    job_lock_wait_ms_ = kJobLockWaitMs;
+    throw;
+  }
+  job_lock_wait_ms_ = kJobLockWaitMs;
   // Still held: wait longer before the next look (a tenant's transaction
   // can stay open for hours); any progress starts over at the short wait.
   deferred_retry_ms_ = HasDeferred() && deferred_completions_.size() + deferred_failures_.size() == waiting
@@ -75,6 +84,10 @@ std::vector<int64_t> Worker::Store(const std::vector<Completion>& completions,
     try {
       StoreBatch({c}, {}, settled);
     } catch (const llmeval::pg::PgError& e) {
+      if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
+        Defer({c}, {});
+        continue;
+      }
       if (!IsPerTaskError(e.sqlerrcode())) throw;
       const Failure failed{c.task, std::string("could not store the result: ") + e.what(), 0, true,
                            c.latency_ms};
@@ -89,6 +102,10 @@ void Worker::StoreAlone(const Failure& f, std::vector<int64_t>& settled) {
   try {
     StoreBatch({}, {f}, settled);
   } catch (const llmeval::pg::PgError& e) {
+    if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
+      Defer({}, {f});
+      return;
+    }
     if (!IsPerTaskError(e.sqlerrcode())) throw;
     Log(LOG, "pg_llmeval worker: could not store the failure of task " +
                  std::to_string(f.task->id) + ": " + e.what());
@@ -126,8 +143,9 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
     // This transaction holds its own task rows (SKIP LOCKED) before it needs
     // their jobs' rows; it tries for those for kJobLockWaitMs, then gives up
     // (55P03), rather than wait on a job row a tenant holds.
-    static spi::Statement wait("SELECT set_config('llmeval.job_lock_wait_ms', $1, true)", {TEXTOID});
-    wait.Execute({spi::TextDatum(std::to_string(kJobLockWaitMs))});
+    static spi::Statement wait("SELECT pg_catalog.set_config('llmeval.job_lock_wait_ms', $1, true)",
+                               {TEXTOID});
+    wait.Execute({spi::TextDatum(std::to_string(job_lock_wait_ms_))});
     RecordVerdicts(completions);
     if (!completions.empty()) {
       std::vector<int64_t> ids, in_tokens, out_tokens;

@@ -170,13 +170,17 @@ BEGIN
   -- The first due tasks, of jobs whose rows this transaction can lock (a job
   -- held by someone else past the wait is passed over, and the next due
   -- tasks looked at).
-  FOR window_no IN 1..4 LOOP
+  -- Up to 16 windows, so that a tenant holding several of its jobs' rows
+  -- open (each window is usually one job) cannot hide the rest of the
+  -- queue; only the first waits a little (for another worker's short
+  -- transaction), the others take what is free at once.
+  FOR window_no IN 1..16 LOOP
     candidates := ARRAY(SELECT t.id FROM llmeval.tasks t
                         WHERE t.status = 'pending' AND t.next_attempt_at <= now()
                           AND t.job_id <> ALL (blocked)
                         ORDER BY t.next_attempt_at, t.id LIMIT max_tasks);
     EXIT WHEN cardinality(candidates) = 0;
-    locked := llmeval._lock_jobs_of(candidates, 50);
+    locked := llmeval._lock_jobs_of(candidates, CASE WHEN window_no = 1 THEN 20 ELSE 0 END);
     EXIT WHEN cardinality(locked) > 0;
     blocked := blocked || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (candidates));
   END LOOP;
@@ -384,11 +388,13 @@ BEGIN
   RETURN changed;
 END $$;
 
--- Gives claimed tasks back without counting the attempt (a worker shutting
--- down, or one holding tasks it could not start within its rate limits).
+-- Gives claimed tasks back (a worker shutting down, or one holding tasks it
+-- could not start within its rate limits) without counting the attempt,
+-- unless count_attempt (a worker giving its tasks back after an error).
 -- (Those whose job row is held elsewhere past the wait are left to the
 -- reclaim of claims whose worker is gone.)
-CREATE FUNCTION llmeval._release_tasks(task_ids bigint[], tokens uuid[], delay_ms bigint DEFAULT 0)
+CREATE FUNCTION llmeval._release_tasks(task_ids bigint[], tokens uuid[], delay_ms bigint DEFAULT 0,
+                                       count_attempt boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -399,7 +405,7 @@ DECLARE
 BEGIN
   UPDATE llmeval.tasks t
   SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
-      attempts = greatest(t.attempts - 1, 0),
+      attempts = CASE WHEN count_attempt THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
       next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
   FROM unnest(task_ids, tokens) AS x(id, token)
   WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running' AND t.id = ANY (held);
@@ -496,7 +502,7 @@ REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], f
 REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lock_job_rows(bigint[], int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._reclaim_expired_leases() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lock_jobs_of(bigint[], int) FROM PUBLIC;
@@ -508,3 +514,6 @@ REVOKE ALL ON FUNCTION llmeval._renew_leases(bigint[], uuid[], int) FROM PUBLIC;
 CREATE FUNCTION llmeval._wake_workers_on_commit() RETURNS void
 AS 'MODULE_PATHNAME', 'llmeval_wake_workers_on_commit'
 LANGUAGE C VOLATILE;
+-- (called by the queue's trigger, in the extension's own functions and the
+-- workers; nobody else has a reason to wake every worker)
+REVOKE ALL ON FUNCTION llmeval._wake_workers_on_commit() FROM PUBLIC;

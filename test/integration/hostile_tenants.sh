@@ -3,7 +3,8 @@
 # Each check is an attack that succeeded on an earlier version:
 #   - a SQL metric that becomes superuser (RESET ROLE, SET ROLE, set_config,
 #     SET SESSION AUTHORIZATION) or registers another tenant's function;
-#   - a SQL metric that sleeps for an hour, holding the workers;
+#   - a SQL metric that sleeps for an hour, holding the workers, changes the
+#     worker's session settings, or raises errors WHEN OTHERS cannot catch;
 #   - direct INSERTs into another tenant's prompt and dataset versions, into
 #     the shared metric definitions, with chosen ids, and nextval on the
 #     shared sequences;
@@ -84,6 +85,37 @@ check "the tenant is not superuser after its SQL metric ran" \
   "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'" f
 check "the metric ran as its tenant, scored 1 three times" \
   "SELECT count(*) FILTER (WHERE value = 1) FROM llmeval.scores WHERE job_id = $job AND metric = 'escalate'" 3
+
+# Settings a metric changes stay with it: a session-level SET would be the
+# worker's (read-only, or a search_path of the tenant's schema for the
+# worker's next statement as superuser). And errors PL/pgSQL's WHEN OTHERS
+# does not catch (query_canceled, assert_failure) fail the metric alone.
+as mallory "
+CREATE FUNCTION mallory.sticky(output text, tc llmeval.test_cases) RETURNS float8
+LANGUAGE plpgsql AS \$\$
+BEGIN
+  PERFORM set_config('default_transaction_read_only', 'on', false);
+  PERFORM set_config('search_path', 'mallory, pg_catalog', false);
+  RETURN 1;
+END \$\$;
+CREATE FUNCTION mallory.uncatchable(output text, tc llmeval.test_cases) RETURNS float8
+LANGUAGE plpgsql AS \$\$
+BEGIN
+  IF tc.position = 1 THEN RAISE EXCEPTION 'not really' USING ERRCODE = 'query_canceled'; END IF;
+  ASSERT false, 'nor this';
+  RETURN 1;
+END \$\$;
+SELECT llmeval.create_sql_metric('sticky', 'mallory.sticky(text, llmeval.test_cases)');
+SELECT llmeval.create_sql_metric('uncatchable', 'mallory.uncatchable(text, llmeval.test_cases)');" >/dev/null
+job=$(as mallory "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['sticky', 'uncatchable'], '{\"cache\": false}')")
+check "a job with settings-changing and uncatchable metrics completes" "SELECT llmeval.wait_job($job, '60 s')" completed
+check "the uncatchable errors fail their scores alone, each task called once" \
+  "SELECT count(*) FILTER (WHERE s.metric = 'uncatchable' AND s.value IS NULL AND s.detail ->> 'error' LIKE '%raised%')
+          || ' ' || count(*) FILTER (WHERE s.metric = 'sticky' AND s.value = 1) || ' ' || max(r.attempts)
+   FROM llmeval.scores s JOIN llmeval.results r ON r.task_id = s.task_id WHERE s.job_id = $job" "3 3 1"
+after=$(as alice "SELECT llmeval.submit_job('p', 'd3', $model, ARRAY['bleu'], '{\"cache\": false}')")
+check "the workers still write after the metric set read-only and a search_path" \
+  "SELECT llmeval.wait_job($after, '60 s')" completed
 
 # Another tenant's function (EXECUTE is PUBLIC by default) cannot be
 # registered: it would run with that tenant's rights on mallory's inputs.
