@@ -3,17 +3,6 @@
 
 \echo Use "CREATE EXTENSION pg_llmeval" to load this file. \quit
 
--- The workers pass text between the database and providers' UTF-8 APIs
--- without converting it: refuse any other database encoding at once.
-DO $$
-BEGIN
-  IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
-    RAISE EXCEPTION 'pg_llmeval needs a UTF8 database; this one is %', pg_catalog.getdatabaseencoding()
-      USING ERRCODE = 'feature_not_supported',
-            HINT = 'CREATE DATABASE ... ENCODING ''UTF8'' TEMPLATE template0, then CREATE EXTENSION there.';
-  END IF;
-END $$;
-
 CREATE SCHEMA llmeval;
 COMMENT ON SCHEMA llmeval IS 'pg_llmeval: LLM evaluation engine';
 GRANT USAGE ON SCHEMA llmeval TO PUBLIC;

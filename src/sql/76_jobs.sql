@@ -144,6 +144,14 @@ DECLARE
 BEGIN
   options := coalesce(options, '{}');
   metrics := coalesce(metrics, '{}');
+  -- The workers pass text between the database and the providers' UTF-8
+  -- APIs without converting it; the metrics convert, and work in any
+  -- encoding.
+  IF getdatabaseencoding() <> 'UTF8' THEN
+    RAISE EXCEPTION 'the job engine needs a UTF8 database; this one is %', getdatabaseencoding()
+      USING ERRCODE = 'feature_not_supported',
+            HINT = 'The metric functions work here; run jobs in a database created with ENCODING ''UTF8''.';
+  END IF;
   IF prompt IS NULL OR dataset IS NULL THEN
     RAISE EXCEPTION 'a job needs a prompt and a dataset' USING ERRCODE = 'null_value_not_allowed';
   END IF;

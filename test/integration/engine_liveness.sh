@@ -216,13 +216,20 @@ check "a prompt's max_tokens cuts the answer to two words" \
   "SELECT llmeval.wait_job($short, '60 s') || ' ' || min(array_length(regexp_split_to_array(output, '\s+'), 1))
    FROM llmeval.results WHERE job_id = $short" "completed 2"
 
-# 9. The workers exchange UTF-8 with providers without converting: a
-#    database in another encoding is refused at CREATE EXTENSION.
+# 9. The workers exchange UTF-8 with providers without converting: in a
+#    database in another encoding the metrics work, jobs are refused.
 q "DROP DATABASE IF EXISTS lv_latin1" >/dev/null
 q "CREATE DATABASE lv_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
-expect "CREATE EXTENSION in a LATIN1 database is refused" \
-  "$(psql -X -At -d lv_latin1 -c 'CREATE EXTENSION pg_llmeval' 2>&1 | grep -o 'needs a UTF8 database')" \
-  "needs a UTF8 database"
+expect "in a LATIN1 database the metrics work and submit_job is refused" \
+  "$(psql -X -At -d lv_latin1 -c 'CREATE EXTENSION pg_llmeval' \
+       -c "SELECT round(llmeval.bleu('a b c d', 'a b c d'))" \
+       -c "SELECT llmeval.create_provider('m', 'openai', 'http://127.0.0.1:9/v1')" \
+       -c "SELECT llmeval.create_model('m/x')" \
+       -c "SELECT llmeval.create_prompt('p', 'x')" \
+       -c "SELECT llmeval.import_dataset('d', '[{\"input\": {}}]')" \
+       -c "SELECT llmeval.submit_job('p', 'd', ARRAY['m/x'], ARRAY['bleu'])" 2>&1 |
+     grep -o '^100$\|needs a UTF8 database' | tr '\n' ' ')" \
+  "100 needs a UTF8 database "
 q "DROP DATABASE lv_latin1" >/dev/null
 
 # 10. Property: every job that submit_job accepts ends. Options drawn at random
