@@ -193,6 +193,8 @@ class Worker {
   // Gives back every claim held (shutdown): calls are abandoned and the
   // tasks become claimable again without an attempt counted.
   void ReleaseAll(bool count_attempt = false);
+  // The ids and claim tokens of every task held.
+  void HeldClaims(std::vector<int64_t>& ids, std::vector<spi::Uuid>& tokens) const;
   // After an error (a cancel by pg_cancel_backend among them) the worker
   // gives its claims back, or, if even that fails, forgets them (the reclaim
   // of claims whose worker is gone, or their leases, bring them back), and

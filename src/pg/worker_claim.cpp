@@ -6,6 +6,13 @@
 
 namespace llmeval::pg::worker {
 
+void Worker::HeldClaims(std::vector<int64_t>& ids, std::vector<spi::Uuid>& tokens) const {
+  for (const auto& [id, task] : tasks_) {
+    ids.push_back(id);
+    tokens.push_back(task.token);
+  }
+}
+
 void Worker::ReleaseAll(bool count_attempt) {
   client_.CancelAll();
   finished_.clear();
@@ -14,10 +21,7 @@ void Worker::ReleaseAll(bool count_attempt) {
   if (tasks_.empty()) return;
   std::vector<int64_t> ids;
   std::vector<spi::Uuid> tokens;
-  for (const auto& [id, task] : tasks_) {
-    ids.push_back(id);
-    tokens.push_back(task.token);
-  }
+  HeldClaims(ids, tokens);
   tasks_.clear();
   spi::InTransaction([&] {
     static spi::Statement release("SELECT llmeval._release_tasks($1, $2, 0, $3)",
@@ -310,10 +314,7 @@ void Worker::LookUpCache(std::vector<Task>& claimed, std::vector<std::optional<C
 void Worker::DropLostClaims() {
   std::vector<int64_t> ids;
   std::vector<spi::Uuid> tokens;
-  for (const auto& [id, task] : tasks_) {
-    ids.push_back(id);
-    tokens.push_back(task.token);
-  }
+  HeldClaims(ids, tokens);
   std::vector<int64_t> lost;
   spi::InTransaction([&] {
     static spi::Statement check("SELECT llmeval._lost_claims($1, $2)", {INT8ARRAYOID, UUIDARRAYOID});
@@ -336,10 +337,7 @@ void Worker::DropLostClaims() {
 void Worker::RenewLeases() {
   std::vector<int64_t> ids;
   std::vector<spi::Uuid> tokens;
-  for (const auto& [id, task] : tasks_) {
-    ids.push_back(id);
-    tokens.push_back(task.token);
-  }
+  HeldClaims(ids, tokens);
   spi::InTransaction([&] {
     static spi::Statement renew("SELECT llmeval._renew_leases($1, $2, $3)",
                                 {INT8ARRAYOID, UUIDARRAYOID, INT4OID});

@@ -50,7 +50,8 @@ CREATE TRIGGER immutable BEFORE UPDATE ON llmeval.test_cases
 -- (llmeval._lock_jobs_of, SKIP LOCKED, a bounded number of tries), and a
 -- write-back, which holds its own task rows (taken with SKIP LOCKED), tries
 -- for its jobs' rows here for llmeval.job_lock_wait_ms and then gives up.
--- Tenants' cancel_job and retry_failed lock the job, then its tasks. The job's status follows from its counters: running once a task
+-- Tenants' cancel_job and retry_failed lock the job, then its tasks.
+-- The job's status follows from its counters: running once a task
 -- started, and when no task is pending or running, completed (or failed if
 -- no task completed); cancelled and other final states set by cancel_job
 -- stay. Each change is announced on channel llmeval_job_progress.
@@ -60,26 +61,12 @@ RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   jobs_changed bigint[];
-  wait_ms int;
 BEGIN
   SELECT array_agg(DISTINCT j ORDER BY j) INTO jobs_changed FROM unnest(job_ids) j;
   IF jobs_changed IS NULL THEN
     RETURN;
   END IF;
-  -- A worker's write-back sets llmeval.job_lock_wait_ms (for its
-  -- transaction): it holds its own task rows by then, and must not wait on a
-  -- job row a tenant holds, so it tries for that long and gives up (55P03;
-  -- the worker keeps the results and tries again later). Everyone else waits.
-  -- (milliseconds, no unit; NULL where the library is not loaded)
-  wait_ms := coalesce(nullif(current_setting('llmeval.job_lock_wait_ms', true), '')::int, 0);
-  IF wait_ms > 0 THEN
-    IF cardinality(llmeval._lock_job_rows(jobs_changed, wait_ms)) < cardinality(jobs_changed) THEN
-      RAISE EXCEPTION 'a job''s row is held by another transaction'
-        USING ERRCODE = 'lock_not_available';
-    END IF;
-  ELSE
-    PERFORM 1 FROM llmeval.jobs WHERE id = ANY (jobs_changed) ORDER BY id FOR NO KEY UPDATE;
-  END IF;
+  PERFORM llmeval._lock_jobs_for_change(jobs_changed);
   UPDATE llmeval.jobs j SET
     total     = j.total + d.total,
     pending   = j.pending + d.pending,

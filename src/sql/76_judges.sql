@@ -327,16 +327,7 @@ BEGIN
   IF pairwise_jobs IS NULL THEN
     RETURN;
   END IF;
-  -- (in a worker's write-back, a bounded try, as in _apply_task_delta: no
-  -- worker waits on a job row a tenant holds)
-  IF coalesce(nullif(current_setting('llmeval.job_lock_wait_ms', true), '')::int, 0) > 0 THEN
-    IF cardinality(llmeval._lock_job_rows(pairwise_jobs, current_setting('llmeval.job_lock_wait_ms')::int))
-       < cardinality(pairwise_jobs) THEN
-      RAISE EXCEPTION 'a job''s row is held by another transaction' USING ERRCODE = 'lock_not_available';
-    END IF;
-  ELSE
-    PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (pairwise_jobs) ORDER BY j.id FOR NO KEY UPDATE;
-  END IF;
+  PERFORM llmeval._lock_jobs_for_change(pairwise_jobs);
   INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, target_task_id,
                              other_task_id, metric, sample, swapped)
   SELECT a.job_id, a.test_case_id, jm_model.id, a.tenant, 'judge', a.id, b.id, jm.name, s.i, o.swapped

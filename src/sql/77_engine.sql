@@ -127,6 +127,29 @@ BEGIN
   RETURN held;
 END $$;
 
+-- Locks these job rows for a change of their tasks. A worker's write-back
+-- sets llmeval.job_lock_wait_ms (for its transaction): it holds its own task
+-- rows by then, and must not wait on a job row a tenant holds, so it tries
+-- for that long and gives up (55P03; the worker keeps the results and tries
+-- again later). Everyone else waits, in id order.
+CREATE FUNCTION llmeval._lock_jobs_for_change(job_ids bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  -- (milliseconds, no unit; NULL where the library is not loaded)
+  wait_ms int := coalesce(nullif(current_setting('llmeval.job_lock_wait_ms', true), '')::int, 0);
+BEGIN
+  IF wait_ms > 0 THEN
+    IF cardinality(llmeval._lock_job_rows(job_ids, wait_ms))
+       < (SELECT count(DISTINCT x) FROM unnest(job_ids) x WHERE x IS NOT NULL) THEN
+      RAISE EXCEPTION 'a job''s row is held by another transaction' USING ERRCODE = 'lock_not_available';
+    END IF;
+  ELSE
+    PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (job_ids) ORDER BY j.id FOR NO KEY UPDATE;
+  END IF;
+END $$;
+
 -- The tasks whose job rows this transaction holds, of these (see
 -- _lock_job_rows).
 -- Every worker transaction that changes tasks calls this first: the lock
@@ -501,6 +524,7 @@ REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], f
                                                      bytea[], bigint[], text[], float8[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lock_job_rows(bigint[], int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lock_jobs_for_change(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
