@@ -22,6 +22,7 @@ int setting_retention_days = 30;
 int setting_sql_metric_timeout_ms = 5000;
 bool setting_share_caches = false;
 int setting_job_lock_wait_ms = 0;
+bool setting_defer_job_counters = false;
 char* setting_judge_model = nullptr;
 char* setting_embedding_model = nullptr;
 char* setting_langsmith_endpoint = nullptr;
@@ -121,6 +122,13 @@ void DefineSettings() {
                           "How long a write-back tries for a busy job row (internal; 0: wait).",
                           nullptr, &setting_job_lock_wait_ms, 0, 0, 60000, PGC_USERSET,
                           GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+  // On in the workers' sessions: their changes of tasks leave the job
+  // counters to be folded at the end of each transaction, by whichever
+  // worker gets the job's row without waiting (see 72_triggers.sql).
+  DefineCustomBoolVariable("llmeval.defer_job_counters",
+                           "Whether task changes leave job counters to be folded later (internal).",
+                           nullptr, &setting_defer_job_counters, false, PGC_SUSET,
+                           GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, nullptr, nullptr, nullptr);
 }
 
 void RegisterWorkers() {

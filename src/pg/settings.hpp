@@ -12,6 +12,7 @@ extern int setting_max_attempts;     // calls per task before it fails
 extern int setting_lease_seconds;    // how long a claim lasts without its worker
 extern int setting_retention_days;   // kept for maintenance()
 extern int setting_job_lock_wait_ms;     // a write-back's try for a busy job row (internal)
+extern bool setting_defer_job_counters;  // workers fold job counters themselves (internal)
 extern bool setting_share_caches;       // tenants share caches (superuser)
 extern int setting_sql_metric_timeout_ms;  // one call of a tenant's SQL metric (superuser)
 extern char* setting_judge_model;      // default judge model of new jobs (superuser)

@@ -5,6 +5,7 @@
 //   worker_calls.cpp   provider calls over HTTP and reading their replies
 //   worker_store.cpp   write-backs: results, scores, verdicts, deferral
 //   worker_trace.cpp   LangSmith runs
+//   worker_counters.cpp job counters folded at the end of each transaction
 //
 //
 // Each worker loops: claim due tasks in a short transaction (FOR UPDATE SKIP
@@ -68,9 +69,10 @@ using llmeval::pg::PgCall;
 
 constexpr int kClaimBatch = 64;             // tasks per claim transaction at most
 constexpr int64_t kIdleClaimMs = 1000;      // slow timer: due retries, new work missed
-constexpr int64_t kBusyClaimRetryMs = 20;   // a claim that found only busy jobs: again after
 constexpr int64_t kLeaseCheckMs = 5000;     // how often expired leases are reclaimed
 constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
+constexpr int64_t kFoldRetryMs = 5;         // job counters passed over (row held): folded again after,
+constexpr int64_t kFoldRetryMaxMs = 1000;   // doubling up to this while a row stays held
 constexpr int64_t kDeferredRetryMs = 50;    // results whose job row was held: tried again after,
 constexpr int64_t kDeferredRetryMaxMs = 1000;  // doubling up to this while it stays held
 constexpr int kJobLockWaitMs = 200;         // a write-back's try for a job row at most
@@ -204,6 +206,14 @@ class Worker {
   static http::ClientOptions ClientOptions();
   void CheckExtension();
   void ReclaimExpiredLeases();
+  // Folds the job counter changes this transaction can see into these jobs
+  // (every job's, with every_job), passing over job rows held elsewhere
+  // (worker_counters.cpp). The last statement of every worker transaction
+  // that changes tasks: the job row is held only while the transaction
+  // commits. Jobs passed over are folded again soon (with the next
+  // transaction's, or FoldPendingJobCounters).
+  void FoldJobCounters(std::vector<int64_t> job_ids, bool every_job = false);
+  void FoldPendingJobCounters();
   // Claims up to max_tasks; answers cache hits and tasks that cannot be
   // called at once; returns how many were claimed.
   int Claim(int max_tasks);
@@ -304,7 +314,10 @@ class Worker {
   int64_t next_deferred_ms_ = 0;
   int64_t deferred_retry_ms_ = kDeferredRetryMs;
   int64_t next_renewal_ms_ = 0;
-  bool claim_blocked_ = false;  // the last claim found due tasks of busy jobs only
+  // jobs whose counter changes were left unfolded (their row was held elsewhere)
+  std::vector<int64_t> fold_pending_;
+  int64_t next_fold_ms_ = 0;
+  int64_t fold_retry_ms_ = kFoldRetryMs;
   int job_lock_wait_ms_ = kJobLockWaitMs;  // the write-back's try for a job row
   // since the last heartbeat
   int64_t completed_ = 0, failed_ = 0, retried_ = 0;

@@ -19,15 +19,17 @@ void Worker::ReleaseAll(bool count_attempt) {
   deferred_completions_.clear();
   deferred_failures_.clear();
   if (tasks_.empty()) return;
-  std::vector<int64_t> ids;
+  std::vector<int64_t> ids, jobs;
   std::vector<spi::Uuid> tokens;
   HeldClaims(ids, tokens);
+  for (const auto& entry : tasks_) jobs.push_back(entry.second.job_id);
   tasks_.clear();
   spi::InTransaction([&] {
     static spi::Statement release("SELECT llmeval._release_tasks($1, $2, 0, $3)",
                                   {INT8ARRAYOID, UUIDARRAYOID, BOOLOID});
     release.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
                      BoolGetDatum(count_attempt)});
+    FoldJobCounters(jobs);
   });
 }
 
@@ -64,32 +66,30 @@ void Worker::ReclaimExpiredLeases() {
     static spi::Statement reclaim("SELECT llmeval._reclaim_expired_leases()", {});
     reclaim.Execute({});
     n = spi::Int64(0, 1);
+    // (and every job's counter changes: a worker that died may have left some)
+    FoldJobCounters({}, true);
   });
   if (n > 0) Log(LOG, "pg_llmeval: reclaimed " + std::to_string(n) + " tasks whose lease expired");
 }
 
 int Worker::Claim(int max_tasks) {
-  // The claim itself is short (it holds the jobs' rows): ids and tokens.
-  std::vector<int64_t> ids;
+  // The claim itself: ids and tokens.
+  std::vector<int64_t> ids, jobs;
   std::vector<spi::Uuid> tokens;
   spi::InTransaction([&] {
-    static spi::Statement claim("SELECT task_id, claim_token FROM llmeval._claim_tasks($1, $2)",
+    static spi::Statement claim("SELECT task_id, claim_token, job_id FROM llmeval._claim_tasks($1, $2)",
                                 {INT4OID, INT4OID});
     const uint64_t n = claim.Execute(
         {Int32GetDatum(max_tasks), Int32GetDatum(llmeval::pg::setting_lease_seconds)});
-    claim_blocked_ = false;
     for (uint64_t r = 0; r < n; ++r) {
-      if (spi::IsNull(r, 1)) {
-        claim_blocked_ = true;  // due tasks whose jobs' rows were busy
-        continue;
-      }
       ids.push_back(spi::Int64(r, 1));
       tokens.push_back(spi::UuidValue(r, 2));
+      jobs.push_back(spi::Int64(r, 3));
     }
+    FoldJobCounters(std::move(jobs));
   });
   if (ids.empty()) return 0;
-  // The requests are built in a transaction of their own, with no job row
-  // held. A task whose request cannot be built (its data fails rendering or
+  // The requests are built in a transaction of their own. A task whose request cannot be built (its data fails rendering or
   // a cast) would fail them all: they are then built one by one, and that
   // task fails alone with the reason.
   std::vector<Task> claimed;

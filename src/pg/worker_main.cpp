@@ -23,6 +23,7 @@ void Worker::Step(bool woken) {
     RenewLeases();
   }
   if (HasDeferred() && now >= next_deferred_ms_) StoreDeferred();
+  if (!fold_pending_.empty() && now >= next_fold_ms_) FoldPendingJobCounters();
   // Results waiting for their job's row take no slot: their calls are done.
   const int held = static_cast<int>(tasks_.size() - deferred_completions_.size() -
                                     deferred_failures_.size());
@@ -31,10 +32,8 @@ void Worker::Step(bool woken) {
   const int worth_claiming = std::max(1, llmeval::pg::setting_max_inflight / 4);
   if (room > 0 && (room >= worth_claiming || held == 0) && (woken || now >= next_claim_ms_)) {
     const int claimed = Claim(room);
-    // A full batch suggests more is waiting, and so do due tasks whose
-    // jobs were busy (another worker's write-back); otherwise back to the
-    // slow timer.
-    next_claim_ms_ = claimed == room ? now : claim_blocked_ ? now + kBusyClaimRetryMs : now + kIdleClaimMs;
+    // A full batch suggests more is waiting; otherwise back to the slow timer.
+    next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
   }
   StartDueCalls();
   SendTraces();
@@ -49,6 +48,7 @@ int64_t Worker::IdleTimeoutMs() const {
   int64_t next = std::min(next_claim_ms_, next_lease_check_ms_);
   if (!extension_ready_) next = next_extension_check_ms_;
   if (HasDeferred()) next = std::min(next, next_deferred_ms_);
+  if (!fold_pending_.empty()) next = std::min(next, next_fold_ms_);
   for (const auto& entry : tasks_)
     if (!entry.second.in_flight) next = std::min(next, entry.second.not_before_ms);
   return std::max<int64_t>(0, next - now);
@@ -140,6 +140,7 @@ void llmeval_worker_main(Datum arg) {
   BackgroundWorkerUnblockSignals();
   BackgroundWorkerInitializeConnection(llmeval::pg::setting_database_name, nullptr, 0);
   pgstat_report_appname("pg_llmeval worker");
+  SetConfigOption("llmeval.defer_job_counters", "on", PGC_SUSET, PGC_S_SESSION);
   llmeval::pg::SetWorkerLatch(slot, MyLatch);
   try {
     llmeval::pg::worker::RunWorker(slot);

@@ -207,6 +207,12 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
       const std::vector<int64_t> changed = spi::Int64Array(0, 1);
       applied.insert(applied.end(), changed.begin(), changed.end());
     }
+    if (!applied.empty()) {
+      std::vector<int64_t> jobs;
+      for (const Completion& c : completions) jobs.push_back(c.task->job_id);
+      for (const Failure& f : failures) jobs.push_back(f.task->job_id);
+      FoldJobCounters(std::move(jobs));
+    }
   });
   // Results not applied: their task row was held elsewhere (a tenant's
   // cancel_job not yet committed), or their claim is gone. They wait in

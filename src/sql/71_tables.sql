@@ -174,6 +174,28 @@ CREATE INDEX ON llmeval.jobs (status) WHERE status IN ('queued', 'running');
 CREATE INDEX ON llmeval.jobs (prompt_version_id);
 CREATE INDEX ON llmeval.jobs (dataset_version_id);
 
+-- Changes of the job counters not yet added to the job row. A statement
+-- that changes tasks appends one row per job it touched, which locks
+-- nothing; whoever holds the job's row then folds every change it can see
+-- into the counters (llmeval._fold_job_counters). Tenants' own statements
+-- fold at once; the workers fold at the end of each transaction, passing
+-- over a job whose row is held elsewhere, so that a worker never waits on a
+-- job row and two workers never queue behind one busy job. A snapshot that
+-- sees one change sees every change committed before it, so folded counters
+-- are always those of a moment: never negative, never a job finished early.
+CREATE TABLE llmeval.job_counter_deltas (
+  id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  job_id    bigint NOT NULL,
+  total     int NOT NULL,
+  pending   int NOT NULL,
+  running   int NOT NULL,
+  completed int NOT NULL,
+  failed    int NOT NULL,
+  cancelled int NOT NULL
+);
+CREATE INDEX ON llmeval.job_counter_deltas (job_id);
+REVOKE ALL ON llmeval.job_counter_deltas FROM PUBLIC;
+
 -- The queue: one task per test case and model (kind generate), and one per
 -- judge call (kind judge: a judge metric's sample of a generated output, or
 -- one order of a pairwise comparison) or embedding call (kind embed), all

@@ -41,74 +41,132 @@ CREATE TRIGGER immutable BEFORE UPDATE ON llmeval.test_cases
   FOR EACH ROW EXECUTE FUNCTION llmeval._forbid_update();
 
 -- Job counters. One statement-level trigger per statement on tasks (a worker
--- writing back one task, or cancel_job touching 100,000) adds the per-status
--- differences to each job's counters. The job rows are locked in id order
--- first, so concurrent statements over several jobs cannot deadlock, and the
--- counters are updated under that lock, so concurrent workers never lose an
--- increment. No worker ever waits for a lock while holding one a tenant
--- may want: claims, releases and reclaims lock the jobs' rows first
--- (llmeval._lock_jobs_of, SKIP LOCKED, a bounded number of tries), and a
--- write-back, which holds its own task rows (taken with SKIP LOCKED), tries
--- for its jobs' rows here for llmeval.job_lock_wait_ms and then gives up.
--- Tenants' cancel_job and retry_failed lock the job, then its tasks.
--- The job's status follows from its counters: running once a task
--- started, and when no task is pending or running, completed (or failed if
--- no task completed); cancelled and other final states set by cancel_job
--- stay. Each change is announced on channel llmeval_job_progress.
--- Applies per-(job, status) differences in task counts (parallel arrays).
+-- writing back one task, or cancel_job touching 100,000) appends the
+-- per-job differences to llmeval.job_counter_deltas, which locks nothing.
+-- In a tenant's transaction (submit_job, cancel_job, retry_failed, which
+-- hold the job's row already) they are folded into the job at once, so the
+-- job reads right when the statement returns. The workers (which set
+-- llmeval.defer_job_counters) fold at the end of each of their transactions
+-- and pass over a job whose row is held elsewhere: no worker waits on a job
+-- row, whoever holds it (a tenant's open transaction among them), and two
+-- workers busy with one job never queue behind each other.
+-- Appends per-(job, status) differences in task counts (parallel arrays).
 CREATE FUNCTION llmeval._apply_task_delta(job_ids bigint[], statuses text[], counts bigint[])
 RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   jobs_changed bigint[];
 BEGIN
-  SELECT array_agg(DISTINCT j ORDER BY j) INTO jobs_changed FROM unnest(job_ids) j;
+  WITH appended AS (
+    INSERT INTO llmeval.job_counter_deltas AS d (job_id, total, pending, running, completed, failed, cancelled)
+    SELECT c.job_id, sum(c.n),
+           coalesce(sum(c.n) FILTER (WHERE c.status = 'pending'), 0),
+           coalesce(sum(c.n) FILTER (WHERE c.status = 'running'), 0),
+           coalesce(sum(c.n) FILTER (WHERE c.status = 'completed'), 0),
+           coalesce(sum(c.n) FILTER (WHERE c.status = 'failed'), 0),
+           coalesce(sum(c.n) FILTER (WHERE c.status = 'cancelled'), 0)
+    FROM unnest(job_ids, statuses, counts) AS c(job_id, status, n)
+    WHERE c.job_id IS NOT NULL
+    GROUP BY c.job_id
+    RETURNING d.job_id
+  )
+  SELECT array_agg(a.job_id ORDER BY a.job_id) INTO jobs_changed FROM appended a;
   IF jobs_changed IS NULL THEN
     RETURN;
   END IF;
-  PERFORM llmeval._lock_jobs_for_change(jobs_changed);
-  UPDATE llmeval.jobs j SET
-    total     = j.total + d.total,
-    pending   = j.pending + d.pending,
-    running   = j.running + d.running,
-    completed = j.completed + d.completed,
-    failed    = j.failed + d.failed,
-    cancelled = j.cancelled + d.cancelled
-  FROM (SELECT job_id,
-               sum(n) AS total,
-               coalesce(sum(n) FILTER (WHERE status = 'pending'), 0) AS pending,
-               coalesce(sum(n) FILTER (WHERE status = 'running'), 0) AS running,
-               coalesce(sum(n) FILTER (WHERE status = 'completed'), 0) AS completed,
-               coalesce(sum(n) FILTER (WHERE status = 'failed'), 0) AS failed,
-               coalesce(sum(n) FILTER (WHERE status = 'cancelled'), 0) AS cancelled
-        FROM unnest(job_ids, statuses, counts) AS c(job_id, status, n)
-        GROUP BY job_id) d
-  WHERE j.id = d.job_id;
-
-  UPDATE llmeval.jobs SET
-    status = CASE
-               WHEN pending + running = 0 AND total > 0 THEN
-                 CASE WHEN completed = 0 AND failed > 0 THEN 'failed' ELSE 'completed' END
-               WHEN running + completed + failed > 0 THEN 'running'
-               ELSE status END,
-    started_at = CASE WHEN started_at IS NULL AND running + completed + failed > 0
-                      THEN now() ELSE started_at END,
-    finished_at = CASE WHEN pending + running = 0 AND total > 0 THEN coalesce(finished_at, now())
-                       ELSE NULL END
-  WHERE id = ANY (jobs_changed) AND status <> 'cancelled';
-
-  PERFORM pg_notify('llmeval_job_progress',
-                    json_build_object('job_id', id, 'status', status, 'total', total,
-                                      'completed', completed, 'failed', failed,
-                                      'cancelled', cancelled)::text)
-  FROM llmeval.jobs WHERE id = ANY (jobs_changed) ORDER BY id;
+  IF NOT coalesce(nullif(current_setting('llmeval.defer_job_counters', true), '')::boolean, false) THEN
+    PERFORM llmeval._fold_job_counters(jobs_changed, true);
+  END IF;
   -- New work: wake the workers when this transaction commits (background
   -- workers cannot LISTEN; llmeval._wake_workers_on_commit sets their latches).
   IF EXISTS (SELECT 1 FROM unnest(statuses, counts) AS c(status, n)
-             WHERE status = 'pending' AND n > 0) THEN
+             WHERE c.status = 'pending' AND c.n > 0) THEN
     PERFORM llmeval._wake_workers_on_commit();
   END IF;
 END $$;
+
+-- Folds the counter changes this transaction can see into their jobs (these
+-- jobs, or every job with changes when job_ids is NULL), in job id order.
+-- wait: lock each job's row, waiting for it; otherwise pass over rows held
+-- elsewhere. Returns the jobs passed over that still have changes to fold.
+-- The job's status follows from its counters: running once a task started,
+-- and when no task is pending or running, completed (or failed if no task
+-- completed); cancelled stays. Each change is announced on channel
+-- llmeval_job_progress.
+CREATE FUNCTION llmeval._fold_job_counters(job_ids bigint[], wait boolean)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  wanted bigint[] := coalesce(job_ids, ARRAY(SELECT DISTINCT d.job_id FROM llmeval.job_counter_deltas d
+                                              ORDER BY 1 LIMIT 1000));
+  held bigint[];
+  announced bigint;
+BEGIN
+  IF cardinality(wanted) = 0 THEN
+    RETURN '{}';
+  END IF;
+  IF wait THEN
+    held := ARRAY(SELECT j.id FROM llmeval.jobs j WHERE j.id = ANY (wanted)
+                  ORDER BY j.id FOR NO KEY UPDATE);
+  ELSE
+    held := ARRAY(SELECT j.id FROM llmeval.jobs j WHERE j.id = ANY (wanted)
+                  ORDER BY j.id FOR NO KEY UPDATE SKIP LOCKED);
+  END IF;
+  IF cardinality(held) > 0 THEN
+    WITH folded AS (
+      DELETE FROM llmeval.job_counter_deltas d WHERE d.job_id = ANY (held)
+      RETURNING d.*
+    ), sums AS (
+      SELECT f.job_id, sum(f.total) AS total, sum(f.pending) AS pending, sum(f.running) AS running,
+             sum(f.completed) AS completed, sum(f.failed) AS failed, sum(f.cancelled) AS cancelled
+      FROM folded f GROUP BY f.job_id
+    ), counted AS (
+      UPDATE llmeval.jobs j SET
+        total     = j.total + s.total,
+        pending   = j.pending + s.pending,
+        running   = j.running + s.running,
+        completed = j.completed + s.completed,
+        failed    = j.failed + s.failed,
+        cancelled = j.cancelled + s.cancelled,
+        status = CASE
+                   WHEN j.status = 'cancelled' THEN j.status
+                   WHEN j.pending + s.pending + j.running + s.running = 0 AND j.total + s.total > 0 THEN
+                     CASE WHEN j.completed + s.completed = 0 AND j.failed + s.failed > 0
+                          THEN 'failed' ELSE 'completed' END
+                   WHEN j.running + s.running + j.completed + s.completed + j.failed + s.failed > 0
+                     THEN 'running'
+                   ELSE j.status END,
+        started_at = CASE WHEN j.status <> 'cancelled' AND j.started_at IS NULL
+                               AND j.running + s.running + j.completed + s.completed + j.failed + s.failed > 0
+                          THEN now() ELSE j.started_at END,
+        finished_at = CASE WHEN j.status = 'cancelled' THEN j.finished_at
+                           WHEN j.pending + s.pending + j.running + s.running = 0 AND j.total + s.total > 0
+                             THEN coalesce(j.finished_at, now())
+                           ELSE NULL END
+      FROM sums s
+      WHERE j.id = s.job_id AND (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled)
+                                IS DISTINCT FROM (0, 0, 0, 0, 0, 0)
+      RETURNING j.id, j.status, j.total, j.completed, j.failed, j.cancelled
+    )
+    SELECT count(pg_notify('llmeval_job_progress',
+                           json_build_object('job_id', c.id, 'status', c.status, 'total', c.total,
+                                             'completed', c.completed, 'failed', c.failed,
+                                             'cancelled', c.cancelled)::text))
+    INTO announced FROM (SELECT * FROM counted ORDER BY id) c;
+    IF cardinality(held) = cardinality(wanted) THEN
+      RETURN '{}';
+    END IF;
+  END IF;
+  -- Changes of jobs deleted since (retention) have nothing to fold into.
+  DELETE FROM llmeval.job_counter_deltas d
+  WHERE d.job_id = ANY (wanted) AND d.job_id <> ALL (held)
+    AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = d.job_id);
+  RETURN ARRAY(SELECT DISTINCT d.job_id FROM llmeval.job_counter_deltas d
+               WHERE d.job_id = ANY (wanted) AND d.job_id <> ALL (held) ORDER BY 1);
+END $$;
+REVOKE ALL ON FUNCTION llmeval._fold_job_counters(bigint[], boolean) FROM PUBLIC;
 
 CREATE FUNCTION llmeval._tasks_count_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$

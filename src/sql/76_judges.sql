@@ -357,9 +357,11 @@ CREATE FUNCTION llmeval._record_judgements(task_ids bigint[], tokens uuid[], sco
                                            errors text[], repaired boolean[], first_replies text[],
                                            embeddings jsonb)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
   WITH recorded AS (
     INSERT INTO llmeval.judgements AS j (task_id, tenant, score, weighted_score, reason, verdict,
                                          error, repaired, first_reply)
@@ -378,7 +380,8 @@ AS $$
          ARRAY(SELECT el.x::float8 FROM jsonb_array_elements_text(e.item -> 'vector') AS el(x))
   FROM jsonb_array_elements(coalesce(embeddings, '[]')) AS e(item)
   JOIN llmeval.tasks t ON t.id = (e.item ->> 'task_id')::bigint
-  ON CONFLICT DO NOTHING
+  ON CONFLICT DO NOTHING;
+END
 $$;
 
 -- When every sample of a (generation, metric) has ended, its score: the mean
@@ -391,6 +394,17 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  -- An output judged by several calls (samples, or a pairwise comparison's
+  -- two orders) is scored by whichever transaction ends its last call. Two
+  -- workers ending the last two at once would each see the other's still
+  -- running and both pass: their jobs' rows are taken first (a bounded try
+  -- in a worker, see _lock_jobs_for_change), so the second sees the first.
+  PERFORM llmeval._lock_jobs_for_change(ARRAY(
+    SELECT DISTINCT t.job_id FROM llmeval.tasks t
+    WHERE t.id = ANY (judge_task_ids) AND t.kind = 'judge'
+      AND (t.other_task_id IS NOT NULL
+           OR EXISTS (SELECT 1 FROM llmeval.tasks s
+                      WHERE s.target_task_id = t.target_task_id AND s.metric = t.metric AND s.id <> t.id))));
   WITH targets AS (
     SELECT DISTINCT t.target_task_id AS target, t.metric
     FROM llmeval.tasks t WHERE t.id = ANY (judge_task_ids) AND t.kind <> 'generate'

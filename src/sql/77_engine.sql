@@ -38,7 +38,7 @@ RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, cor
                input jsonb, expected text, metrics text[], use_cache boolean,
                requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
                scale_min float8, scale_max float8, pairwise boolean)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- A few dozen ids, each joined by primary keys: right after a large submit
 -- the statistics are stale, and a hash join would read every test case and
@@ -46,6 +46,9 @@ SET search_path = pg_catalog, pg_temp
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   SELECT c.id, c.claim_token, c.attempts, c.job_id, j.correlation_id, m.id, m.name, p.kind,
          p.base_url, s.api_key, p.api_key_env, m.api_model,
          CASE WHEN c.kind = 'generate' THEN
@@ -99,7 +102,8 @@ AS $$
                      WHERE c.kind = 'judge' AND md.name = c.metric AND (md.tenant IS NULL OR md.tenant = j.tenant)
                      ORDER BY md.tenant NULLS LAST LIMIT 1) jd ON true
   WHERE c.status = 'running'
-  ORDER BY c.next_attempt_at, c.id
+  ORDER BY c.next_attempt_at, c.id;
+END
 $$;
 
 -- Locks these job rows, waiting at most wait_ms in all, and returns those
@@ -127,10 +131,13 @@ BEGIN
   RETURN held;
 END $$;
 
--- Locks these job rows for a change of their tasks. A worker's write-back
--- sets llmeval.job_lock_wait_ms (for its transaction): it holds its own task
--- rows by then, and must not wait on a job row a tenant holds, so it tries
--- for that long and gives up (55P03; the worker keeps the results and tries
+-- Locks these job rows, for a change that must see every other change of
+-- the jobs' tasks committed first (the pairwise queueing: two workers
+-- completing the two halves of a pair; the scoring of an output judged by
+-- several calls). A worker's write-back sets
+-- llmeval.job_lock_wait_ms (for its transaction): it holds its own task rows
+-- by then, and must not wait on a job row a tenant holds, so it tries for
+-- that long and gives up (55P03; the worker keeps the results and tries
 -- again later). Everyone else waits, in id order.
 CREATE FUNCTION llmeval._lock_jobs_for_change(job_ids bigint[]) RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -150,99 +157,55 @@ BEGIN
   END IF;
 END $$;
 
--- The tasks whose job rows this transaction holds, of these (see
--- _lock_job_rows).
--- Every worker transaction that changes tasks calls this first: the lock
--- order is jobs, then tasks, everywhere (cancel_job and retry_failed lock
--- the job first too), so nothing deadlocks; and since a tenant's open
--- transaction can hold its job's row (BEGIN; SELECT llmeval.cancel_job(..)
--- and no COMMIT), no worker waits on a job row for longer than wait_ms: the
--- tasks of that job wait, in the worker's memory or in the queue, and every
--- other job goes on.
-CREATE FUNCTION llmeval._lock_jobs_of(task_ids bigint[], wait_ms int)
-RETURNS bigint[]
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  held bigint[];
-BEGIN
-  -- (each id looked up by the primary key: right after a large submit the
-  -- statistics are stale and a join would scan the job's every task)
-  held := llmeval._lock_job_rows(ARRAY(SELECT DISTINCT (SELECT t.job_id FROM llmeval.tasks t WHERE t.id = x.id)
-                                       FROM unnest(task_ids) AS x(id)), wait_ms);
-  RETURN ARRAY(SELECT x.id FROM unnest(task_ids) AS x(id)
-               WHERE (SELECT t.job_id FROM llmeval.tasks t WHERE t.id = x.id) = ANY (held));
-END $$;
-
 -- Claims up to max_tasks due pending tasks: a lease, a claim token, one more
--- attempt. Short, since it holds the jobs' rows: the requests are built
--- afterwards, in a transaction of their own (_task_requests). A single row
--- of NULLs means: due tasks exist, but their jobs' rows were busy.
+-- attempt. Nothing but the claimed task rows is locked (the job counters are
+-- folded at the end of the worker's transaction, see
+-- llmeval._fold_job_counters), so nothing here waits: rows another worker
+-- or a tenant's open transaction holds are passed over. The requests are
+-- built afterwards, in a transaction of their own (_task_requests), so
+-- that a task whose request cannot be built fails alone.
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
-RETURNS TABLE (task_id bigint, claim_token uuid)
+RETURNS TABLE (task_id bigint, claim_token uuid, job_id bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
-DECLARE
-  candidates bigint[];
-  locked bigint[] := '{}';
-  blocked bigint[] := '{}';
 BEGIN
-  -- The first due tasks, of jobs whose rows this transaction can lock (a job
-  -- held by someone else past the wait is passed over, and the next due
-  -- tasks looked at).
-  -- Up to 16 windows, so that a tenant holding several of its jobs' rows
-  -- open (each window is usually one job) cannot hide the rest of the
-  -- queue; only the first waits a little (for another worker's short
-  -- transaction), the others take what is free at once.
-  FOR window_no IN 1..16 LOOP
-    candidates := ARRAY(SELECT t.id FROM llmeval.tasks t
-                        WHERE t.status = 'pending' AND t.next_attempt_at <= now()
-                          AND t.job_id <> ALL (blocked)
-                        ORDER BY t.next_attempt_at, t.id LIMIT max_tasks);
-    EXIT WHEN cardinality(candidates) = 0;
-    locked := llmeval._lock_jobs_of(candidates, CASE WHEN window_no = 1 THEN 20 ELSE 0 END);
-    EXIT WHEN cardinality(locked) > 0;
-    blocked := blocked || ARRAY(SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (candidates));
-  END LOOP;
-  IF cardinality(locked) = 0 THEN
-    -- Due tasks, but every one of their jobs busy: one row of NULLs tells
-    -- the worker to try again soon rather than on its slow timer.
-    IF cardinality(blocked) > 0 THEN
-      RETURN QUERY SELECT NULL::bigint, NULL::uuid;
-    END IF;
-    RETURN;
-  END IF;
   RETURN QUERY
   WITH due AS (
     SELECT t.id FROM llmeval.tasks t
-    WHERE t.id = ANY (locked) AND t.status = 'pending'
+    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    ORDER BY t.next_attempt_at, t.id
+    LIMIT max_tasks
     FOR NO KEY UPDATE SKIP LOCKED
   )
   UPDATE llmeval.tasks t
   SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
       lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
   FROM due WHERE t.id = due.id
-  RETURNING t.id, t.claim_token;
-END $$;
+  RETURNING t.id, t.claim_token, t.job_id;
+END
+$$;
 
 -- The cache key of each task's (tenant's cache scope, model, request body)
 -- and the cached response, if any, in the order given.
 CREATE FUNCTION llmeval._cached_responses(task_ids bigint[], model_ids int[], bodies text[])
 RETURNS TABLE (ord bigint, key bytea, output text, input_tokens int, output_tokens int,
                weighted_score float8)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   SELECT b.ord, k.key, c.output, c.input_tokens, c.output_tokens, c.weighted_score
   FROM unnest(task_ids, model_ids, bodies) WITH ORDINALITY AS b(task_id, model_id, body, ord)
   JOIN llmeval.tasks t ON t.id = b.task_id
   CROSS JOIN LATERAL (SELECT sha256(convert_to(llmeval._cache_scope(t.tenant) || ':' || b.model_id
                                                || ':' || b.body, 'UTF8')) AS key) k
   LEFT JOIN llmeval.response_cache c ON c.key = k.key
-  ORDER BY b.ord
+  ORDER BY b.ord;
+END
 $$;
 
 -- Stores completed calls: the response (priced from the model's prices, free
@@ -253,9 +216,13 @@ CREATE FUNCTION llmeval._complete_tasks_apply(task_ids bigint[], tokens uuid[], 
                                         cached boolean[], cache_keys bytea[], score_task_ids bigint[],
                                         score_metrics text[], score_values float8[], holding bigint[])
 RETURNS bigint[]
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+DECLARE
+  result bigint[];
+BEGIN
   WITH input AS (
     SELECT * FROM unnest(task_ids, tokens, outputs, latencies, input_tokens, output_tokens, cached,
                          cache_keys) AS x(id, token, output, latency, itok, otok, cached, ckey)
@@ -292,7 +259,9 @@ AS $$
     ON CONFLICT (key) DO NOTHING
   )
   -- (data-modifying WITH statements run to completion whether read or not)
-  SELECT coalesce(array_agg(d.id), '{}') FROM done d
+  SELECT coalesce(array_agg(d.id), '{}') INTO result FROM done d;
+  RETURN result;
+END
 $$;
 
 -- The workers' write-back of completed calls: the judge and embed tasks of
@@ -358,9 +327,13 @@ CREATE FUNCTION llmeval._fail_tasks_apply(task_ids bigint[], tokens uuid[], erro
                                           delays_ms bigint[], final boolean[], latencies float8[],
                                           holding bigint[])
 RETURNS bigint[]
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+DECLARE
+  result bigint[];
+BEGIN
   WITH input AS (
     SELECT * FROM unnest(task_ids, tokens, errors, delays_ms, final, latencies)
       AS x(id, token, error, delay, final, latency)
@@ -385,7 +358,9 @@ AS $$
            jsonb_build_object('attempt', c.attempts, 'error', c.error, 'retry_in_ms', c.delay)
     FROM changed c JOIN llmeval.jobs j ON j.id = c.job_id
   )
-  SELECT coalesce(array_agg(c.id), '{}') FROM changed c
+  SELECT coalesce(array_agg(c.id), '{}') INTO result FROM changed c;
+  RETURN result;
+END
 $$;
 
 -- A judge call that failed for good still ends its sample: the judged
@@ -414,27 +389,33 @@ END $$;
 -- Gives claimed tasks back (a worker shutting down, or one holding tasks it
 -- could not start within its rate limits) without counting the attempt,
 -- unless count_attempt (a worker giving its tasks back after an error).
--- (Those whose job row is held elsewhere past the wait are left to the
--- reclaim of claims whose worker is gone.)
+-- (A task row held elsewhere, by a tenant's cancel_job not yet committed, is
+-- passed over: cancelled, or else reclaimed once this worker is gone or the
+-- lease ends.)
 CREATE FUNCTION llmeval._release_tasks(task_ids bigint[], tokens uuid[], delay_ms bigint DEFAULT 0,
                                        count_attempt boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 DECLARE
-  held bigint[] := llmeval._lock_jobs_of(task_ids, 200);
-  n bigint;
+  result bigint;
 BEGIN
-  UPDATE llmeval.tasks t
-  SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
-      attempts = CASE WHEN count_attempt THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
-      next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
-  FROM unnest(task_ids, tokens) AS x(id, token)
-  WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running' AND t.id = ANY (held);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
+  WITH released AS (
+    UPDATE llmeval.tasks t
+    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+        attempts = CASE WHEN count_attempt THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
+        next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
+    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r JOIN unnest(task_ids, tokens) AS x(id, token)
+                     ON r.id = x.id AND r.claim_token = x.token AND r.status = 'running'
+                   FOR NO KEY UPDATE OF r SKIP LOCKED)
+    RETURNING t.id
+  )
+  SELECT count(*) INTO result FROM released;
+  RETURN result;
+END
+$$;
 
 -- Extends the leases of the tasks a worker still holds (waiting for its rate
 -- limit turn, in flight, or written back later because their job's row was
@@ -443,9 +424,13 @@ END $$;
 -- elsewhere is renewed on the next round.
 CREATE FUNCTION llmeval._renew_leases(task_ids bigint[], tokens uuid[], lease_seconds int)
 RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+DECLARE
+  result bigint;
+BEGIN
   WITH renewed AS (
     UPDATE llmeval.tasks t
     SET lease_expires_at = now() + make_interval(secs => lease_seconds)
@@ -454,20 +439,28 @@ AS $$
                    FOR NO KEY UPDATE OF r SKIP LOCKED)
     RETURNING t.id
   )
-  SELECT count(*) FROM renewed
+  SELECT count(*) INTO result FROM renewed;
+  RETURN result;
+END
 $$;
 
 -- Of the tasks a worker holds, those whose claim is gone (cancelled, or
 -- reclaimed): the worker abandons their calls.
 CREATE FUNCTION llmeval._lost_claims(task_ids bigint[], tokens uuid[])
 RETURNS bigint[]
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT coalesce(array_agg(x.id), '{}')
+#variable_conflict use_column
+DECLARE
+  result bigint[];
+BEGIN
+  SELECT coalesce(array_agg(x.id), '{}') INTO result
   FROM unnest(task_ids, tokens) AS x(id, token)
   WHERE NOT EXISTS (SELECT 1 FROM llmeval.tasks t
-                    WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running')
+                    WHERE t.id = x.id AND t.claim_token = x.token AND t.status = 'running');
+  RETURN result;
+END
 $$;
 
 -- Running tasks whose lease expired, that were claimed before the server
@@ -494,26 +487,26 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 DECLARE
-  candidates bigint[];
-  locked bigint[];
-  n bigint;
+  result bigint;
 BEGIN
-  -- (running tasks are few: the workers' claims)
-  candidates := ARRAY(SELECT t.id FROM llmeval.tasks t
-                      WHERE t.status = 'running' AND llmeval._claim_abandoned(t));
-  IF cardinality(candidates) = 0 THEN
-    RETURN 0;
-  END IF;
-  locked := llmeval._lock_jobs_of(candidates, 100);
-  UPDATE llmeval.tasks t
-  SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
-      last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
-  WHERE t.id = ANY (locked) AND t.status = 'running'
-    AND llmeval._claim_abandoned(t);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
+  -- (running tasks are few: the workers' claims; a row held elsewhere is
+  -- looked at again next time)
+  WITH reclaimed AS (
+    UPDATE llmeval.tasks t
+    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+        last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
+    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r
+                   WHERE r.status = 'running' AND llmeval._claim_abandoned(r)
+                   FOR NO KEY UPDATE OF r SKIP LOCKED)
+      AND t.status = 'running' AND llmeval._claim_abandoned(t)
+    RETURNING t.id
+  )
+  SELECT count(*) INTO result FROM reclaimed;
+  RETURN result;
+END
+$$;
 
 REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._task_requests(bigint[]) FROM PUBLIC;
@@ -529,7 +522,6 @@ REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], b
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._reclaim_expired_leases() FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._lock_jobs_of(bigint[], int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._claim_abandoned(llmeval.tasks) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._renew_leases(bigint[], uuid[], int) FROM PUBLIC;
 

@@ -155,16 +155,19 @@ AS $$ SELECT ARRAY[0.1, 0.25, 0.5, 1, 2.5, 5, 10, 'Infinity']::float8[] $$;
 CREATE FUNCTION llmeval._count(metrics text[], tenants text[], model_ids int[], labels text[],
                                deltas numeric[])
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
   INSERT INTO llmeval.counter_shards AS c (metric, tenant, model_id, label, shard, value)
   SELECT d.metric, d.tenant, d.model_id, d.label, pg_backend_pid(), sum(d.delta)
   FROM unnest(metrics, tenants, model_ids, labels, deltas) AS d(metric, tenant, model_id, label, delta)
   WHERE d.delta > 0
   GROUP BY d.metric, d.tenant, d.model_id, d.label
   ORDER BY d.metric, d.tenant, d.model_id, d.label
-  ON CONFLICT (metric, tenant, model_id, label, shard) DO UPDATE SET value = c.value + EXCLUDED.value
+  ON CONFLICT (metric, tenant, model_id, label, shard) DO UPDATE SET value = c.value + EXCLUDED.value;
+END
 $$;
 
 -- Tasks that reached completed or failed (from another status, or inserted
@@ -203,9 +206,12 @@ CREATE FUNCTION llmeval._count_calls(task_ids bigint[], tenants text[], answered
                                      latencies_ms float8[], input_tokens int[], output_tokens int[],
                                      costs numeric[])
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+  PERFORM FROM (
   WITH calls AS (
     SELECT x.tenant, t.model_id, x.answered AND x.latency IS NOT NULL AS timed,
            x.latency / 1000 AS seconds, x.itok, x.otok, x.cost
@@ -234,6 +240,8 @@ AS $$
   SELECT llmeval._count(array_agg(d.metric), array_agg(d.tenant), array_agg(d.model_id),
                         array_agg(d.label), array_agg(d.delta))
   FROM deltas d
+  ) AS done;
+END
 $$;
 
 CREATE FUNCTION llmeval._count_responses() RETURNS trigger

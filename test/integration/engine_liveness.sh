@@ -11,7 +11,8 @@
 #   - a cancelled worker (pg_cancel_backend) that kept its claims;
 #   - tasks waiting for their rate-limit turn longer than their lease,
 #     reclaimed and called twice;
-#   - job options that are accepted but never end (a property test).
+#   - job options that are accepted but never end (a property test);
+# and then every job's counters must still be its tasks' counts.
 # Needs the throwaway cluster (test/harness/with_cluster.sh): the workers run
 # in database postgres.
 set -euo pipefail
@@ -91,6 +92,11 @@ for hold in "llmeval.retry_failed" "llmeval.cancel_job"; do
   sleep 1
   victim=$(submit lv_alice d1)
   check "another tenant's job completes while $hold holds a job row" "SELECT llmeval.wait_job($victim, '30 s')" completed
+  if [ "$hold" = llmeval.retry_failed ]; then
+    # its counters wait for the row, its other tasks do not
+    check_true "the held job's own tasks are served meanwhile" \
+      "SELECT count(*) > 0 FROM llmeval.tasks WHERE job_id = $held AND status = 'completed'"
+  fi
   q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'lv_mallory'" >/dev/null
   wait "$holder" 2>/dev/null || true
   check_true "the held job ends once released ($hold)" "$(ended "$held")"
@@ -274,5 +280,25 @@ for job in "${jobs[@]}"; do
   [ "$(q "$(ended "$job" "60 s")")" = t ] || { never=$((never + 1)); echo "# job $job did not end"; }
 done
 expect "every accepted job ended ($accepted accepted, $refused refused)" "$never" 0
+
+# 9. After all of the above (held rows, failed write-backs, killed and
+#    cancelled workers), every job's counters are its tasks' counts, and no
+#    counter change is left unfolded.
+counters_off="SELECT count(*) FROM llmeval.jobs j
+  CROSS JOIN LATERAL (SELECT count(*) AS total,
+                             count(*) FILTER (WHERE t.status = 'pending') AS pending,
+                             count(*) FILTER (WHERE t.status = 'running') AS running,
+                             count(*) FILTER (WHERE t.status = 'completed') AS completed,
+                             count(*) FILTER (WHERE t.status = 'failed') AS failed,
+                             count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled
+                      FROM llmeval.tasks t WHERE t.job_id = j.id) c
+  WHERE (j.total, j.pending, j.running, j.completed, j.failed, j.cancelled)
+        IS DISTINCT FROM (c.total, c.pending, c.running, c.completed, c.failed, c.cancelled)"
+for _ in $(seq 1 50); do
+  [ "$(q "$counters_off") $(q "SELECT count(*) FROM llmeval.job_counter_deltas")" = "0 0" ] && break
+  sleep 0.2
+done
+check "every job's counters equal its tasks' counts" "$counters_off" 0
+check "no counter change is left to fold" "SELECT count(*) FROM llmeval.job_counter_deltas" 0
 
 exit $status

@@ -1,7 +1,7 @@
 -- Jobs: validation at submit, the queue it creates, counters and status as
 -- tasks move, progress, cancel, retry, wait and export.
 BEGIN;
-SELECT plan(37);
+SELECT plan(43);
 
 CREATE ROLE tap_carol IN ROLE llmeval_user;
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
@@ -83,7 +83,33 @@ WHERE job_id = (SELECT id FROM j) AND status = 'running';
 SELECT is((SELECT (completed, failed, pending, running)::text FROM llmeval.jobs WHERE id = (SELECT id FROM j)),
           '(1,1,4,0)', 'counters follow every status change');
 
+-- A worker's session defers the counters: a change waits in
+-- job_counter_deltas, taking no lock on the job's row, until a fold.
+SET llmeval.defer_job_counters = on;
+UPDATE llmeval.tasks SET status = 'running', claim_token = gen_random_uuid(),
+                         lease_expires_at = now() + interval '1 minute'
+WHERE id = (SELECT min(id) FROM llmeval.tasks WHERE job_id = (SELECT id FROM j) AND status = 'pending');
+SELECT is((SELECT (pending, running, (SELECT count(*) FROM llmeval.job_counter_deltas))::text
+           FROM llmeval.jobs WHERE id = (SELECT id FROM j)),
+          '(4,0,1)', 'deferred: the change waits to be folded');
+SELECT is(llmeval._fold_job_counters(NULL, false), '{}'::bigint[], 'a fold takes every job''s changes');
+SELECT is((SELECT (pending, running, (SELECT count(*) FROM llmeval.job_counter_deltas))::text
+           FROM llmeval.jobs WHERE id = (SELECT id FROM j)),
+          '(3,1,0)', 'folded: the counters are the tasks'' counts again');
+UPDATE llmeval.tasks SET status = 'pending', claim_token = NULL, lease_expires_at = NULL
+WHERE job_id = (SELECT id FROM j) AND status = 'running';
+INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled)
+VALUES (-7, 1, 1, 0, 0, 0, 0);
+SELECT is(llmeval._fold_job_counters(ARRAY[(SELECT id FROM j), -7], false), '{}'::bigint[],
+          'the changes of a job deleted since are dropped');
+SELECT is((SELECT (pending, running, (SELECT count(*) FROM llmeval.job_counter_deltas))::text
+           FROM llmeval.jobs WHERE id = (SELECT id FROM j)),
+          '(4,0,0)', 'nothing is left to fold');
+RESET llmeval.defer_job_counters;
+
 SET ROLE tap_carol;
+SELECT throws_ok($$ SET llmeval.defer_job_counters = on $$, '42501', NULL,
+                 'a tenant cannot defer the counters of its statements');
 SELECT is((SELECT error FROM llmeval.results WHERE job_id = (SELECT id FROM j) AND status = 'failed'),
           'HTTP 500: upstream', 'a failed task shows its error in results');
 SELECT is((SELECT (done, percent)::text FROM llmeval.job_progress((SELECT id FROM j))), '(2,33.3)',

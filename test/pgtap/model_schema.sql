@@ -7,7 +7,8 @@ SELECT tables_are('llmeval', ARRAY[
   'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
   'datasets', 'dataset_versions', 'test_cases', 'jobs', 'tasks', 'responses', 'task_scores',
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
-  'response_cache', 'baselines', 'judgements', 'embedding_cache', 'direct_calls', 'counter_shards'],
+  'response_cache', 'baselines', 'judgements', 'embedding_cache', 'direct_calls', 'counter_shards',
+  'job_counter_deltas'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
                                  'judge_spread', 'job_costs', 'counters'], 'the views');
