@@ -103,6 +103,7 @@ struct Task {
   int64_t id = 0;
   spi::Uuid token{};
   int attempt = 0;
+  int max_attempts = 5;  // the job's option, else llmeval.max_attempts
   int64_t job_id = 0;
   std::string correlation_id;
   int32_t model_id = 0;

@@ -163,7 +163,7 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
       if (done_call) completions.push_back(std::move(*done_call));
     } else {
       const bool final = chat.outcome == provider::Outcome::kFail ||
-                         task.attempt >= llmeval::pg::setting_max_attempts;
+                         task.attempt >= task.max_attempts;
       const int64_t delay =
           final ? 0 : provider::BackoffMs(task.attempt, unit(rng_), chat.retry_after_ms);
       failures.push_back({&task, chat.error, delay, final, response.elapsed_ms});

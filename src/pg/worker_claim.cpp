@@ -131,7 +131,7 @@ void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& c
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
         " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
-        " task_kind, metric, scale_min, scale_max, pairwise"
+        " task_kind, metric, scale_min, scale_max, pairwise, max_attempts"
         " FROM llmeval._task_requests($1)",
         {INT8ARRAYOID});
     const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});
@@ -151,7 +151,7 @@ int Worker::Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedR
     Task& task = tasks_.insert_or_assign(id, std::move(claimed[i])).first->second;
     if (!task.problem.empty()) {
       failures.push_back({&task, task.problem, 0, true, 0});
-    } else if (task.attempt > llmeval::pg::setting_max_attempts) {
+    } else if (task.attempt > task.max_attempts) {
       failures.push_back({&task, "gave up after " + std::to_string(task.attempt - 1) +
                                      " attempts; the last did not finish",
                           0, true, 0});
@@ -183,7 +183,7 @@ int Worker::Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedR
 
 Task Worker::ReadClaim(uint64_t r) {
   Task t;
-  // columns of llmeval._claim_tasks
+  // columns of llmeval._task_requests
   t.id = spi::Int64(r, 1);
   t.token = spi::UuidValue(r, 2);
   t.attempt = static_cast<int>(spi::Int64(r, 3));
@@ -214,6 +214,8 @@ Task Worker::ReadClaim(uint64_t r) {
   if (!spi::IsNull(r, 24)) t.scale.min = spi::Float8(r, 24);
   if (!spi::IsNull(r, 25)) t.scale.max = spi::Float8(r, 25);
   t.pairwise = spi::Bool(r, 26);
+  t.max_attempts = spi::IsNull(r, 27) ? llmeval::pg::setting_max_attempts
+                                      : static_cast<int>(spi::Int64(r, 27));
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
   const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : key_env, base_url);

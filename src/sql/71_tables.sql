@@ -192,7 +192,9 @@ CREATE TABLE llmeval.job_counter_deltas (
   completed int NOT NULL,
   failed    int NOT NULL,
   cancelled int NOT NULL
-);
+-- (rows live for milliseconds: vacuumed often, so that folds do not wade
+-- through dead ones)
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 CREATE INDEX ON llmeval.job_counter_deltas (job_id);
 REVOKE ALL ON llmeval.job_counter_deltas FROM PUBLIC;
 

@@ -31,13 +31,14 @@ REVOKE ALL ON llmeval.response_cache FROM PUBLIC;
 -- "{{prompt}}"), sent with the judge parameters (temperature 0, logprobs
 -- where the API has them, then the job's judge_params); an embed task's input
 -- holds the texts and the vectors already cached (null where missing).
+-- max_attempts: the job's option, NULL for the setting llmeval.max_attempts.
 CREATE FUNCTION llmeval._task_requests(task_ids bigint[])
 RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, correlation_id uuid,
                model_id int, model text, provider_kind text, base_url text, api_key text,
                api_key_env text, api_model text, params jsonb, template text, system text,
                input jsonb, expected text, metrics text[], use_cache boolean,
                requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
-               scale_min float8, scale_max float8, pairwise boolean)
+               scale_min float8, scale_max float8, pairwise boolean, max_attempts int)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- A few dozen ids, each joined by primary keys: right after a large submit
@@ -85,7 +86,8 @@ BEGIN
          coalesce((j.options ->> 'cache')::boolean, true)
            AND (c.kind = 'generate' OR coalesce((j.options ->> 'samples')::int, 1) = 1),
          m.requests_per_minute, m.tokens_per_minute, c.kind, c.metric,
-         (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL
+         (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL,
+         (j.options ->> 'max_attempts')::int
   -- (the ids unnested: a nested loop over the primary keys, not a scan of
   -- the queue; the function is not inlined, so ANY would plan blind)
   FROM unnest(task_ids) AS wanted(id)

@@ -222,6 +222,17 @@ check "a prompt's max_tokens cuts the answer to two words" \
   "SELECT llmeval.wait_job($short, '60 s') || ' ' || min(array_length(regexp_split_to_array(output, '\s+'), 1))
    FROM llmeval.results WHERE job_id = $short" "completed 2"
 
+# 8b. A job's max_attempts bounds its tasks' calls (the setting is 5): a
+#     provider answering 503 to everything is called twice per task.
+mock_reset
+mock_config '{"status_override": 503}'
+twice=$(submit lv_alice d1 '{"cache": false, "max_attempts": 2}')
+check "a job whose every call fails ends failed" "SELECT llmeval.wait_job($twice, '60 s')" failed
+check "each task made the job's max_attempts calls" \
+  "SELECT count(*) FILTER (WHERE attempts = 2) || ' ' || $(mock_stat "s['requests_total']")
+   FROM llmeval.tasks WHERE job_id = $twice" "10 20"
+mock_reset
+
 # 9. The workers exchange UTF-8 with providers without converting: in a
 #    database in another encoding the metrics work, jobs are refused.
 q "DROP DATABASE IF EXISTS lv_latin1" >/dev/null
