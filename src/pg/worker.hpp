@@ -214,7 +214,9 @@ class Worker {
   // commits. Jobs passed over are folded again soon (with the next
   // transaction's, or FoldPendingJobCounters).
   void FoldJobCounters(std::vector<int64_t> job_ids, bool every_job = false);
-  void FoldPendingJobCounters();
+  // In a transaction of its own; its errors are logged, not thrown (except
+  // a cancel or shutdown).
+  void FoldPendingJobCounters(bool every_job = false);
   // Claims up to max_tasks; answers cache hits and tasks that cannot be
   // called at once; returns how many were claimed.
   int Claim(int max_tasks);

@@ -66,10 +66,10 @@ void Worker::ReclaimExpiredLeases() {
     static spi::Statement reclaim("SELECT llmeval._reclaim_expired_leases()", {});
     reclaim.Execute({});
     n = spi::Int64(0, 1);
-    // (and every job's counter changes: a worker that died may have left some)
-    FoldJobCounters({}, true);
   });
   if (n > 0) Log(LOG, "pg_llmeval: reclaimed " + std::to_string(n) + " tasks whose lease expired");
+  // Every job's counter changes too: a worker that died may have left some.
+  FoldPendingJobCounters(true);
 }
 
 int Worker::Claim(int max_tasks) {
@@ -214,8 +214,10 @@ Task Worker::ReadClaim(uint64_t r) {
   if (!spi::IsNull(r, 24)) t.scale.min = spi::Float8(r, 24);
   if (!spi::IsNull(r, 25)) t.scale.max = spi::Float8(r, 25);
   t.pairwise = spi::Bool(r, 26);
+  // (a job may ask for fewer calls than the operator allows, never more)
   t.max_attempts = spi::IsNull(r, 27) ? llmeval::pg::setting_max_attempts
-                                      : static_cast<int>(spi::Int64(r, 27));
+                                      : std::min(static_cast<int>(spi::Int64(r, 27)),
+                                                 llmeval::pg::setting_max_attempts);
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
   const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : key_env, base_url);

@@ -27,8 +27,17 @@ void Worker::FoldJobCounters(std::vector<int64_t> job_ids, bool every_job) {
   next_fold_ms_ = NowMs() + fold_retry_ms_;
 }
 
-void Worker::FoldPendingJobCounters() {
-  spi::InTransaction([&] { FoldJobCounters({}); });
+void Worker::FoldPendingJobCounters(bool every_job) {
+  try {
+    spi::InTransaction([&] { FoldJobCounters({}, every_job); });
+  } catch (const llmeval::pg::PgError& e) {
+    // A fold of its own fails alone: the claims and calls of this worker
+    // are not given up for it, and the next sweep folds those jobs.
+    if (e.sqlerrcode() == ERRCODE_QUERY_CANCELED || e.sqlerrcode() == ERRCODE_ADMIN_SHUTDOWN) throw;
+    Log(WARNING, std::string("pg_llmeval worker: could not fold job counters: ") + e.what());
+    fold_pending_.clear();
+    next_fold_ms_ = NowMs() + kFoldRetryMaxMs;
+  }
 }
 
 }  // namespace llmeval::pg::worker

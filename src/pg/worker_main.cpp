@@ -141,6 +141,9 @@ void llmeval_worker_main(Datum arg) {
   BackgroundWorkerInitializeConnection(llmeval::pg::setting_database_name, nullptr, 0);
   pgstat_report_appname("pg_llmeval worker");
   SetConfigOption("llmeval.defer_job_counters", "on", PGC_SUSET, PGC_S_SESSION);
+  // No lock a tenant can take is waited on without bound: a wait that would
+  // last longer fails (55P03), and the results wait in memory instead.
+  SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_SESSION);
   llmeval::pg::SetWorkerLatch(slot, MyLatch);
   try {
     llmeval::pg::worker::RunWorker(slot);

@@ -85,14 +85,30 @@ BEGIN
   END IF;
 END $$;
 
+-- A job's status from its counters: running once a task started, and when
+-- no task is pending or running, completed (or failed if no task
+-- completed); cancelled (set by cancel_job) stays.
+CREATE FUNCTION llmeval._job_status(status text, total bigint, pending bigint, running bigint,
+                                    completed bigint, failed bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE
+           WHEN status = 'cancelled' THEN status
+           WHEN pending + running = 0 AND total > 0 THEN
+             CASE WHEN completed = 0 AND failed > 0 THEN 'failed' ELSE 'completed' END
+           WHEN running + completed + failed > 0 THEN 'running'
+           ELSE status END
+$$;
+
 -- Folds the counter changes this transaction can see into their jobs (these
--- jobs, or every job with changes when job_ids is NULL), in job id order.
--- wait: lock each job's row, waiting for it; otherwise pass over rows held
--- elsewhere. Returns the jobs passed over that still have changes to fold.
--- The job's status follows from its counters: running once a task started,
--- and when no task is pending or running, completed (or failed if no task
--- completed); cancelled stays. Each change is announced on channel
--- llmeval_job_progress.
+-- jobs, or every job with changes when job_ids is NULL), in job id order,
+-- with their status (llmeval._job_status). wait: lock each job's row,
+-- waiting for it; otherwise pass over rows held elsewhere. Returns the jobs
+-- passed over that still have changes to fold. Each change is announced on
+-- channel llmeval_job_progress. Changes that would take a counter below 0
+-- (counters edited by hand, a partial restore) are not applied: that job is
+-- counted again from its tasks, with a warning, so a fold never fails.
 CREATE FUNCTION llmeval._fold_job_counters(job_ids bigint[], wait boolean)
 RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
@@ -103,6 +119,7 @@ DECLARE
                                               ORDER BY 1 LIMIT 1000));
   held bigint[];
   announced bigint;
+  broken bigint[];
 BEGIN
   IF cardinality(wanted) = 0 THEN
     RETURN '{}';
@@ -122,39 +139,41 @@ BEGIN
       SELECT f.job_id, sum(f.total) AS total, sum(f.pending) AS pending, sum(f.running) AS running,
              sum(f.completed) AS completed, sum(f.failed) AS failed, sum(f.cancelled) AS cancelled
       FROM folded f GROUP BY f.job_id
+    ), counts AS (
+      SELECT s.job_id, j.total + s.total AS total, j.pending + s.pending AS pending,
+             j.running + s.running AS running, j.completed + s.completed AS completed,
+             j.failed + s.failed AS failed, j.cancelled + s.cancelled AS cancelled
+      FROM sums s JOIN llmeval.jobs j ON j.id = s.job_id
+      WHERE (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled)
+            IS DISTINCT FROM (0, 0, 0, 0, 0, 0)
     ), counted AS (
       UPDATE llmeval.jobs j SET
-        total     = j.total + s.total,
-        pending   = j.pending + s.pending,
-        running   = j.running + s.running,
-        completed = j.completed + s.completed,
-        failed    = j.failed + s.failed,
-        cancelled = j.cancelled + s.cancelled,
-        status = CASE
-                   WHEN j.status = 'cancelled' THEN j.status
-                   WHEN j.pending + s.pending + j.running + s.running = 0 AND j.total + s.total > 0 THEN
-                     CASE WHEN j.completed + s.completed = 0 AND j.failed + s.failed > 0
-                          THEN 'failed' ELSE 'completed' END
-                   WHEN j.running + s.running + j.completed + s.completed + j.failed + s.failed > 0
-                     THEN 'running'
-                   ELSE j.status END,
+        total = n.total, pending = n.pending, running = n.running, completed = n.completed,
+        failed = n.failed, cancelled = n.cancelled,
+        status = llmeval._job_status(j.status, n.total, n.pending, n.running, n.completed, n.failed),
         started_at = CASE WHEN j.status <> 'cancelled' AND j.started_at IS NULL
-                               AND j.running + s.running + j.completed + s.completed + j.failed + s.failed > 0
+                               AND n.running + n.completed + n.failed > 0
                           THEN now() ELSE j.started_at END,
         finished_at = CASE WHEN j.status = 'cancelled' THEN j.finished_at
-                           WHEN j.pending + s.pending + j.running + s.running = 0 AND j.total + s.total > 0
-                             THEN coalesce(j.finished_at, now())
+                           WHEN n.pending + n.running = 0 AND n.total > 0 THEN coalesce(j.finished_at, now())
                            ELSE NULL END
-      FROM sums s
-      WHERE j.id = s.job_id AND (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled)
-                                IS DISTINCT FROM (0, 0, 0, 0, 0, 0)
+      FROM counts n
+      WHERE j.id = n.job_id
+        AND least(n.total, n.pending, n.running, n.completed, n.failed, n.cancelled) >= 0
       RETURNING j.id, j.status, j.total, j.completed, j.failed, j.cancelled
     )
     SELECT count(pg_notify('llmeval_job_progress',
                            json_build_object('job_id', c.id, 'status', c.status, 'total', c.total,
                                              'completed', c.completed, 'failed', c.failed,
-                                             'cancelled', c.cancelled)::text))
-    INTO announced FROM (SELECT * FROM counted ORDER BY id) c;
+                                             'cancelled', c.cancelled)::text)),
+           (SELECT array_agg(n.job_id ORDER BY n.job_id) FROM counts n
+            WHERE least(n.total, n.pending, n.running, n.completed, n.failed, n.cancelled) < 0)
+    INTO announced, broken
+    FROM (SELECT * FROM counted ORDER BY id) c;
+    IF broken IS NOT NULL THEN
+      RAISE WARNING 'pg_llmeval: the counters of job % disagreed with its tasks; counted again', broken;
+      PERFORM llmeval._recount_job_counters(broken);
+    END IF;
     IF cardinality(held) = cardinality(wanted) THEN
       RETURN '{}';
     END IF;
@@ -166,7 +185,38 @@ BEGIN
   RETURN ARRAY(SELECT DISTINCT d.job_id FROM llmeval.job_counter_deltas d
                WHERE d.job_id = ANY (wanted) AND d.job_id <> ALL (held) ORDER BY 1);
 END $$;
+
+-- Sets these jobs' counters (and status) from their tasks: every change not
+-- yet folded is dropped and one change, the difference, folded in its place
+-- (one snapshot for both, so none is lost or counted twice). Waits for the
+-- jobs' rows.
+CREATE FUNCTION llmeval._recount_job_counters(job_ids bigint[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (job_ids) ORDER BY j.id FOR NO KEY UPDATE;
+  WITH dropped AS (
+    DELETE FROM llmeval.job_counter_deltas d WHERE d.job_id = ANY (job_ids)
+  )
+  INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled)
+  SELECT j.id, c.total - j.total, c.pending - j.pending, c.running - j.running,
+         c.completed - j.completed, c.failed - j.failed, c.cancelled - j.cancelled
+  FROM llmeval.jobs j
+  CROSS JOIN LATERAL (SELECT count(*) AS total,
+                             count(*) FILTER (WHERE t.status = 'pending') AS pending,
+                             count(*) FILTER (WHERE t.status = 'running') AS running,
+                             count(*) FILTER (WHERE t.status = 'completed') AS completed,
+                             count(*) FILTER (WHERE t.status = 'failed') AS failed,
+                             count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled
+                      FROM llmeval.tasks t WHERE t.job_id = j.id) c
+  WHERE j.id = ANY (job_ids);
+  PERFORM llmeval._fold_job_counters(job_ids, true);
+END $$;
+REVOKE ALL ON FUNCTION llmeval._recount_job_counters(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fold_job_counters(bigint[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._apply_task_delta(bigint[], text[], bigint[]) FROM PUBLIC;
 
 CREATE FUNCTION llmeval._tasks_count_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -199,6 +249,14 @@ CREATE TRIGGER count_updated AFTER UPDATE ON llmeval.tasks
 CREATE FUNCTION llmeval._log_job_status() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  -- A fold can take a job's first claim and its last result at once (its
+  -- row was held meanwhile): the log still shows that it ran.
+  IF OLD.status = 'queued' AND NEW.status IN ('completed', 'failed') THEN
+    INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
+    VALUES (NEW.tenant, NEW.id, NEW.correlation_id, 'job_running',
+            jsonb_build_object('from', OLD.status, 'to', 'running', 'total', NEW.total,
+                               'completed', 0, 'failed', 0, 'cancelled', NEW.cancelled));
+  END IF;
   INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
   VALUES (NEW.tenant, NEW.id, NEW.correlation_id, 'job_' || NEW.status,
           jsonb_build_object('from', OLD.status, 'to', NEW.status, 'total', NEW.total,

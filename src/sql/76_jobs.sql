@@ -303,7 +303,11 @@ BEGIN
     RAISE EXCEPTION 'job % does not exist', job_id USING ERRCODE = 'undefined_object';
   END IF;
   IF lock THEN
-    SELECT * INTO job FROM llmeval.jobs j WHERE j.id = _tenant_job.job_id FOR NO KEY UPDATE;
+    -- (with the counter changes the workers have not folded yet: the
+    -- decision that follows is taken on the tasks as they are)
+    PERFORM 1 FROM llmeval.jobs j WHERE j.id = _tenant_job.job_id FOR NO KEY UPDATE;
+    PERFORM llmeval._fold_job_counters(ARRAY[_tenant_job.job_id], true);
+    SELECT * INTO job FROM llmeval.jobs j WHERE j.id = _tenant_job.job_id;
   END IF;
   RETURN job;
 END $$;
@@ -355,7 +359,11 @@ DECLARE
   job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id, false);
   n bigint;
 BEGIN
-  IF job.status <> 'cancelled' AND job.failed > 0 THEN
+  -- The job's row is locked only when there is something to retry (the
+  -- failed tasks themselves are looked at: the job's counters may not have
+  -- caught up with the workers yet).
+  IF job.status <> 'cancelled'
+     AND EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.job_id = job.id AND t.status = 'failed') THEN
     job := llmeval._tenant_job(tenant, caller, job_id, true);
   END IF;
   IF job.status = 'cancelled' THEN

@@ -389,22 +389,60 @@ $$;
 -- one), with each sample, the spread and the first reason in the detail;
 -- for a pairwise metric, 1 win, 0.5 tie, 0 loss for each model, a win only
 -- when both orders agree.
+-- An output judged by several calls (samples, or a pairwise comparison's two
+-- orders) is scored by whichever transaction ends its last call. Two workers
+-- ending the last two at once would each see the other's still running and
+-- both pass: the judged generations' rows are taken first, in id order, so
+-- the second sees the first. A worker's write-back (llmeval.job_lock_wait_ms
+-- set) tries SKIP LOCKED every 2 ms for that long, then gives up (55P03: its
+-- results wait and are stored later); it does so before any tenant code
+-- runs. Tenants never lock a completed generation, so this waits only on
+-- another worker's short write-back.
+CREATE FUNCTION llmeval._lock_judged_outputs(task_ids bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  wanted bigint[];
+  held bigint[] := '{}';
+  wait_ms int := coalesce(nullif(current_setting('llmeval.job_lock_wait_ms', true), '')::int, 0);
+  give_up timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
+BEGIN
+  wanted := ARRAY(SELECT DISTINCT o.id
+                  FROM llmeval.tasks t
+                  CROSS JOIN LATERAL (VALUES (t.target_task_id), (t.other_task_id)) AS o(id)
+                  WHERE t.id = ANY (task_ids) AND t.kind = 'judge' AND o.id IS NOT NULL
+                    AND (t.other_task_id IS NOT NULL
+                         OR EXISTS (SELECT 1 FROM llmeval.tasks s
+                                    WHERE s.target_task_id = t.target_task_id AND s.metric = t.metric
+                                      AND s.id <> t.id))
+                  ORDER BY 1);
+  IF cardinality(wanted) = 0 THEN
+    RETURN;
+  END IF;
+  IF wait_ms = 0 THEN
+    PERFORM 1 FROM llmeval.tasks g WHERE g.id = ANY (wanted) ORDER BY g.id FOR NO KEY UPDATE;
+    RETURN;
+  END IF;
+  LOOP
+    held := held || ARRAY(SELECT g.id FROM llmeval.tasks g WHERE g.id = ANY (wanted) AND g.id <> ALL (held)
+                          ORDER BY g.id FOR NO KEY UPDATE SKIP LOCKED);
+    EXIT WHEN cardinality(held) >= cardinality(wanted);
+    IF clock_timestamp() >= give_up THEN
+      RAISE EXCEPTION 'a judged output''s row is held by another transaction'
+        USING ERRCODE = 'lock_not_available';
+    END IF;
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION llmeval._lock_judged_outputs(bigint[]) FROM PUBLIC;
+
 CREATE FUNCTION llmeval._score_judgements(judge_task_ids bigint[]) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  -- An output judged by several calls (samples, or a pairwise comparison's
-  -- two orders) is scored by whichever transaction ends its last call. Two
-  -- workers ending the last two at once would each see the other's still
-  -- running and both pass: their jobs' rows are taken first (a bounded try
-  -- in a worker, see _lock_jobs_for_change), so the second sees the first.
-  PERFORM llmeval._lock_jobs_for_change(ARRAY(
-    SELECT DISTINCT t.job_id FROM llmeval.tasks t
-    WHERE t.id = ANY (judge_task_ids) AND t.kind = 'judge'
-      AND (t.other_task_id IS NOT NULL
-           OR EXISTS (SELECT 1 FROM llmeval.tasks s
-                      WHERE s.target_task_id = t.target_task_id AND s.metric = t.metric AND s.id <> t.id))));
+  -- (the outputs judged by several calls are locked: _lock_judged_outputs)
   WITH targets AS (
     SELECT DISTINCT t.target_task_id AS target, t.metric
     FROM llmeval.tasks t WHERE t.id = ANY (judge_task_ids) AND t.kind <> 'generate'

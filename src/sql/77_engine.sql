@@ -294,6 +294,9 @@ BEGIN
   IF holding IS NULL THEN
     RETURN '{}';
   END IF;
+  IF judged THEN
+    PERFORM llmeval._lock_judged_outputs(holding);
+  END IF;
   -- Most batches are generations of jobs with lexical metrics only: one
   -- look at their jobs' metrics spares them the rest.
   SELECT coalesce(bool_or(m.kind IN ('judge', 'pairwise', 'embedding')), false),
@@ -379,8 +382,10 @@ DECLARE
                               ON t.id = x.id
                             WHERE t.claim_token = x.token AND t.status = 'running'
                             FOR NO KEY UPDATE OF t SKIP LOCKED);
-  changed bigint[] := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies, holding);
+  changed bigint[];
 BEGIN
+  PERFORM llmeval._lock_judged_outputs(holding);
+  changed := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies, holding);
   IF EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (changed) AND t.kind <> 'generate'
              AND t.status = 'failed') THEN
     PERFORM llmeval._score_judgements(changed);
@@ -484,14 +489,19 @@ AS $$
                              WHERE a.pid = t.worker_pid AND a.backend_type = 'pg_llmeval worker'))
 $$;
 
+-- The counters' changes are folded without waiting (maintenance() calls
+-- this too, from a tenant-free session that would otherwise wait for a job
+-- row while holding the reclaimed tasks).
 CREATE FUNCTION llmeval._reclaim_expired_leases()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET llmeval.defer_job_counters = on
 AS $$
 #variable_conflict use_column
 DECLARE
   result bigint;
+  jobs bigint[];
 BEGIN
   -- (running tasks are few: the workers' claims; a row held elsewhere is
   -- looked at again next time)
@@ -503,9 +513,10 @@ BEGIN
                    WHERE r.status = 'running' AND llmeval._claim_abandoned(r)
                    FOR NO KEY UPDATE OF r SKIP LOCKED)
       AND t.status = 'running' AND llmeval._claim_abandoned(t)
-    RETURNING t.id
+    RETURNING t.id, t.job_id
   )
-  SELECT count(*) INTO result FROM reclaimed;
+  SELECT count(*), coalesce(array_agg(DISTINCT r.job_id), '{}') INTO result, jobs FROM reclaimed r;
+  PERFORM llmeval._fold_job_counters(jobs, false);
   RETURN result;
 END
 $$;
