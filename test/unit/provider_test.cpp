@@ -147,14 +147,14 @@ TEST(ChatRequestOpenAI, Body) {
         {{"role", "user"}, {"content", "What is the capital of France?"}}}},
       {"temperature", 0.2},
       {"top_p", 0.9},
-      {"max_tokens", 256},
+      {"max_completion_tokens", 256},
       {"stop", "\n\n"},
       {"seed", 7},
       {"presence_penalty", 0.5},
       {"response_format", {{"type", "text"}}}};
   EXPECT_EQ(json::parse(r.body), expected);
   // An integral float is sent as an integer.
-  EXPECT_NE(r.body.find("\"max_tokens\":256,"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"max_completion_tokens\":256,"), std::string::npos) << r.body;
 
   ChatRequest no_system = Sample();
   no_system.system.clear();
