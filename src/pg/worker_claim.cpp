@@ -157,20 +157,20 @@ int Worker::Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedR
                           0, true, 0});
     } else if (task.task_kind == TaskKind::kEmbed && task.missing.empty()) {
       // every vector cached: no call at all
-      completions.push_back({&task, "", 0, std::nullopt, std::nullopt, true, CompareEmbeddings(task)});
+      completions.push_back({&task, "", 0, std::nullopt, std::nullopt, true, CompareEmbeddings(task), {}});
     } else if (cached[i]) {
       CachedReply& hit = *cached[i];
       if (task.task_kind == TaskKind::kJudge) {
         // read like a fresh reply, with the weighted score the original had
         std::optional<Completion> done = JudgeReply(task, std::move(hit.output), "", 0,
-                                                    hit.input_tokens, hit.output_tokens, true);
+                                                    hit.input_tokens, hit.output_tokens, {}, true);
         if (!done) continue;
         if (done->verdict && done->verdict->judgement.score)
           done->verdict->judgement.weighted_score = hit.weighted_score;
         completions.push_back(std::move(*done));
       } else {
         completions.push_back({&task, std::move(hit.output), 0, hit.input_tokens,
-                               hit.output_tokens, true, std::nullopt});
+                               hit.output_tokens, true, std::nullopt, {}});
       }
     } else {
       continue;
@@ -214,6 +214,7 @@ Task Worker::ReadClaim(uint64_t r) {
   if (!spi::IsNull(r, 24)) t.scale.min = spi::Float8(r, 24);
   if (!spi::IsNull(r, 25)) t.scale.max = spi::Float8(r, 25);
   t.pairwise = spi::Bool(r, 26);
+  const std::string api_options = spi::JsonText(r, 27);
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
   const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : key_env, base_url);
@@ -244,6 +245,8 @@ Task Worker::ReadClaim(uint64_t r) {
     chat.prompt = core::prompt::RenderTemplate(tmpl, input_json);
     if (!system.empty()) chat.system = core::prompt::RenderTemplate(system, input_json);
     chat.params = nlohmann::json::parse(params);
+    provider::ApplyApiOptions(chat, nlohmann::json::parse(api_options));
+    if (t.task_kind == TaskKind::kJudge) chat.cacheable_prompt_bytes = judge::ConstantPrefixBytes(chat.prompt);
     t.request = provider::BuildChatRequest(t.kind, base_url, t.api_key, chat);
     // About four bytes a token, for the token rate limit until usage is known.
     const auto max_tokens = chat.params.find("max_tokens");

@@ -268,6 +268,25 @@ BEGIN
   RETURN result;
 END $$;
 
+-- The jobs' calls by purpose (generation, judging, embedding), from
+-- llmeval.job_costs: what each cost, and how much of its input the provider
+-- billed as read from its prompt cache.
+CREATE FUNCTION llmeval._report_cost_by_purpose(job_ids bigint[]) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(jsonb_object_agg(x.purpose, jsonb_build_object(
+           'calls', x.calls, 'cost', x.cost, 'input_tokens', x.input_tokens,
+           'cached_input_tokens', x.cached_input_tokens, 'cache_write_tokens', x.cache_write_tokens,
+           'cached_input_share', round(x.cached_input_tokens::numeric / nullif(x.input_tokens, 0), 4),
+           'output_tokens', x.output_tokens, 'reasoning_tokens', x.reasoning_tokens)), '{}')
+  FROM (SELECT c.purpose, sum(c.calls) AS calls, sum(c.cost) AS cost, sum(c.input_tokens) AS input_tokens,
+               sum(c.cached_input_tokens) AS cached_input_tokens,
+               sum(c.cache_write_tokens) AS cache_write_tokens, sum(c.output_tokens) AS output_tokens,
+               sum(c.reasoning_tokens) AS reasoning_tokens
+        FROM llmeval.job_costs c WHERE c.job_id = ANY (job_ids) GROUP BY c.purpose) x
+$$;
+
 -- The figures of a set of jobs (those the caller can see). Keys:
 --   models, metrics        in the jobs' order
 --   jobs                   {count, by_status, list: [{id, prompt, dataset, models, status,
@@ -277,8 +296,12 @@ END $$;
 --                           histogram: {lo, hi, counts[10]}}}}; lo and hi are the
 --                           metric's range over all models, so histograms compare
 --   cost                   {total, by_model: {model: {cost, input_tokens, output_tokens,
---                           tasks, completed, failed}}}
---   tokens                 {input, output}
+--                           cached_input_tokens, cache_write_tokens, reasoning_tokens,
+--                           tasks, completed, failed}} (generation),
+--                           by_purpose: {generation|judging|embedding: {calls, cost,
+--                           input_tokens, cached_input_tokens, cache_write_tokens,
+--                           cached_input_share, output_tokens, reasoning_tokens}}}
+--   tokens                 {input, output, cached_input, cache_write, reasoning} (generation)
 --   errors                 {failed, by_model: {model: n}, top: [{error, count, models}] (5)}
 --   latency                {model: {n, p50_ms, p95_ms, mean_ms, min_ms, max_ms}} of
 --                           completed tasks
@@ -348,11 +371,15 @@ BEGIN
                             'cancelled', coalesce(sum(x.cancelled), 0)),
          coalesce(jsonb_object_agg(x.model, jsonb_build_object(
                     'cost', x.cost, 'input_tokens', x.input_tokens, 'output_tokens', x.output_tokens,
-                    'tasks', x.n, 'completed', x.completed, 'failed', x.failed))
+                    'cached_input_tokens', x.cached_input_tokens, 'cache_write_tokens', x.cache_write_tokens,
+                    'reasoning_tokens', x.reasoning_tokens, 'tasks', x.n, 'completed', x.completed, 'failed', x.failed))
                   FILTER (WHERE x.model IS NOT NULL), '{}'),
          coalesce(sum(x.cost), 0),
          jsonb_build_object('input', coalesce(sum(x.input_tokens), 0),
-                            'output', coalesce(sum(x.output_tokens), 0)),
+                            'output', coalesce(sum(x.output_tokens), 0),
+                            'cached_input', coalesce(sum(x.cached_input_tokens), 0),
+                            'cache_write', coalesce(sum(x.cache_write_tokens), 0),
+                            'reasoning', coalesce(sum(x.reasoning_tokens), 0)),
          jsonb_build_object('failed', coalesce(sum(x.failed), 0),
                             'by_model', coalesce(jsonb_object_agg(x.model, x.failed)
                                                  FILTER (WHERE x.model IS NOT NULL), '{}'))
@@ -365,7 +392,10 @@ BEGIN
                count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled,
                coalesce(sum(r.cost), 0) AS cost,
                coalesce(sum(r.input_tokens), 0) AS input_tokens,
-               coalesce(sum(r.output_tokens), 0) AS output_tokens
+               coalesce(sum(r.output_tokens), 0) AS output_tokens,
+               coalesce(sum(r.cached_input_tokens), 0) AS cached_input_tokens,
+               coalesce(sum(r.cache_write_tokens), 0) AS cache_write_tokens,
+               coalesce(sum(r.reasoning_tokens), 0) AS reasoning_tokens
         FROM llmeval.tasks t
         JOIN llmeval.models m ON m.id = t.model_id
         LEFT JOIN llmeval.responses r ON r.task_id = t.id
@@ -441,7 +471,8 @@ BEGIN
 
   RETURN jsonb_build_object('version', 1, 'models', to_jsonb(model_names), 'metrics', to_jsonb(metric_names),
                             'jobs', jobs, 'tasks', tasks, 'scores', scores,
-                            'cost', jsonb_build_object('total', total_cost, 'by_model', cost_by_model),
+                            'cost', jsonb_build_object('total', total_cost, 'by_model', cost_by_model,
+                                                       'by_purpose', llmeval._report_cost_by_purpose(job_ids)),
                             'tokens', tokens, 'errors', errors, 'latency', latency,
                             'regressions', llmeval._report_regressions(job_ids));
 END $$;

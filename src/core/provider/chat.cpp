@@ -350,6 +350,21 @@ void ReadGemini(const json& doc, ChatResponse& r) {
 
 }  // namespace
 
+void ApplyApiOptions(ChatRequest& request, const json& options) {
+  if (!options.is_object()) return;
+  request.api = StringField(options, "api") == "responses" ? OpenAIApi::kResponses
+                                                            : OpenAIApi::kChatCompletions;
+  const json& reasoning = Member(options, "reasoning");
+  request.reasoning = reasoning.is_boolean() && reasoning.get<bool>();
+  request.max_tokens_param = StringField(options, "max_tokens_param");
+  request.refused_params.clear();
+  const json& refused = Member(options, "refused_params");
+  if (refused.is_array()) {
+    for (const json& name : refused)
+      if (name.is_string()) request.refused_params.push_back(name.get<std::string>());
+  }
+}
+
 HttpRequest BuildChatRequest(Kind kind, std::string_view base_url, std::string_view api_key,
                              const ChatRequest& request) {
   wire::CheckApiKey(api_key);

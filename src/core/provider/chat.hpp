@@ -58,6 +58,13 @@ struct ChatRequest {
   std::size_t cacheable_prompt_bytes = 0;
 };
 
+// Sets how request is sent from a model's API options (llmeval._task_requests,
+// api_options): {"api": "chat_completions" | "responses", "reasoning": bool,
+// "max_tokens_param": "max_tokens" | "max_completion_tokens",
+// "refused_params": [names]}. Other keys and ill-typed values are ignored
+// (create_model checked them).
+void ApplyApiOptions(ChatRequest& request, const nlohmann::json& options);
+
 // The HTTP request for a chat completion. base_url is as the vendor's SDK
 // takes it (https://api.openai.com/v1, https://api.anthropic.com,
 // https://generativelanguage.googleapis.com), with or without a trailing
