@@ -131,7 +131,7 @@ void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& c
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
         " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
-        " task_kind, metric, scale_min, scale_max, pairwise"
+        " task_kind, metric, scale_min, scale_max, pairwise, api_options"
         " FROM llmeval._task_requests($1)",
         {INT8ARRAYOID});
     const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});

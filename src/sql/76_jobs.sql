@@ -72,17 +72,18 @@ AS $$
     WHEN k = 'reasoning_effort' AND NOT (jsonb_typeof(v) = 'string'
                                          AND v #>> '{}' IN ('none', 'minimal', 'low', 'medium', 'high', 'xhigh'))
       THEN 'one of "none", "minimal", "low", "medium", "high", "xhigh"'
-    WHEN k = 'thinking' AND NOT (jsonb_typeof(v) = 'object' AND (
+    -- (coalesce: a missing key makes the test NULL, which must not pass)
+    WHEN k = 'thinking' AND NOT coalesce(jsonb_typeof(v) = 'object' AND (
            (v ->> 'type' = 'enabled' AND jsonb_typeof(v -> 'budget_tokens') = 'number'
             AND (v ->> 'budget_tokens') ~ '^[0-9]+$' AND (v ->> 'budget_tokens')::numeric BETWEEN 1024 AND 1000000)
-           OR v ->> 'type' IN ('disabled', 'adaptive')))
+           OR v ->> 'type' IN ('disabled', 'adaptive')), false)
       THEN 'an object {"type": "enabled", "budget_tokens": <integer from 1024>} or {"type": "disabled"}'
-    WHEN k = 'thinkingConfig' AND NOT (jsonb_typeof(v) = 'object'
+    WHEN k = 'thinkingConfig' AND NOT coalesce(jsonb_typeof(v) = 'object'
            AND (NOT v ? 'thinkingBudget' OR (jsonb_typeof(v -> 'thinkingBudget') = 'number'
                                              AND (v ->> 'thinkingBudget') ~ '^-?[0-9]+$'
                                              AND (v ->> 'thinkingBudget')::numeric BETWEEN -1 AND 1000000))
            AND (NOT v ? 'includeThoughts' OR jsonb_typeof(v -> 'includeThoughts') = 'boolean')
-           AND (NOT v ? 'thinkingLevel' OR jsonb_typeof(v -> 'thinkingLevel') = 'string'))
+           AND (NOT v ? 'thinkingLevel' OR jsonb_typeof(v -> 'thinkingLevel') = 'string'), false)
       THEN 'an object with thinkingBudget (an integer from -1), includeThoughts (true or false) or thinkingLevel (a string)'
     -- job options
     WHEN k IN ('prompt_version', 'dataset_version')

@@ -98,7 +98,8 @@ SELECT t.job_id, g.test_case_id, gm.name AS model, t.metric, t.sample, t.swapped
        jm.name AS judge_model, t.status, t.kind, j.score, j.weighted_score, j.reason, j.verdict,
        coalesce(j.error, r.error, t.last_error) AS error, j.repaired, r.output AS reply,
        r.latency_ms, r.input_tokens, r.output_tokens, r.cost, t.attempts,
-       t.id AS task_id, t.target_task_id, t.other_task_id
+       t.id AS task_id, t.target_task_id, t.other_task_id,
+       r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens
 FROM llmeval.tasks t
 JOIN llmeval.tasks g ON g.id = t.target_task_id
 JOIN llmeval.models gm ON gm.id = g.model_id

@@ -844,6 +844,32 @@ p.empty{color:#7b8794;font-style:italic;margin:4px 0}
 footer{color:#9aa5b1;font-size:12px;text-align:center;margin:6px 0 24px}
 $$ $css$;
 
+-- The calls by purpose (doc.cost.by_purpose): generation, judging,
+-- embedding, with the input billed as cached and the reasoning output.
+CREATE FUNCTION llmeval._report_purpose_table(doc jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN coalesce(doc #> '{cost,by_purpose}', '{}') = '{}' THEN '' ELSE
+    '<h3>By purpose</h3><table><thead><tr><th>Purpose</th><th class="num">Calls</th>'
+    '<th class="num">Input tokens</th><th class="num">Billed as cached</th><th class="num">Cache writes</th>'
+    '<th class="num">Output tokens</th><th class="num">Reasoning</th><th class="num">Cost</th></tr></thead><tbody>'
+    || (SELECT string_agg(format('<tr><td>%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s%s</td>'
+                                 '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s</td></tr>',
+                                 llmeval._html(p.k), llmeval._html(p.v ->> 'calls'),
+                                 llmeval._report_num((p.v ->> 'input_tokens')::float8),
+                                 llmeval._report_num((p.v ->> 'cached_input_tokens')::float8),
+                                 CASE WHEN p.v ->> 'cached_input_share' IS NOT NULL
+                                      THEN format(' (%s%%)', round((p.v ->> 'cached_input_share')::numeric * 100, 1)) ELSE '' END,
+                                 llmeval._report_num((p.v ->> 'cache_write_tokens')::float8),
+                                 llmeval._report_num((p.v ->> 'output_tokens')::float8),
+                                 llmeval._report_num((p.v ->> 'reasoning_tokens')::float8),
+                                 llmeval._report_money((p.v ->> 'cost')::numeric)), '' ORDER BY p.k)
+        FROM jsonb_each(doc #> '{cost,by_purpose}') AS p(k, v))
+    || '</tbody></table>' END
+$$;
+
+
 -- The page for a report document: a job's (report_html) or a stored
 -- report's body (report_html_for). Sections without data say so, and the
 -- charts are: one bar chart per metric with scores, one histogram per
@@ -1062,7 +1088,7 @@ BEGIN
               llmeval._html(coalesce(doc #>> '{tasks,failed}', '0')), llmeval._report_num(coalesce((doc #>> '{tokens,input}')::float8, 0)),
               llmeval._report_num(coalesce((doc #>> '{tokens,output}')::float8, 0)),
               llmeval._report_money(coalesce((doc #>> '{cost,total}')::numeric, 0)))
-    || '</tbody></table></section>';
+    || '</tbody></table>' || llmeval._report_purpose_table(doc) || '</section>';
 
   -- Failures: the most frequent errors, and for a job its failed tasks.
   body := body || format('<section id="failures"><h2>Failures <span class="hint">%s failed tasks</span></h2>',

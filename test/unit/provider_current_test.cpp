@@ -93,6 +93,13 @@ TEST(OpenAIReasoning, OptionDropsSamplingAndLogprobs) {
     EXPECT_FALSE(body.contains(gone)) << gone;
   EXPECT_EQ(body["reasoning_effort"], "low");
   EXPECT_EQ(body["max_completion_tokens"], 512);
+  // The other APIs' reasoning parameters are not OpenAI's.
+  ChatRequest mixed = Judge();
+  mixed.params["thinking"] = {{"type", "enabled"}, {"budget_tokens", 2048}};
+  mixed.params["thinkingConfig"] = {{"thinkingBudget", 0}};
+  const json openai = Body(Kind::kOpenAI, "https://api.openai.com/v1", mixed);
+  EXPECT_FALSE(openai.contains("thinking"));
+  EXPECT_FALSE(openai.contains("thinkingConfig"));
 }
 
 TEST(OpenAIReasoning, RefusedParamsAreDropped) {
@@ -167,6 +174,12 @@ TEST(Usage, GeminiCachedContentAndThoughts) {
   EXPECT_EQ(r.cached_input_tokens, 2048);
   EXPECT_EQ(r.output_tokens, 18 + 200);   // thoughts billed as output
   EXPECT_EQ(r.reasoning_tokens, 200);
+  // Gemini leaves zero counts out: with usage reported, they are 0.
+  const ChatResponse plain = Parse(Kind::kGemini, 200, Recorded("gemini/200_success.json"));
+  EXPECT_EQ(plain.cached_input_tokens, 0);
+  EXPECT_EQ(plain.reasoning_tokens, 0);
+  const ChatResponse no_usage = Parse(Kind::kGemini, 200, R"({"candidates":[{"content":{"parts":[{"text":"x"}]}}]})");
+  EXPECT_EQ(no_usage.cached_input_tokens, std::nullopt);
 }
 
 // ---------------------------------------------------------------------------

@@ -285,10 +285,12 @@ bool IsBlockingFinish(std::string_view reason) {
 }
 
 void ReadGemini(const json& doc, ChatResponse& r) {
-  // promptTokenCount includes cachedContentTokenCount.
+  // promptTokenCount includes cachedContentTokenCount. Gemini leaves out
+  // counts that are zero: with usage reported, a missing one is 0.
   const json& usage = Member(doc, "usageMetadata");
   r.input_tokens = IntField(usage, "promptTokenCount");
   r.cached_input_tokens = IntField(usage, "cachedContentTokenCount");
+  if (r.input_tokens && !r.cached_input_tokens) r.cached_input_tokens = 0;
   // Thinking tokens are billed as output, as they are in the other APIs'
   // output counts.
   const std::optional<int64_t> candidates_tokens = IntField(usage, "candidatesTokenCount");
@@ -297,6 +299,7 @@ void ReadGemini(const json& doc, ChatResponse& r) {
     r.output_tokens = candidates_tokens.value_or(0) + thoughts_tokens.value_or(0);
   }
   r.reasoning_tokens = thoughts_tokens;
+  if (r.output_tokens && !r.reasoning_tokens) r.reasoning_tokens = 0;
 
   const json& feedback = Member(doc, "promptFeedback");
   const std::string block_reason = StringField(feedback, "blockReason");

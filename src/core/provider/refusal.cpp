@@ -52,6 +52,10 @@ json AcceptedParams(const ChatRequest& request) {
   if (request.reasoning) {
     for (std::string_view name : kReasoningRefuses) params.erase(std::string(name));
   }
+  // The other APIs' reasoning parameters (a job may set them for models of
+  // several providers): OpenAI would refuse them.
+  params.erase("thinking");
+  params.erase("thinkingConfig");
   return params;
 }
 

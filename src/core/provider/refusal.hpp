@@ -23,8 +23,9 @@ namespace llmeval::core::provider {
 std::string RefusedParameter(long http_status, std::string_view body);
 
 // request.params without what the model refuses (request.reasoning,
-// request.refused_params), as OpenAI's two APIs get them; the output limit
-// is left for the caller to name.
+// request.refused_params) and without Anthropic's "thinking" and Gemini's
+// "thinkingConfig", as OpenAI's two APIs get them; the output limit is left
+// for the caller to name.
 nlohmann::json AcceptedParams(const ChatRequest& request);
 
 // Whether name is among request.refused_params.
