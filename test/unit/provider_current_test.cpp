@@ -4,26 +4,18 @@
 // Bodies under test/unit/recorded/ (see the README there).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "core/provider/chat.hpp"
 #include "core/provider/refusal.hpp"
+#include "recorded.hpp"
 
 namespace llmeval::core::provider {
 namespace {
 
 using nlohmann::json;
 
-std::string Recorded(const std::string& name) {
-  const std::string path = std::string(LLMEVAL_TEST_DATA) + "/../unit/recorded/" + name;
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using llmeval::test::Recorded;
 
 ChatRequest Judge() {
   ChatRequest r;
@@ -258,6 +250,26 @@ TEST(ResponsesApi, RefusalIncompleteAndFailed) {
   const ChatResponse wrong = Parse(Kind::kOpenAI, 200, Recorded("openai/200_success.json"),
                                    OpenAIApi::kResponses);
   EXPECT_EQ(wrong.outcome, Outcome::kRetry);
+}
+
+TEST(ResponsesApi, CutAndCorruptedRecordingsNeverThrow) {
+  const char* files[] = {"openai/responses_200_success.json", "openai/responses_200_refusal.json",
+                         "openai/responses_200_failed.json", "openai/200_cached_reasoning.json"};
+  unsigned seed = 777;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u; };
+  for (const char* file : files) {
+    const std::string full = Recorded(file);
+    for (std::size_t keep = 0; keep <= full.size(); keep += 5) {
+      std::string body = full.substr(0, keep);
+      if (!body.empty() && keep % 2) body[next() % body.size()] = static_cast<char>(next() >> 8);
+      ChatResponse r;
+      ASSERT_NO_THROW(r = Parse(Kind::kOpenAI, 200, body, OpenAIApi::kResponses));
+      EXPECT_LE(r.error.size(), 500u);
+      EXPECT_EQ(r.output.find('\0'), std::string::npos);
+      EXPECT_EQ(r.outcome == Outcome::kOk, r.error.empty()) << file << " " << keep;
+      ASSERT_NO_THROW(RefusedParameter(400, body));
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
