@@ -5,7 +5,8 @@
 //   worker_calls.cpp   provider calls over HTTP and reading their replies
 //   worker_store.cpp   write-backs: results, scores, verdicts, deferral
 //   worker_trace.cpp   LangSmith runs
-//   worker_counters.cpp job counters folded at the end of each transaction
+//   worker_counters.cpp  job counters folded at the end of each transaction
+//   worker_refusals.cpp  requests sent again without a parameter the model refused
 //
 //
 // Each worker loops: claim due tasks in a short transaction (FOR UPDATE SKIP
@@ -97,6 +98,25 @@ inline void Log(int level, const std::string& message) {
 
 enum class TaskKind { kGenerate, kJudge, kEmbed };
 
+// The parts of a call's tokens that its API reported (see
+// provider::ChatResponse): input read from and written to the provider's
+// prompt cache, output spent reasoning. Priced in llmeval._call_cost.
+struct TokenParts {
+  std::optional<int64_t> cached_input, cache_write, reasoning;
+  static TokenParts Of(const provider::ChatResponse& r) {
+    return {r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens};
+  }
+  // Both calls' parts (a judge's unreadable reply and its repair).
+  void Add(const TokenParts& other) {
+    auto add = [](std::optional<int64_t>& a, const std::optional<int64_t>& b) {
+      if (b) a = a.value_or(0) + *b;
+    };
+    add(cached_input, other.cached_input);
+    add(cache_write, other.cache_write);
+    add(reasoning, other.reasoning);
+  }
+};
+
 // A claimed task, from its claim to its write-back.
 struct Task {
   TaskKind task_kind = TaskKind::kGenerate;
@@ -132,6 +152,7 @@ struct Task {
   std::string first_reply;     // set once the repair call is sent
   double spent_latency_ms = 0; // of the unreadable first reply
   int64_t spent_input_tokens = 0, spent_output_tokens = 0;
+  TokenParts spent_parts;
   // embed tasks: the texts, and their vectors where cached
   std::vector<std::string> texts;
   std::vector<std::optional<std::vector<double>>> vectors;
@@ -162,6 +183,7 @@ struct Completion {
   std::optional<int64_t> input_tokens, output_tokens;
   bool cached;
   std::optional<Verdict> verdict;  // judge and embed tasks
+  TokenParts parts;
 };
 struct Failure {
   const Task* task;
@@ -245,7 +267,17 @@ class Worker {
   // is stored with its error, and the sample counts as failed.
   std::optional<Completion> JudgeReply(Task& task, std::string output, std::string_view body,
                                        double latency_ms, std::optional<int64_t> in_tokens,
-                                       std::optional<int64_t> out_tokens, bool cached);
+                                       std::optional<int64_t> out_tokens, TokenParts parts,
+                                       bool cached);
+  // A 400 refusing a parameter the model does not take (a reasoning model's
+  // temperature or logprobs, see core/provider/refusal.hpp): the task's
+  // request is sent again without it, with no attempt counted, and the model
+  // remembers it (RememberRefusals). False when the request no longer sends
+  // it (a refusal is answered once) or the reply is no such refusal.
+  bool ResendWithout(Task& task, long http_status, std::string_view body);
+  // Stores the refusals met since the last call in llmeval.models, so that
+  // the next claims build their requests without them.
+  void RememberRefusals();
   // Reads an embedding response into the task's missing vectors.
   static std::optional<Completion> EmbeddingReply(Task& task, const provider::EmbeddingResponse& reply,
                                                   double latency_ms);
@@ -305,6 +337,7 @@ class Worker {
   std::mt19937_64 rng_;
   std::unordered_map<int64_t, Task> tasks_;
   std::vector<http::Response> finished_;  // not yet written back
+  std::vector<std::pair<int32_t, std::string>> refusals_;  // (model, parameter) to remember
   std::vector<core::trace::Run> traces_;  // LangSmith runs not yet sent
   int64_t next_trace_send_ms_ = 0, next_trace_warning_ms_ = 0;
   int64_t traces_dropped_ = 0, trace_failures_ = 0;

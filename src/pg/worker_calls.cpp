@@ -51,7 +51,7 @@ Verdict Worker::CompareEmbeddings(const Task& t) {
 
 std::optional<Completion> Worker::JudgeReply(Task& task, std::string output, std::string_view body,
                                      double latency_ms, std::optional<int64_t> in_tokens,
-                                     std::optional<int64_t> out_tokens, bool cached) {
+                                     std::optional<int64_t> out_tokens, TokenParts parts, bool cached) {
   Verdict v;
   v.judgement = task.pairwise ? judge::ParsePairwiseReply(output)
                               : judge::ParseScoreReply(output, task.scale);
@@ -63,6 +63,7 @@ std::optional<Completion> Worker::JudgeReply(Task& task, std::string output, std
     task.spent_latency_ms = latency_ms;
     task.spent_input_tokens = in_tokens.value_or(0);
     task.spent_output_tokens = out_tokens.value_or(0);
+    task.spent_parts = parts;
     provider::ChatRequest repair = task.chat;
     repair.prompt = judge::RepairPrompt(task.chat.prompt, output, v.judgement.error);
     task.request = provider::BuildChatRequest(task.kind, task.base_url, task.api_key, repair);
@@ -77,8 +78,9 @@ std::optional<Completion> Worker::JudgeReply(Task& task, std::string output, std
     if (in_tokens || task.spent_input_tokens) in_tokens = in_tokens.value_or(0) + task.spent_input_tokens;
     if (out_tokens || task.spent_output_tokens)
       out_tokens = out_tokens.value_or(0) + task.spent_output_tokens;
+    parts.Add(task.spent_parts);
   }
-  return Completion{&task, std::move(output), latency_ms, in_tokens, out_tokens, cached, std::move(v)};
+  return Completion{&task, std::move(output), latency_ms, in_tokens, out_tokens, cached, std::move(v), parts};
 }
 
 std::optional<Completion> Worker::EmbeddingReply(Task& task, const provider::EmbeddingResponse& reply,
@@ -90,7 +92,7 @@ std::optional<Completion> Worker::EmbeddingReply(Task& task, const provider::Emb
   }
   Verdict compared = CompareEmbeddings(task);
   v.judgement = std::move(compared.judgement);
-  return Completion{&task, "", latency_ms, reply.input_tokens, std::nullopt, false, std::move(v)};
+  return Completion{&task, "", latency_ms, reply.input_tokens, std::nullopt, false, std::move(v), {}};
 }
 
 void Worker::StartDueCalls() {
@@ -139,7 +141,7 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
       chat.input_tokens = embedding->input_tokens;
     } else if (response.transport == http::Transport::kOk) {
       chat = provider::ParseChatResponse(task.kind, response.status, response.body,
-                                         response.retry_after, now_unix);
+                                         response.retry_after, now_unix, task.chat.api);
     } else {
       chat.outcome = provider::Outcome::kRetry;
       chat.error = http::TransportErrorText(response);
@@ -153,14 +155,19 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
       std::optional<Completion> done_call;
       if (task.task_kind == TaskKind::kJudge) {
         done_call = JudgeReply(task, std::move(chat.output), response.body, response.elapsed_ms,
-                               chat.input_tokens, chat.output_tokens, false);
+                               chat.input_tokens, chat.output_tokens, TokenParts::Of(chat), false);
       } else if (task.task_kind == TaskKind::kEmbed) {
         done_call = EmbeddingReply(task, *embedding, response.elapsed_ms);
       } else {
         done_call = Completion{&task, std::move(chat.output), response.elapsed_ms,
-                               chat.input_tokens, chat.output_tokens, false, std::nullopt};
+                               chat.input_tokens, chat.output_tokens, false, std::nullopt,
+                               TokenParts::Of(chat)};
       }
       if (done_call) completions.push_back(std::move(*done_call));
+    } else if (response.transport == http::Transport::kOk &&
+               chat.outcome == provider::Outcome::kFail &&
+               ResendWithout(task, response.status, response.body)) {
+      continue;
     } else {
       const bool final = chat.outcome == provider::Outcome::kFail ||
                          task.attempt >= task.max_attempts;
@@ -169,6 +176,7 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
       failures.push_back({&task, chat.error, delay, final, response.elapsed_ms});
     }
   }
+  RememberRefusals();
   if (completions.empty() && failures.empty()) return;
   Settle(Store(completions, failures));
 }

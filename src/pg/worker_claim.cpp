@@ -131,7 +131,7 @@ void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& c
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
         " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
-        " task_kind, metric, scale_min, scale_max, pairwise, max_attempts"
+        " task_kind, metric, scale_min, scale_max, pairwise, api_options, max_attempts"
         " FROM llmeval._task_requests($1)",
         {INT8ARRAYOID});
     const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});
@@ -157,20 +157,20 @@ int Worker::Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedR
                           0, true, 0});
     } else if (task.task_kind == TaskKind::kEmbed && task.missing.empty()) {
       // every vector cached: no call at all
-      completions.push_back({&task, "", 0, std::nullopt, std::nullopt, true, CompareEmbeddings(task)});
+      completions.push_back({&task, "", 0, std::nullopt, std::nullopt, true, CompareEmbeddings(task), {}});
     } else if (cached[i]) {
       CachedReply& hit = *cached[i];
       if (task.task_kind == TaskKind::kJudge) {
         // read like a fresh reply, with the weighted score the original had
         std::optional<Completion> done = JudgeReply(task, std::move(hit.output), "", 0,
-                                                    hit.input_tokens, hit.output_tokens, true);
+                                                    hit.input_tokens, hit.output_tokens, {}, true);
         if (!done) continue;
         if (done->verdict && done->verdict->judgement.score)
           done->verdict->judgement.weighted_score = hit.weighted_score;
         completions.push_back(std::move(*done));
       } else {
         completions.push_back({&task, std::move(hit.output), 0, hit.input_tokens,
-                               hit.output_tokens, true, std::nullopt});
+                               hit.output_tokens, true, std::nullopt, {}});
       }
     } else {
       continue;
@@ -214,9 +214,10 @@ Task Worker::ReadClaim(uint64_t r) {
   if (!spi::IsNull(r, 24)) t.scale.min = spi::Float8(r, 24);
   if (!spi::IsNull(r, 25)) t.scale.max = spi::Float8(r, 25);
   t.pairwise = spi::Bool(r, 26);
+  const std::string api_options = spi::JsonText(r, 27);
   // (a job may ask for fewer calls than the operator allows, never more)
-  t.max_attempts = spi::IsNull(r, 27) ? llmeval::pg::setting_max_attempts
-                                      : std::min(static_cast<int>(spi::Int64(r, 27)),
+  t.max_attempts = spi::IsNull(r, 28) ? llmeval::pg::setting_max_attempts
+                                      : std::min(static_cast<int>(spi::Int64(r, 28)),
                                                  llmeval::pg::setting_max_attempts);
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
@@ -248,6 +249,8 @@ Task Worker::ReadClaim(uint64_t r) {
     chat.prompt = core::prompt::RenderTemplate(tmpl, input_json);
     if (!system.empty()) chat.system = core::prompt::RenderTemplate(system, input_json);
     chat.params = nlohmann::json::parse(params);
+    provider::ApplyApiOptions(chat, nlohmann::json::parse(api_options));
+    if (t.task_kind == TaskKind::kJudge) chat.cacheable_prompt_bytes = judge::ConstantPrefixBytes(chat.prompt);
     t.request = provider::BuildChatRequest(t.kind, base_url, t.api_key, chat);
     // About four bytes a token, for the token rate limit until usage is known.
     const auto max_tokens = chat.params.find("max_tokens");

@@ -154,6 +154,9 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
       std::vector<double> latencies;
       std::vector<bool> cached, key_nulls;
       std::vector<bool> in_nulls, out_nulls;
+      // the parts of the tokens (cached input, cache writes, reasoning)
+      std::vector<double> cached_in, cache_write, reasoning;
+      std::vector<bool> cached_in_nulls, cache_write_nulls, reasoning_nulls;
       for (const Completion& c : completions) {
         ids.push_back(c.task->id);
         tokens.push_back(c.task->token);
@@ -166,13 +169,19 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
         cached.push_back(c.cached);
         keys.push_back(c.task->cache_key);
         key_nulls.push_back(c.task->cache_key.empty());
+        cached_in.push_back(static_cast<double>(c.parts.cached_input.value_or(0)));
+        cached_in_nulls.push_back(!c.parts.cached_input);
+        cache_write.push_back(static_cast<double>(c.parts.cache_write.value_or(0)));
+        cache_write_nulls.push_back(!c.parts.cache_write);
+        reasoning.push_back(static_cast<double>(c.parts.reasoning.value_or(0)));
+        reasoning_nulls.push_back(!c.parts.reasoning);
       }
       static spi::Statement complete(
           "SELECT llmeval._complete_tasks($1, $2, $3, $4, $5::float8[]::int[], $6::float8[]::int[],"
-          " $7, $8, $9, $10, $11)",
+          " $7, $8, $9, $10, $11, $12::float8[]::int[], $13::float8[]::int[], $14::float8[]::int[])",
           {INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
            FLOAT8ARRAYOID, BOOLARRAYOID, BYTEAARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-           FLOAT8ARRAYOID});
+           FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID});
       std::vector<double> in_d(in_tokens.begin(), in_tokens.end());
       std::vector<double> out_d(out_tokens.begin(), out_tokens.end());
       complete.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
@@ -180,7 +189,10 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
                         spi::Float8ArrayDatum(in_d, in_nulls), spi::Float8ArrayDatum(out_d, out_nulls),
                         spi::BoolArrayDatum(cached), spi::ByteaArrayDatum(keys, key_nulls),
                         spi::Int64ArrayDatum(score_ids), spi::TextArrayDatum(score_metrics),
-                        spi::Float8ArrayDatum(score_values, score_nulls)});
+                        spi::Float8ArrayDatum(score_values, score_nulls),
+                        spi::Float8ArrayDatum(cached_in, cached_in_nulls),
+                        spi::Float8ArrayDatum(cache_write, cache_write_nulls),
+                        spi::Float8ArrayDatum(reasoning, reasoning_nulls)});
       const std::vector<int64_t> done = spi::Int64Array(0, 1);
       applied.insert(applied.end(), done.begin(), done.end());
     }

@@ -39,6 +39,13 @@ CREATE TABLE llmeval.models (
   api_model           text NOT NULL CHECK (api_model <> ''),
   input_price         numeric NOT NULL DEFAULT 0 CHECK (input_price >= 0),   -- per million tokens
   output_price        numeric NOT NULL DEFAULT 0 CHECK (output_price >= 0),  -- per million tokens
+  -- input read from the provider's prompt cache, and written to it (Anthropic),
+  -- per million tokens; NULL: at input_price (see llmeval._call_cost)
+  cached_input_price  numeric CHECK (cached_input_price >= 0),
+  cache_write_price   numeric CHECK (cache_write_price >= 0),
+  -- parameters the model refused with a 400 (a reasoning model's temperature,
+  -- logprobs, ...): learned by the workers, never sent to it again
+  refused_params      text[] NOT NULL DEFAULT '{}',
   requests_per_minute int CHECK (requests_per_minute > 0),
   tokens_per_minute   int CHECK (tokens_per_minute > 0),
   -- default generation parameters (temperature, max_tokens, ...)
@@ -261,6 +268,11 @@ CREATE TABLE llmeval.responses (
   latency_ms     double precision CHECK (latency_ms >= 0),
   input_tokens   int CHECK (input_tokens >= 0),
   output_tokens  int CHECK (output_tokens >= 0),
+  -- parts of those the API reported: input read from and written to the
+  -- provider's prompt cache, output spent reasoning
+  cached_input_tokens int CHECK (cached_input_tokens >= 0),
+  cache_write_tokens  int CHECK (cache_write_tokens >= 0),
+  reasoning_tokens    int CHECK (reasoning_tokens >= 0),
   cost           numeric CHECK (cost >= 0),
   attempt        int NOT NULL DEFAULT 1 CHECK (attempt > 0),
   raw_response   jsonb,

@@ -67,6 +67,10 @@ BEGIN
   END IF;
   -- Checked here for an early error; the trigger check_policy checks every write.
   PERFORM llmeval._check_provider_policy(api_key_env, rtrim(base_url, '/'));
+  IF options ? 'max_tokens_param' AND options ->> 'max_tokens_param' NOT IN ('max_tokens', 'max_completion_tokens') THEN
+    RAISE EXCEPTION 'provider option "max_tokens_param" must be "max_tokens" or "max_completion_tokens"'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   IF options ? 'api_key' THEN
     -- providers is readable by every tenant: keys go to provider_secrets.
     RAISE EXCEPTION 'API keys do not belong in provider options'
@@ -111,8 +115,25 @@ END $$;
 COMMENT ON FUNCTION llmeval.set_provider_secret(text, text) IS
   'stores (or with NULL removes) a provider''s API key, readable by administrators only';
 
+-- The model options that say how a model is called (the others have columns
+-- of their own), with the rule each breaks, if any (NULL: fine). A
+-- provider's max_tokens_param applies to its models that set none.
+CREATE FUNCTION llmeval._model_api_option_rule(k text, v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT CASE
+    WHEN k = 'api' AND v NOT IN ('"chat_completions"', '"responses"')
+      THEN '"chat_completions" or "responses"'
+    WHEN k = 'reasoning' AND jsonb_typeof(v) <> 'boolean' THEN 'true or false'
+    WHEN k = 'max_tokens_param' AND v NOT IN ('"max_tokens"', '"max_completion_tokens"')
+      THEN '"max_tokens" or "max_completion_tokens"'
+  END
+$$;
+
 CREATE FUNCTION llmeval.create_model(name text, input_price numeric DEFAULT 0,
-                                     output_price numeric DEFAULT 0, options jsonb DEFAULT '{}')
+                                     output_price numeric DEFAULT 0, options jsonb DEFAULT '{}',
+                                     cached_input_price numeric DEFAULT NULL,
+                                     cache_write_price numeric DEFAULT NULL)
 RETURNS int
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -123,6 +144,7 @@ DECLARE
   found_provider int;
   new_id int;
   unknown text;
+  bad text;
 BEGIN
   PERFORM llmeval._require_admin('create models');
   IF name IS NULL OR name !~ '^[^/]+/.+$' THEN
@@ -134,7 +156,8 @@ BEGIN
     RAISE EXCEPTION 'provider "%" does not exist', provider_name
       USING ERRCODE = 'undefined_object', HINT = 'Create it first with llmeval.create_provider.';
   END IF;
-  IF coalesce(input_price, 0) < 0 OR coalesce(output_price, 0) < 0 THEN
+  IF coalesce(input_price, 0) < 0 OR coalesce(output_price, 0) < 0
+     OR coalesce(cached_input_price, 0) < 0 OR coalesce(cache_write_price, 0) < 0 THEN
     RAISE EXCEPTION 'prices must not be negative' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   options := coalesce(options, '{}');
@@ -142,24 +165,44 @@ BEGIN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   SELECT k INTO unknown FROM jsonb_object_keys(options) k
-  WHERE k NOT IN ('api_model', 'requests_per_minute', 'tokens_per_minute', 'params') LIMIT 1;
+  WHERE k NOT IN ('api_model', 'requests_per_minute', 'tokens_per_minute', 'params', 'api',
+                  'reasoning', 'max_tokens_param') LIMIT 1;
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION 'unknown model option "%"', unknown
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Valid options are api_model, requests_per_minute, tokens_per_minute and params.';
+            HINT = 'Valid options are api_model, requests_per_minute, tokens_per_minute, params, '
+                   'api, reasoning and max_tokens_param.';
+  END IF;
+  SELECT format('model option "%s" must be %s', o.k, llmeval._model_api_option_rule(o.k, o.v)) INTO bad
+  FROM jsonb_each(options) AS o(k, v) WHERE llmeval._model_api_option_rule(o.k, o.v) IS NOT NULL LIMIT 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION '%', bad USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF jsonb_typeof(options -> 'params') = 'object' THEN
+    PERFORM llmeval._check_params(options -> 'params', 'model params');
   END IF;
   BEGIN
     INSERT INTO llmeval.models AS m (provider_id, name, api_model, input_price, output_price,
-                                     requests_per_minute, tokens_per_minute, params)
+                                     cached_input_price, cache_write_price,
+                                     requests_per_minute, tokens_per_minute, params, options)
     VALUES (found_provider, create_model.name,
             coalesce(options ->> 'api_model', substr(create_model.name, length(provider_name) + 2)),
             coalesce(create_model.input_price, 0), coalesce(create_model.output_price, 0),
+            create_model.cached_input_price, create_model.cache_write_price,
             (options ->> 'requests_per_minute')::int, (options ->> 'tokens_per_minute')::int,
-            coalesce(options -> 'params', '{}'))
+            coalesce(options -> 'params', '{}'),
+            options - ARRAY['api_model', 'requests_per_minute', 'tokens_per_minute', 'params'])
     ON CONFLICT ON CONSTRAINT models_name_key DO UPDATE
       SET api_model = EXCLUDED.api_model, input_price = EXCLUDED.input_price,
-          output_price = EXCLUDED.output_price, requests_per_minute = EXCLUDED.requests_per_minute,
-          tokens_per_minute = EXCLUDED.tokens_per_minute, params = EXCLUDED.params
+          output_price = EXCLUDED.output_price, cached_input_price = EXCLUDED.cached_input_price,
+          cache_write_price = EXCLUDED.cache_write_price,
+          requests_per_minute = EXCLUDED.requests_per_minute,
+          tokens_per_minute = EXCLUDED.tokens_per_minute, params = EXCLUDED.params,
+          options = EXCLUDED.options,
+          -- another API or API model may take what this one refused
+          refused_params = CASE WHEN m.api_model = EXCLUDED.api_model
+                                     AND m.options ->> 'api' IS NOT DISTINCT FROM EXCLUDED.options ->> 'api'
+                                THEN m.refused_params ELSE '{}' END
     RETURNING m.id INTO new_id;
   EXCEPTION
     WHEN invalid_text_representation OR numeric_value_out_of_range OR check_violation THEN
@@ -169,14 +212,30 @@ BEGIN
   END;
   RETURN new_id;
 END $$;
-COMMENT ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb) IS
-  'creates or updates a model named provider/model with prices per million tokens (administrators only)';
+COMMENT ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb, numeric, numeric) IS
+  'creates or updates a model named provider/model with prices per million tokens: input, output, '
+  'and input read from and written to the provider''s prompt cache (administrators only)';
 
 REVOKE ALL ON FUNCTION llmeval.create_provider(text, text, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval.set_provider_secret(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb, numeric, numeric) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmeval.create_provider(text, text, text, text, jsonb) TO llmeval_admin;
 GRANT EXECUTE ON FUNCTION llmeval.set_provider_secret(text, text) TO llmeval_admin;
-GRANT EXECUTE ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb) TO llmeval_admin;
+GRANT EXECUTE ON FUNCTION llmeval.create_model(text, numeric, numeric, jsonb, numeric, numeric) TO llmeval_admin;
 -- Administrators who are not superusers insert providers and models.
 GRANT USAGE ON SEQUENCE llmeval.providers_id_seq, llmeval.models_id_seq TO llmeval_admin;
+
+-- The workers' note that models refused parameters (a 400 naming one, see
+-- src/core/provider/refusal.hpp): not sent to them again.
+CREATE FUNCTION llmeval._remember_refused_params(model_ids int[], params text[]) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  UPDATE llmeval.models m
+  SET refused_params = ARRAY(SELECT DISTINCT x FROM unnest(m.refused_params || r.added) x ORDER BY x),
+      updated_at = now()
+  FROM (SELECT x.model_id, array_agg(x.param) AS added
+        FROM unnest(model_ids, params) AS x(model_id, param) GROUP BY x.model_id) r
+  WHERE m.id = r.model_id AND NOT (m.refused_params @> r.added)
+$$;
+REVOKE ALL ON FUNCTION llmeval._remember_refused_params(int[], text[]) FROM PUBLIC;

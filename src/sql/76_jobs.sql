@@ -12,7 +12,8 @@ SELECT t.job_id, t.test_case_id, tc.position, m.name AS model, t.status,
        tc.input, tc.expected, tc.context, r.output,
        coalesce(r.error, t.last_error) AS error,
        r.latency_ms, r.input_tokens, r.output_tokens, r.cost, t.attempts,
-       t.id AS task_id, j.correlation_id, t.updated_at
+       t.id AS task_id, j.correlation_id, t.updated_at,
+       r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens
 FROM llmeval.tasks t
 JOIN llmeval.jobs j ON j.id = t.job_id
 JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
@@ -66,6 +67,24 @@ AS $$
       THEN 'true or false'
     WHEN k = 'top_logprobs' AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric <= 20)
       THEN 'an integer from 0 to 20'
+    -- reasoning: OpenAI's effort, Anthropic's extended thinking, Gemini's
+    -- thinking configuration (passed through as the APIs take them)
+    WHEN k = 'reasoning_effort' AND NOT (jsonb_typeof(v) = 'string'
+                                         AND v #>> '{}' IN ('none', 'minimal', 'low', 'medium', 'high', 'xhigh'))
+      THEN 'one of "none", "minimal", "low", "medium", "high", "xhigh"'
+    -- (coalesce: a missing key makes the test NULL, which must not pass)
+    WHEN k = 'thinking' AND NOT coalesce(jsonb_typeof(v) = 'object' AND (
+           (v ->> 'type' = 'enabled' AND jsonb_typeof(v -> 'budget_tokens') = 'number'
+            AND (v ->> 'budget_tokens') ~ '^[0-9]+$' AND (v ->> 'budget_tokens')::numeric BETWEEN 1024 AND 1000000)
+           OR v ->> 'type' IN ('disabled', 'adaptive')), false)
+      THEN 'an object {"type": "enabled", "budget_tokens": <integer from 1024>} or {"type": "disabled"}'
+    WHEN k = 'thinkingConfig' AND NOT coalesce(jsonb_typeof(v) = 'object'
+           AND (NOT v ? 'thinkingBudget' OR (jsonb_typeof(v -> 'thinkingBudget') = 'number'
+                                             AND (v ->> 'thinkingBudget') ~ '^-?[0-9]+$'
+                                             AND (v ->> 'thinkingBudget')::numeric BETWEEN -1 AND 1000000))
+           AND (NOT v ? 'includeThoughts' OR jsonb_typeof(v -> 'includeThoughts') = 'boolean')
+           AND (NOT v ? 'thinkingLevel' OR jsonb_typeof(v -> 'thinkingLevel') = 'string'), false)
+      THEN 'an object with thinkingBudget (an integer from -1), includeThoughts (true or false) or thinkingLevel (a string)'
     -- job options
     WHEN k IN ('prompt_version', 'dataset_version')
          AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 2147483647)

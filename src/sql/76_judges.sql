@@ -98,7 +98,8 @@ SELECT t.job_id, g.test_case_id, gm.name AS model, t.metric, t.sample, t.swapped
        jm.name AS judge_model, t.status, t.kind, j.score, j.weighted_score, j.reason, j.verdict,
        coalesce(j.error, r.error, t.last_error) AS error, j.repaired, r.output AS reply,
        r.latency_ms, r.input_tokens, r.output_tokens, r.cost, t.attempts,
-       t.id AS task_id, t.target_task_id, t.other_task_id
+       t.id AS task_id, t.target_task_id, t.other_task_id,
+       r.cached_input_tokens, r.cache_write_tokens, r.reasoning_tokens
 FROM llmeval.tasks t
 JOIN llmeval.tasks g ON g.id = t.target_task_id
 JOIN llmeval.models gm ON gm.id = g.model_id
@@ -455,6 +456,10 @@ BEGIN
            ju.score, ju.weighted_score, ju.reason, ju.verdict,
            coalesce(ju.error, CASE WHEN t.status <> 'completed' THEN coalesce(t.last_error, t.status) END) AS error,
            ju.repaired, m.definition,
+           -- a judge model that gives no logprobs (a reasoning model, one
+           -- that refused them, the Responses API): no G-Eval weighting
+           (coalesce((jm.options ->> 'reasoning')::boolean, false) OR 'logprobs' = ANY (jm.refused_params)
+            OR jm.options ->> 'api' = 'responses') AS no_logprobs,
            CASE WHEN t.kind = 'embed' THEN ju.score
                 ELSE (coalesce(ju.weighted_score, ju.score) - (m.definition ->> 'min')::float8)
                      / nullif((m.definition ->> 'max')::float8 - (m.definition ->> 'min')::float8, 0) END AS value,
@@ -479,6 +484,8 @@ BEGIN
              'min', CASE WHEN count(*) > 1 THEN min(s.value) END,
              'max', CASE WHEN count(*) > 1 THEN max(s.value) END,
              'judge_model', min(s.judge_model),
+             'weighting', CASE WHEN bool_or(s.no_logprobs) AND count(s.weighted_score) = 0 AND count(s.score) > 0
+                               THEN 'stated score: the judge model gives no logprobs for G-Eval weighting' END,
              'reason', (array_agg(s.reason ORDER BY s.sample) FILTER (WHERE s.reason IS NOT NULL))[1],
              'error', CASE WHEN count(s.value) = 0 THEN (array_agg(s.error ORDER BY s.sample))[1] END,
              'samples', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
@@ -618,17 +625,27 @@ END $$;
 COMMENT ON FUNCTION llmeval.judge_agreement(bigint, text, text) IS
   'agreement of a job''s metric with human labels in test case metadata: Pearson, Spearman, Kendall tau-b, Cohen''s kappa, with counts';
 
--- What a job's calls cost, split into generation and each judge or embedding metric.
+-- What a job's calls cost, split into generation and each judge or embedding
+-- metric; and the tokens split as they are billed: of the input, how much
+-- was read from the provider's prompt cache (cached_input_share: the judges'
+-- repeated instructions, at the cached price) and written to it; of the
+-- output, how much was reasoning.
 CREATE VIEW llmeval.job_costs WITH (security_invoker = true) AS
 SELECT t.job_id,
        CASE t.kind WHEN 'generate' THEN 'generation' WHEN 'judge' THEN 'judging' ELSE 'embedding' END AS purpose,
        t.metric, m.name AS model, count(r.task_id) AS calls,
        coalesce(sum(r.input_tokens), 0) AS input_tokens, coalesce(sum(r.output_tokens), 0) AS output_tokens,
-       coalesce(sum(r.cost), 0) AS cost
+       coalesce(sum(r.cost), 0) AS cost,
+       coalesce(sum(r.cached_input_tokens), 0) AS cached_input_tokens,
+       coalesce(sum(r.cache_write_tokens), 0) AS cache_write_tokens,
+       coalesce(sum(r.reasoning_tokens), 0) AS reasoning_tokens,
+       round(coalesce(sum(r.cached_input_tokens), 0)::numeric / nullif(sum(r.input_tokens), 0), 4)
+         AS cached_input_share
 FROM llmeval.tasks t
 JOIN llmeval.models m ON m.id = t.model_id
 LEFT JOIN llmeval.responses r ON r.task_id = t.id
 GROUP BY t.job_id, t.kind, t.metric, m.name;
 COMMENT ON VIEW llmeval.job_costs IS
-  'per job: calls, tokens and cost of generation and of each judge or embedding metric, by model';
+  'per job: calls, tokens and cost of generation and of each judge or embedding metric, by model, '
+  'with the input read from and written to the provider''s prompt cache and the reasoning output';
 GRANT SELECT ON llmeval.job_costs TO llmeval_user;

@@ -38,7 +38,8 @@ RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, cor
                api_key_env text, api_model text, params jsonb, template text, system text,
                input jsonb, expected text, metrics text[], use_cache boolean,
                requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
-               scale_min float8, scale_max float8, pairwise boolean, max_attempts int)
+               scale_min float8, scale_max float8, pairwise boolean, api_options jsonb,
+               max_attempts int)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- A few dozen ids, each joined by primary keys: right after a large submit
@@ -87,6 +88,11 @@ BEGIN
            AND (c.kind = 'generate' OR coalesce((j.options ->> 'samples')::int, 1) = 1),
          m.requests_per_minute, m.tokens_per_minute, c.kind, c.metric,
          (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL,
+         -- how the model is called (src/core/provider/chat.hpp, ChatRequest)
+         jsonb_strip_nulls(jsonb_build_object(
+           'api', m.options -> 'api', 'reasoning', m.options -> 'reasoning',
+           'max_tokens_param', coalesce(m.options -> 'max_tokens_param', p.options -> 'max_tokens_param'),
+           'refused_params', to_jsonb(m.refused_params))),
          (j.options ->> 'max_attempts')::int
   -- (the ids unnested: a nested loop over the primary keys, not a scan of
   -- the queue; the function is not inlined, so ANY would plan blind)
@@ -216,7 +222,10 @@ $$;
 CREATE FUNCTION llmeval._complete_tasks_apply(task_ids bigint[], tokens uuid[], outputs text[],
                                         latencies float8[], input_tokens int[], output_tokens int[],
                                         cached boolean[], cache_keys bytea[], score_task_ids bigint[],
-                                        score_metrics text[], score_values float8[], holding bigint[])
+                                        score_metrics text[], score_values float8[], holding bigint[],
+                                        cached_input_tokens int[] DEFAULT NULL,
+                                        cache_write_tokens int[] DEFAULT NULL,
+                                        reasoning_tokens int[] DEFAULT NULL)
 RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -227,7 +236,8 @@ DECLARE
 BEGIN
   WITH input AS (
     SELECT * FROM unnest(task_ids, tokens, outputs, latencies, input_tokens, output_tokens, cached,
-                         cache_keys) AS x(id, token, output, latency, itok, otok, cached, ckey)
+                         cache_keys, cached_input_tokens, cache_write_tokens, reasoning_tokens)
+                  AS x(id, token, output, latency, itok, otok, cached, ckey, ctok, wtok, rtok)
   ), done AS (
     UPDATE llmeval.tasks t
     SET status = 'completed', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
@@ -237,15 +247,18 @@ BEGIN
     RETURNING t.id, t.tenant, t.model_id, t.attempts
   ), responses AS (
     INSERT INTO llmeval.responses AS r (task_id, tenant, output, latency_ms, input_tokens,
-                                        output_tokens, cost, attempt)
-    SELECT d.id, d.tenant, i.output, i.latency, i.itok, i.otok,
-           CASE WHEN i.cached THEN 0
-                ELSE (coalesce(i.itok, 0) * m.input_price + coalesce(i.otok, 0) * m.output_price) / 1000000 END,
+                                        output_tokens, cached_input_tokens, cache_write_tokens,
+                                        reasoning_tokens, cost, attempt)
+    SELECT d.id, d.tenant, i.output, i.latency, i.itok, i.otok, i.ctok, i.wtok, i.rtok,
+           CASE WHEN i.cached THEN 0 ELSE llmeval._call_cost(m, i.itok, i.ctok, i.wtok, i.otok) END,
            d.attempts
     FROM done d JOIN input i ON i.id = d.id JOIN llmeval.models m ON m.id = d.model_id
     ON CONFLICT (task_id) DO UPDATE
       SET output = EXCLUDED.output, error = NULL, latency_ms = EXCLUDED.latency_ms,
           input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens,
+          cached_input_tokens = EXCLUDED.cached_input_tokens,
+          cache_write_tokens = EXCLUDED.cache_write_tokens,
+          reasoning_tokens = EXCLUDED.reasoning_tokens,
           cost = EXCLUDED.cost, attempt = EXCLUDED.attempt, created_at = now()
   ), scores AS (
     INSERT INTO llmeval.task_scores (task_id, tenant, metric, value)
@@ -273,7 +286,10 @@ $$;
 CREATE FUNCTION llmeval._complete_tasks(task_ids bigint[], tokens uuid[], outputs text[],
                                         latencies float8[], input_tokens int[], output_tokens int[],
                                         cached boolean[], cache_keys bytea[], score_task_ids bigint[],
-                                        score_metrics text[], score_values float8[])
+                                        score_metrics text[], score_values float8[],
+                                        cached_input_tokens int[] DEFAULT NULL,
+                                        cache_write_tokens int[] DEFAULT NULL,
+                                        reasoning_tokens int[] DEFAULT NULL)
 RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -310,7 +326,8 @@ BEGIN
   END IF;
   done := llmeval._complete_tasks_apply(task_ids, tokens, outputs, latencies, input_tokens,
                                         output_tokens, cached, cache_keys, score_task_ids,
-                                        score_metrics, score_values, holding);
+                                        score_metrics, score_values, holding, cached_input_tokens,
+                                        cache_write_tokens, reasoning_tokens);
   IF deterministic THEN
     PERFORM llmeval._score_deterministic(done);
   END IF;
@@ -525,9 +542,10 @@ REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._task_requests(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._cached_responses(bigint[], int[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
-                                               bytea[], bigint[], text[], float8[]) FROM PUBLIC;
+                                               bytea[], bigint[], text[], float8[], int[], int[], int[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], float8[], int[], int[], boolean[],
-                                                     bytea[], bigint[], text[], float8[], bigint[]) FROM PUBLIC;
+                                                     bytea[], bigint[], text[], float8[], bigint[], int[], int[],
+                                                     int[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lock_job_rows(bigint[], int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lock_jobs_for_change(bigint[]) FROM PUBLIC;

@@ -268,6 +268,25 @@ BEGIN
   RETURN result;
 END $$;
 
+-- The jobs' calls by purpose (generation, judging, embedding), from
+-- llmeval.job_costs: what each cost, and how much of its input the provider
+-- billed as read from its prompt cache.
+CREATE FUNCTION llmeval._report_cost_by_purpose(job_ids bigint[]) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(jsonb_object_agg(x.purpose, jsonb_build_object(
+           'calls', x.calls, 'cost', x.cost, 'input_tokens', x.input_tokens,
+           'cached_input_tokens', x.cached_input_tokens, 'cache_write_tokens', x.cache_write_tokens,
+           'cached_input_share', round(x.cached_input_tokens::numeric / nullif(x.input_tokens, 0), 4),
+           'output_tokens', x.output_tokens, 'reasoning_tokens', x.reasoning_tokens)), '{}')
+  FROM (SELECT c.purpose, sum(c.calls) AS calls, sum(c.cost) AS cost, sum(c.input_tokens) AS input_tokens,
+               sum(c.cached_input_tokens) AS cached_input_tokens,
+               sum(c.cache_write_tokens) AS cache_write_tokens, sum(c.output_tokens) AS output_tokens,
+               sum(c.reasoning_tokens) AS reasoning_tokens
+        FROM llmeval.job_costs c WHERE c.job_id = ANY (job_ids) GROUP BY c.purpose) x
+$$;
+
 -- The figures of a set of jobs (those the caller can see). Keys:
 --   models, metrics        in the jobs' order
 --   jobs                   {count, by_status, list: [{id, prompt, dataset, models, status,
@@ -277,8 +296,12 @@ END $$;
 --                           histogram: {lo, hi, counts[10]}}}}; lo and hi are the
 --                           metric's range over all models, so histograms compare
 --   cost                   {total, by_model: {model: {cost, input_tokens, output_tokens,
---                           tasks, completed, failed}}}
---   tokens                 {input, output}
+--                           cached_input_tokens, cache_write_tokens, reasoning_tokens,
+--                           tasks, completed, failed}} (generation),
+--                           by_purpose: {generation|judging|embedding: {calls, cost,
+--                           input_tokens, cached_input_tokens, cache_write_tokens,
+--                           cached_input_share, output_tokens, reasoning_tokens}}}
+--   tokens                 {input, output, cached_input, cache_write, reasoning} (generation)
 --   errors                 {failed, by_model: {model: n}, top: [{error, count, models}] (5)}
 --   latency                {model: {n, p50_ms, p95_ms, mean_ms, min_ms, max_ms}} of
 --                           completed tasks
@@ -348,11 +371,15 @@ BEGIN
                             'cancelled', coalesce(sum(x.cancelled), 0)),
          coalesce(jsonb_object_agg(x.model, jsonb_build_object(
                     'cost', x.cost, 'input_tokens', x.input_tokens, 'output_tokens', x.output_tokens,
-                    'tasks', x.n, 'completed', x.completed, 'failed', x.failed))
+                    'cached_input_tokens', x.cached_input_tokens, 'cache_write_tokens', x.cache_write_tokens,
+                    'reasoning_tokens', x.reasoning_tokens, 'tasks', x.n, 'completed', x.completed, 'failed', x.failed))
                   FILTER (WHERE x.model IS NOT NULL), '{}'),
          coalesce(sum(x.cost), 0),
          jsonb_build_object('input', coalesce(sum(x.input_tokens), 0),
-                            'output', coalesce(sum(x.output_tokens), 0)),
+                            'output', coalesce(sum(x.output_tokens), 0),
+                            'cached_input', coalesce(sum(x.cached_input_tokens), 0),
+                            'cache_write', coalesce(sum(x.cache_write_tokens), 0),
+                            'reasoning', coalesce(sum(x.reasoning_tokens), 0)),
          jsonb_build_object('failed', coalesce(sum(x.failed), 0),
                             'by_model', coalesce(jsonb_object_agg(x.model, x.failed)
                                                  FILTER (WHERE x.model IS NOT NULL), '{}'))
@@ -365,7 +392,10 @@ BEGIN
                count(*) FILTER (WHERE t.status = 'cancelled') AS cancelled,
                coalesce(sum(r.cost), 0) AS cost,
                coalesce(sum(r.input_tokens), 0) AS input_tokens,
-               coalesce(sum(r.output_tokens), 0) AS output_tokens
+               coalesce(sum(r.output_tokens), 0) AS output_tokens,
+               coalesce(sum(r.cached_input_tokens), 0) AS cached_input_tokens,
+               coalesce(sum(r.cache_write_tokens), 0) AS cache_write_tokens,
+               coalesce(sum(r.reasoning_tokens), 0) AS reasoning_tokens
         FROM llmeval.tasks t
         JOIN llmeval.models m ON m.id = t.model_id
         LEFT JOIN llmeval.responses r ON r.task_id = t.id
@@ -441,7 +471,8 @@ BEGIN
 
   RETURN jsonb_build_object('version', 1, 'models', to_jsonb(model_names), 'metrics', to_jsonb(metric_names),
                             'jobs', jobs, 'tasks', tasks, 'scores', scores,
-                            'cost', jsonb_build_object('total', total_cost, 'by_model', cost_by_model),
+                            'cost', jsonb_build_object('total', total_cost, 'by_model', cost_by_model,
+                                                       'by_purpose', llmeval._report_cost_by_purpose(job_ids)),
                             'tokens', tokens, 'errors', errors, 'latency', latency,
                             'regressions', llmeval._report_regressions(job_ids));
 END $$;
@@ -813,6 +844,32 @@ p.empty{color:#7b8794;font-style:italic;margin:4px 0}
 footer{color:#9aa5b1;font-size:12px;text-align:center;margin:6px 0 24px}
 $$ $css$;
 
+-- The calls by purpose (doc.cost.by_purpose): generation, judging,
+-- embedding, with the input billed as cached and the reasoning output.
+CREATE FUNCTION llmeval._report_purpose_table(doc jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN coalesce(doc #> '{cost,by_purpose}', '{}') = '{}' THEN '' ELSE
+    '<h3>By purpose</h3><table><thead><tr><th>Purpose</th><th class="num">Calls</th>'
+    '<th class="num">Input tokens</th><th class="num">Billed as cached</th><th class="num">Cache writes</th>'
+    '<th class="num">Output tokens</th><th class="num">Reasoning</th><th class="num">Cost</th></tr></thead><tbody>'
+    || (SELECT string_agg(format('<tr><td>%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s%s</td>'
+                                 '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td class="num">%s</td></tr>',
+                                 llmeval._html(p.k), llmeval._html(p.v ->> 'calls'),
+                                 llmeval._report_num((p.v ->> 'input_tokens')::float8),
+                                 llmeval._report_num((p.v ->> 'cached_input_tokens')::float8),
+                                 CASE WHEN p.v ->> 'cached_input_share' IS NOT NULL
+                                      THEN format(' (%s%%)', round((p.v ->> 'cached_input_share')::numeric * 100, 1)) ELSE '' END,
+                                 llmeval._report_num((p.v ->> 'cache_write_tokens')::float8),
+                                 llmeval._report_num((p.v ->> 'output_tokens')::float8),
+                                 llmeval._report_num((p.v ->> 'reasoning_tokens')::float8),
+                                 llmeval._report_money((p.v ->> 'cost')::numeric)), '' ORDER BY p.k)
+        FROM jsonb_each(doc #> '{cost,by_purpose}') AS p(k, v))
+    || '</tbody></table>' END
+$$;
+
+
 -- The page for a report document: a job's (report_html) or a stored
 -- report's body (report_html_for). Sections without data say so, and the
 -- charts are: one bar chart per metric with scores, one histogram per
@@ -1031,7 +1088,7 @@ BEGIN
               llmeval._html(coalesce(doc #>> '{tasks,failed}', '0')), llmeval._report_num(coalesce((doc #>> '{tokens,input}')::float8, 0)),
               llmeval._report_num(coalesce((doc #>> '{tokens,output}')::float8, 0)),
               llmeval._report_money(coalesce((doc #>> '{cost,total}')::numeric, 0)))
-    || '</tbody></table></section>';
+    || '</tbody></table>' || llmeval._report_purpose_table(doc) || '</section>';
 
   -- Failures: the most frequent errors, and for a job its failed tasks.
   body := body || format('<section id="failures"><h2>Failures <span class="hint">%s failed tasks</span></h2>',

@@ -209,7 +209,12 @@ def test_success_shapes():
           and ch["message"]["content"] == "Paris" and ch["finish_reason"] == "stop",
           f"openai choice {ch}")
     check(j["usage"] == {"prompt_tokens": in_words, "completion_tokens": 1,
-                         "total_tokens": in_words + 1}, f"openai usage {j['usage']}")
+                         "total_tokens": in_words + 1,
+                         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                       "accepted_prediction_tokens": 0,
+                                                       "rejected_prediction_tokens": 0}},
+          f"openai usage {j['usage']}")
 
     # Azure-style deployment path, api-key header, content as a list of parts.
     st, _, j = jpost("/openai/deployments/my-dep/chat/completions?api-version=2024-06-01",
@@ -257,6 +262,117 @@ def test_success_shapes():
     st, _, j = jpost(OA_PATH, oa_body("say a b c d e", max_tokens=2), OA_H)
     check(st == 200 and j["choices"][0]["message"]["content"] == "say a"
           and j["choices"][0]["finish_reason"] == "length", f"openai max_tokens {j}")
+
+
+def test_current_models():
+    """Reasoning models' refusals, prompt caches, reasoning tokens, /v1/responses."""
+    admin("reset", {})
+    prompt = "Answer in one word.\nQuestion: What is the capital of France?"
+    system = "You are a terse assistant for the current models check."
+    # A reasoning model refuses, one parameter at a time, with OpenAI's bodies.
+    body = oa_body(prompt, "gpt-5-mini", system, max_tokens=50, temperature=0, logprobs=True)
+    expect = [
+        ("max_tokens", "unsupported_parameter", "Unsupported parameter: 'max_tokens' is not "
+         "supported with this model. Use 'max_completion_tokens' instead."),
+        ("temperature", "unsupported_value", "Unsupported value: 'temperature' does not support 0 "
+         "with this model. Only the default (1) value is supported."),
+        ("logprobs", "unsupported_parameter",
+         "Unsupported parameter: 'logprobs' is not supported with this model."),
+    ]
+    for param, code, message in expect:
+        st, _, j = jpost(OA_PATH, body, OA_H)
+        check(st == 400 and j == {"error": {"message": message, "type": "invalid_request_error",
+                                            "param": param, "code": code}},
+              f"reasoning model refuses {param}: {st} {j}")
+        body.pop(param)
+        if param == "max_tokens":
+            body["max_completion_tokens"] = 50
+    st, _, j = jpost(OA_PATH, {**body, "reasoning_effort": "low"}, OA_H)
+    u = j["usage"] if st == 200 else {}
+    in_words = len(prompt.split()) + len(system.split())
+    check(st == 200 and j["choices"][0]["message"]["content"] == "Paris"
+          and u.get("completion_tokens") == 1 + 8
+          and u.get("completion_tokens_details", {}).get("reasoning_tokens") == 8
+          and u.get("prompt_tokens_details", {}).get("cached_tokens") == 0,
+          f"reasoning model answers, low effort: {st} {j}")
+    # The system prompt is read from the cache from the second request on.
+    st, _, j = jpost(OA_PATH, body, OA_H)
+    check(st == 200 and j["usage"]["prompt_tokens"] == in_words
+          and j["usage"]["prompt_tokens_details"]["cached_tokens"] == len(system.split())
+          and j["usage"]["completion_tokens_details"]["reasoning_tokens"] == 16,
+          f"openai prompt cache and default effort: {j}")
+    st, _, j = jpost(OA_PATH, {**body, "max_completion_tokens": 10}, OA_H)
+    check(st == 200 and j["choices"][0]["message"]["content"] == ""
+          and j["choices"][0]["finish_reason"] == "length",
+          f"a limit spent on reasoning gives an empty answer: {j}")
+    st, _, j = jpost(OA_PATH, oa_body(prompt, reasoning_effort="low"), OA_H)
+    check(st == 400 and j["error"]["param"] == "reasoning_effort",
+          f"an older model refuses reasoning_effort: {st} {j}")
+
+    # The Responses API.
+    rbody = {"model": "gpt-5", "instructions": system, "store": False,
+             "input": [{"role": "user", "content": prompt}], "max_output_tokens": 100}
+    st, _, j = jpost("/v1/responses", rbody, OA_H)
+    check(st == 200 and j["object"] == "response" and j["status"] == "completed"
+          and [o["type"] for o in j["output"]] == ["reasoning", "message"]
+          and j["output"][1]["content"][0] == {"type": "output_text", "annotations": [],
+                                               "logprobs": [], "text": "Paris"}
+          and j["usage"] == {"input_tokens": in_words, "input_tokens_details": {"cached_tokens": 0},
+                             "output_tokens": 17, "output_tokens_details": {"reasoning_tokens": 16},
+                             "total_tokens": in_words + 17},
+          f"responses: {st} {j}")
+    st, _, j = jpost("/v1/responses", rbody, OA_H)
+    check(st == 200 and j["usage"]["input_tokens_details"]["cached_tokens"] == len(system.split()),
+          f"responses: instructions cached: {j}")
+    for bad, param, code in (({"temperature": 0}, "temperature", "unsupported_parameter"),
+                             ({"max_tokens": 5}, "max_tokens", "unknown_parameter"),
+                             ({"messages": []}, "messages", "unknown_parameter")):
+        st, _, j = jpost("/v1/responses", {**rbody, **bad}, OA_H)
+        check(st == 400 and j["error"]["param"] == param and j["error"]["code"] == code,
+              f"responses refuses {param}: {st} {j}")
+    st, _, j = jpost("/v1/responses", {**rbody, "max_output_tokens": 16}, OA_H)
+    check(st == 200 and j["status"] == "incomplete"
+          and j["incomplete_details"] == {"reason": "max_output_tokens"}
+          and [o["type"] for o in j["output"]] == ["reasoning"], f"responses cut: {j}")
+
+    # Anthropic: cache_control breakpoints; thinking.
+    cc = {"type": "ephemeral"}
+    ab = {"model": "claude-sonnet-4-5", "max_tokens": 64,
+          "system": [{"type": "text", "text": system, "cache_control": cc}],
+          "messages": [{"role": "user", "content": [
+              {"type": "text", "text": "Answer in one word.", "cache_control": cc},
+              {"type": "text", "text": "Question: What is the capital of France?"}]}]}
+    prefix = len(system.split()) + 4
+    st, _, j = jpost(AN_PATH, ab, AN_H)
+    check(st == 200 and j["usage"] == {"input_tokens": in_words - prefix, "output_tokens": 1,
+                                       "cache_creation_input_tokens": prefix,
+                                       "cache_read_input_tokens": 0},
+          f"anthropic cache write: {st} {j}")
+    st, _, j = jpost(AN_PATH, ab, AN_H)
+    check(st == 200 and j["usage"]["cache_read_input_tokens"] == prefix
+          and j["usage"]["cache_creation_input_tokens"] == 0
+          and j["content"][0]["text"] == "Paris", f"anthropic cache read: {j}")
+    think = {**ab, "max_tokens": 2048 + 64, "thinking": {"type": "enabled", "budget_tokens": 2048}}
+    st, _, j = jpost(AN_PATH, think, AN_H)
+    check(st == 200 and [c["type"] for c in j["content"]] == ["thinking", "text"]
+          and j["usage"]["output_tokens"] == 1 + 16, f"anthropic thinking: {st} {j}")
+    for bad, what in (({"temperature": 0}, "`temperature` may only be set to 1"),
+                      ({"max_tokens": 2048}, "`max_tokens` must be greater than"),
+                      ({"thinking": {"type": "enabled", "budget_tokens": 100}}, "greater than or equal to 1024")):
+        st, _, j = jpost(AN_PATH, {**think, **bad}, AN_H)
+        check(st == 400 and what in j["error"]["message"], f"anthropic thinking refuses {bad}: {st} {j}")
+
+    # Gemini: the system instruction cached; thoughts.
+    gb = {**ge_body(prompt, system), "generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}}
+    st, _, j = jpost(ge_path("gemini-2.5-flash"), gb, GE_H)
+    u = j["usageMetadata"] if st == 200 else {}
+    check(st == 200 and u.get("promptTokenCount") == in_words and "cachedContentTokenCount" not in u
+          and u.get("thoughtsTokenCount") == 16 and u.get("candidatesTokenCount") == 1,
+          f"gemini thoughts: {st} {j}")
+    st, _, j = jpost(ge_path("gemini-2.5-flash"), gb, GE_H)
+    check(st == 200 and j["usageMetadata"].get("cachedContentTokenCount") == len(system.split())
+          and j["usageMetadata"]["promptTokenCount"] == in_words, f"gemini cached content: {j}")
+    admin("reset", {})
 
 
 def test_auth():
@@ -1073,7 +1189,8 @@ def main() -> int:
     t0 = time.monotonic()
     try:
         if not args.bench_only:
-            for name, fn in (("success shapes", test_success_shapes), ("auth", test_auth),
+            for name, fn in (("success shapes", test_success_shapes),
+                             ("current models", test_current_models), ("auth", test_auth),
                              ("answers and models", test_answers_and_models),
                              ("LLM judge: score", test_judge_score),
                              ("LLM judge: logprobs", test_judge_logprobs),

@@ -256,10 +256,60 @@ def text_of(content) -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, param: str | None = None,
+                 code: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.param = param      # OpenAI's error.param and error.code
+        self.code = code
+
+
+# ------------------------------------------------------- current OpenAI models
+# OpenAI's reasoning models (the o-series, the GPT-5 family) refuse what older
+# chat models take, one parameter per 400, with these bodies (as the real API
+# words them).
+REASONING_MODEL_RE = re.compile(r"^(o\d|gpt-5)")
+REASONING_TOKENS = {"minimal": 0, "low": 8, "medium": 16, "high": 32}
+
+
+def is_reasoning_model(model: str) -> bool:
+    return REASONING_MODEL_RE.match(model.lower()) is not None
+
+
+def unsupported_parameter(name: str, hint: str = "") -> ApiError:
+    return ApiError(400, f"Unsupported parameter: '{name}' is not supported with this model.{hint}",
+                    name, "unsupported_parameter")
+
+
+def reasoning_refusals(p: dict, api: str) -> None:
+    """Raises the 400 a reasoning model gives the first parameter it refuses."""
+    if api == "chat" and "max_tokens" in p:
+        raise unsupported_parameter("max_tokens", " Use 'max_completion_tokens' instead.")
+    t = p.get("temperature")
+    if t is not None and t != 1:
+        if api == "responses":
+            raise unsupported_parameter("temperature")
+        raise ApiError(400, f"Unsupported value: 'temperature' does not support {json.dumps(t)} with "
+                       "this model. Only the default (1) value is supported.",
+                       "temperature", "unsupported_value")
+    for name in ("top_p", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"):
+        if p.get(name) is not None:
+            raise unsupported_parameter(name)
+
+
+def reasoning_tokens(effort, model: str) -> int:
+    """Reasoning tokens a call spends: none for older models, else by effort."""
+    if not is_reasoning_model(model):
+        if effort is not None:
+            raise unsupported_parameter("reasoning_effort")
+        return 0
+    if effort is None:
+        effort = "medium"
+    if effort not in REASONING_TOKENS:
+        raise ApiError(400, f"Invalid value: {json.dumps(effort)}. Supported values are: 'minimal', "
+                       "'low', 'medium', and 'high'.", "reasoning_effort", "invalid_value")
+    return REASONING_TOKENS[effort]
 
 
 # ------------------------------------------------------------------ LLM judge
@@ -499,6 +549,8 @@ class MockLLM:
         self.config = config
         self.initial_config = config.to_dict()
         self.stats = Stats()
+        # prompt prefixes each model has seen: its prompt cache (see cached_prefix)
+        self.prompt_cache: set[bytes] = set()
         self.attempts: dict[bytes, int] = {}
         self.rng = random.Random(config.seed)
         self.max_body = max_body
@@ -551,6 +603,21 @@ class MockLLM:
         if j.repair:
             self.stats.judge["repair"] += 1
         return self.score_verdict(j) if j.kind == "score" else self.pairwise_verdict(j)
+
+    def cached_prefix(self, model: str, prefix: str) -> bool:
+        """Whether model's prompt cache holds prefix; it does from now on.
+
+        Like the providers' caches, a prefix is read from the cache from its
+        second request on (the real ones also need 1024 tokens or more, which
+        test prompts never reach, and expire after minutes, which tests never
+        wait for)."""
+        key = hashlib.sha256(f"{model}\0{prefix}".encode()).digest()
+        if key in self.prompt_cache:
+            return True
+        if len(self.prompt_cache) >= 100_000:
+            self.prompt_cache.clear()      # bound memory on endless distinct prompts
+        self.prompt_cache.add(key)
+        return False
 
     def flaky_step(self, key: str) -> int:
         """0, 1, 2, ... for successive requests with the same key (until a reset)."""
@@ -662,7 +729,8 @@ class MockLLM:
         return f"{os.getpid():x}{self.seq:08x}"
 
     @staticmethod
-    def error(api: str, status: int, message: str, headers=()) -> Response:
+    def error(api: str, status: int, message: str, headers=(), param=None,
+              code=None) -> Response:
         if api == "langsmith":
             body = {"detail": message}
         elif api == "anthropic":
@@ -674,9 +742,10 @@ class MockLLM:
                                      else "FAILED_PRECONDITION")
             body = {"error": {"code": status, "message": message, "status": gstatus}}
         else:
-            etype, code = OPENAI_ERR.get(status, ("server_error", None) if status >= 500
-                                         else ("invalid_request_error", None))
-            body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
+            etype, default_code = OPENAI_ERR.get(status, ("server_error", None) if status >= 500
+                                                 else ("invalid_request_error", None))
+            body = {"error": {"message": message, "type": etype, "param": param,
+                              "code": code or default_code}}
         return Response(status, jdump(body), headers)
 
     def check_auth(self, api: str, req: Request) -> Response | None:
@@ -726,6 +795,8 @@ class MockLLM:
         path = req.path
         if path.endswith("/chat/completions"):
             return "openai", "chat"
+        if path.endswith("/responses"):
+            return "openai", "responses"
         if path.endswith("/embeddings"):
             # Anthropic has no embeddings API: its clients' requests (anthropic-version,
             # no OpenAI key header) get Anthropic's 404.
@@ -849,6 +920,8 @@ class MockLLM:
                 if api == "openai":
                     return self.openai_embeddings(payload)
                 return self.gemini_embeddings(payload, model, ":batchEmbedContents" in path)
+            if endpoint == "responses":
+                return self.openai_responses(payload)
             if api == "openai":
                 return self.openai(payload)
             if api == "anthropic":
@@ -857,7 +930,7 @@ class MockLLM:
                 raise ApiError(400, "streamGenerateContent is not supported by the mock server.")
             return self.gemini(payload, model)
         except ApiError as e:
-            return self.error(api, e.status, e.message)
+            return self.error(api, e.status, e.message, param=e.param, code=e.code)
         except (ValueError, TypeError, AttributeError, KeyError) as e:
             return self.error(api, 422 if api == "langsmith" else 400, f"Invalid request: {e}")
 
@@ -889,9 +962,13 @@ class MockLLM:
             raise ApiError(400, "'messages' must be a non-empty array")
         if p.get("stream"):
             raise ApiError(400, "stream=true is not supported by the mock server")
+        if is_reasoning_model(model):
+            reasoning_refusals(p, "chat")
+        rt = reasoning_tokens(p.get("reasoning_effort"), model)
         want_lp, top_k = self.logprobs_params(p)
         self.model_hooks(model)
         prompt = ""
+        system = ""
         in_words = 0
         for m in msgs:
             if not isinstance(m, dict) or not isinstance(m.get("role"), str):
@@ -900,16 +977,20 @@ class MockLLM:
             in_words += words(t)
             if m["role"] == "user":
                 prompt = t
+            elif m["role"] in ("system", "developer") and not prompt:
+                system += t
+        # OpenAI caches prompt prefixes by itself: here, the system messages.
+        cached = words(system) if system and self.cached_prefix(model, system) else 0
         rep = self.compose(model, prompt)
-        limit = p.get("max_completion_tokens", p.get("max_tokens"))
-        out, cut = self.limit_words(rep.text, limit)
+        out, cut = self.limit_with_reasoning(rep.text, p.get("max_completion_tokens",
+                                                             p.get("max_tokens")), rt)
         logprobs = None
         if want_lp:
             logprobs = {"content": logprobs_content(out, rep.score_at, rep.dist, max(top_k, 1)),
                         "refusal": None}
         ow = words(out)
         self.stats.input_tokens += in_words
-        self.stats.output_tokens += ow
+        self.stats.output_tokens += ow + rt
         body = {
             "id": "chatcmpl-mock" + self.next_id(),
             "object": "chat.completion",
@@ -919,9 +1000,100 @@ class MockLLM:
                          "message": {"role": "assistant", "content": out, "refusal": None},
                          "logprobs": logprobs,
                          "finish_reason": "length" if cut else "stop"}],
-            "usage": {"prompt_tokens": in_words, "completion_tokens": ow,
-                      "total_tokens": in_words + ow},
+            "usage": {"prompt_tokens": in_words, "completion_tokens": ow + rt,
+                      "total_tokens": in_words + ow + rt,
+                      "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+                      "completion_tokens_details": {"reasoning_tokens": rt, "audio_tokens": 0,
+                                                    "accepted_prediction_tokens": 0,
+                                                    "rejected_prediction_tokens": 0}},
             "system_fingerprint": "fp_mock",
+        }
+        return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
+
+    def limit_with_reasoning(self, text: str, limit, rt: int) -> tuple[str, bool]:
+        """The answer cut to an output limit that counts reasoning tokens too."""
+        if limit is None or isinstance(limit, bool) or not isinstance(limit, int) or rt == 0:
+            return self.limit_words(text, limit)
+        if limit <= rt:
+            return "", True
+        return self.limit_words(text, limit - rt)
+
+    def openai_responses(self, p: dict) -> Response:
+        """OpenAI's Responses API (POST /v1/responses)."""
+        model = p.get("model")
+        if not isinstance(model, str) or not model:
+            raise ApiError(400, "Missing required parameter: 'model'.", "model",
+                           "missing_required_parameter")
+        for name in ("messages", "max_tokens", "max_completion_tokens", "stop", "seed", "n",
+                     "logprobs", "reasoning_effort"):
+            if name in p:
+                raise ApiError(400, f"Unknown parameter: '{name}'.", name, "unknown_parameter")
+        if p.get("stream"):
+            raise ApiError(400, "stream=true is not supported by the mock server")
+        inp = p.get("input")
+        if isinstance(inp, str):
+            items = [{"role": "user", "content": inp}]
+        elif isinstance(inp, list) and inp:
+            items = inp
+        else:
+            raise ApiError(400, "Missing required parameter: 'input'.", "input",
+                           "missing_required_parameter")
+        if is_reasoning_model(model):
+            reasoning_refusals(p, "responses")
+        reasoning = p.get("reasoning")
+        effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+        rt = reasoning_tokens(effort, model)
+        limit = p.get("max_output_tokens")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 16):
+            raise ApiError(400, f"Invalid 'max_output_tokens': integer below minimum value. Expected "
+                           f"a value >= 16, but got {json.dumps(limit)} instead.",
+                           "max_output_tokens", "integer_below_min_value")
+        self.model_hooks(model)
+        instructions = p.get("instructions") or ""
+        if not isinstance(instructions, str):
+            raise ApiError(400, "Invalid type for 'instructions': expected a string.",
+                           "instructions", "invalid_type")
+        in_words = words(instructions)
+        prompt = ""
+        for m in items:
+            if not isinstance(m, dict) or m.get("role") not in ("user", "assistant", "system",
+                                                                "developer"):
+                raise ApiError(400, "Invalid value for 'input': each item must be a message "
+                               "with a role.", "input", "invalid_value")
+            t = text_of(m.get("content"))
+            in_words += words(t)
+            if m["role"] == "user":
+                prompt = t
+        cached = words(instructions) if instructions and self.cached_prefix(model, instructions) else 0
+        out, cut = self.limit_with_reasoning(self.compose(model, prompt).text, limit, rt)
+        ow = words(out)
+        self.stats.input_tokens += in_words
+        self.stats.output_tokens += ow + rt
+        output = []
+        if rt:
+            output.append({"id": "rs_mock" + self.next_id(), "type": "reasoning", "summary": []})
+        if out or not cut:
+            output.append({"id": "msg_mock" + self.next_id(), "type": "message",
+                           "status": "incomplete" if cut else "completed", "role": "assistant",
+                           "content": [{"type": "output_text", "annotations": [], "logprobs": [],
+                                        "text": out}]})
+        body = {
+            "id": "resp_mock" + self.next_id(),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "incomplete" if cut else "completed",
+            "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
+            "instructions": instructions or None,
+            "max_output_tokens": limit,
+            "model": model,
+            "output": output,
+            "store": bool(p.get("store", True)),
+            "usage": {"input_tokens": in_words,
+                      "input_tokens_details": {"cached_tokens": cached},
+                      "output_tokens": ow + rt,
+                      "output_tokens_details": {"reasoning_tokens": rt},
+                      "total_tokens": in_words + ow + rt},
         }
         return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
 
@@ -954,9 +1126,15 @@ class MockLLM:
             raise ApiError(400, "messages: Field required")
         if p.get("stream"):
             raise ApiError(400, "stream=true is not supported by the mock server")
+        thinking_tokens = self.anthropic_thinking(p, mt)
         self.model_hooks(model)
         in_words = words(text_of(p.get("system")))
         prompt = ""
+        # The prompt as blocks in cache order (system, then messages), each
+        # marked or not with a cache_control breakpoint.
+        blocks = [(b, isinstance(b, dict) and "cache_control" in b)
+                  for b in (p.get("system") if isinstance(p.get("system"), list)
+                            else [p.get("system") or ""])]
         for m in msgs:
             if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
                 raise ApiError(400, "messages: roles must be 'user' or 'assistant'")
@@ -964,22 +1142,73 @@ class MockLLM:
             in_words += words(t)
             if m["role"] == "user":
                 prompt = t
-        out, cut = self.limit_words(self.compose(model, prompt).text, mt)
+            c = m.get("content")
+            blocks += [(b, isinstance(b, dict) and "cache_control" in b)
+                       for b in (c if isinstance(c, list) else [c])]
+        # Prompt caching: the prefix up to the last breakpoint is written to
+        # the cache by the first request, read from it by the next ones;
+        # input_tokens counts only what follows it.
+        prefix, prefix_words, written, read = "", 0, 0, 0
+        text_so_far, words_so_far = "", 0
+        for block, marked in blocks:
+            t = text_of(block)
+            text_so_far += "\x00" + t
+            words_so_far += words(t)
+            if marked:
+                prefix, prefix_words = text_so_far, words_so_far
+        if prefix_words:
+            if self.cached_prefix(model, prefix):
+                read = prefix_words
+            else:
+                written = prefix_words
+        out, cut = self.limit_words(self.compose(model, prompt).text, mt - thinking_tokens)
         ow = words(out)
         self.stats.input_tokens += in_words
-        self.stats.output_tokens += ow
+        self.stats.output_tokens += ow + thinking_tokens
         body = {
             "id": "msg_mock" + self.next_id(),
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": out}],
+            "content": ([{"type": "thinking", "thinking": "Weighing the answer (mock).",
+                          "signature": "mock-signature"}] if thinking_tokens else [])
+                       + [{"type": "text", "text": out}],
             "stop_reason": "max_tokens" if cut else "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": in_words, "output_tokens": ow,
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            "usage": {"input_tokens": in_words - read - written, "output_tokens": ow + thinking_tokens,
+                      "cache_creation_input_tokens": written, "cache_read_input_tokens": read},
         }
         return Response(200, jdump(body), (("request-id", "req_mock" + self.next_id()),))
+
+    ANTHROPIC_THINKING_TOKENS = 16
+    THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+    def anthropic_thinking(self, p: dict, max_tokens: int) -> int:
+        """Thinking tokens of an Anthropic request, refusing what thinking refuses."""
+        th = p.get("thinking")
+        if th is None:
+            return 0
+        if not isinstance(th, dict) or th.get("type") not in ("enabled", "disabled"):
+            raise ApiError(400, "thinking: Input tag does not match any of the expected tags: "
+                           "'enabled', 'disabled'")
+        if th["type"] == "disabled":
+            return 0
+        budget = th.get("budget_tokens")
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1024:
+            raise ApiError(400, "thinking.enabled.budget_tokens: Input should be greater than or "
+                           "equal to 1024")
+        if max_tokens <= budget:
+            raise ApiError(400, "`max_tokens` must be greater than `thinking.budget_tokens`. Please "
+                           f"consult our documentation at {self.THINKING_DOCS}"
+                           "#max-tokens-and-context-window-size")
+        if p.get("temperature") is not None and p["temperature"] != 1:
+            raise ApiError(400, "`temperature` may only be set to 1 when thinking is enabled. Please "
+                           f"consult our documentation at {self.THINKING_DOCS}"
+                           "#feature-compatibility")
+        if p.get("top_k") is not None:
+            raise ApiError(400, "`top_k` must be unset when thinking is enabled. Please consult our "
+                           f"documentation at {self.THINKING_DOCS}#feature-compatibility")
+        return min(self.ANTHROPIC_THINKING_TOKENS, budget)
 
     def gemini(self, p: dict, model: str) -> Response:
         if not model:
@@ -1009,15 +1238,32 @@ class MockLLM:
         out = self.compose(model, prompt).text
         gc = p.get("generationConfig", p.get("generation_config")) or {}
         limit = gc.get("maxOutputTokens", gc.get("max_output_tokens")) if isinstance(gc, dict) else None
-        out, cut = self.limit_words(out, limit)
+        # Thinking (thinkingConfig.thinkingBudget: 0 off, -1 dynamic) counts
+        # against maxOutputTokens; Gemini's implicit cache holds the system
+        # instruction once seen.
+        tc = gc.get("thinkingConfig", gc.get("thinking_config")) if isinstance(gc, dict) else None
+        budget = tc.get("thinkingBudget", tc.get("thinking_budget")) if isinstance(tc, dict) else None
+        if tc is not None and (not isinstance(tc, dict) or (budget is not None and (
+                isinstance(budget, bool) or not isinstance(budget, int) or budget < -1))):
+            raise ApiError(400, "Invalid value at 'generation_config.thinking_config.thinking_budget'")
+        thoughts = 0
+        if budget is not None and budget != 0:
+            thoughts = 16 if budget == -1 else min(16, budget)
+        elif budget is None and "thinking" in model.lower():
+            thoughts = 16
+        sys_text = parts_text(sysi) if sysi is not None else ""
+        cached = words(sys_text) if sys_text and self.cached_prefix(model, sys_text) else 0
+        out, cut = self.limit_with_reasoning(out, limit, thoughts)
         ow = words(out)
         self.stats.input_tokens += in_words
-        self.stats.output_tokens += ow
+        self.stats.output_tokens += ow + thoughts
         body = {
             "candidates": [{"content": {"role": "model", "parts": [{"text": out}]},
                             "finishReason": "MAX_TOKENS" if cut else "STOP", "index": 0}],
             "usageMetadata": {"promptTokenCount": in_words, "candidatesTokenCount": ow,
-                              "totalTokenCount": in_words + ow},
+                              "totalTokenCount": in_words + ow + thoughts,
+                              **({"cachedContentTokenCount": cached} if cached else {}),
+                              **({"thoughtsTokenCount": thoughts} if thoughts else {})},
             "modelVersion": model,
             "responseId": "mock" + self.next_id(),
         }
@@ -1169,6 +1415,7 @@ class MockLLM:
                 self.attempts.clear()
                 self.flaky.clear()
                 self.runs.clear()
+                self.prompt_cache.clear()
                 self.runs_total = self.run_batches = self.run_requests = 0
                 return Response(200, jdump({"ok": True}))
             if path == "/_admin/langsmith" and m == "GET":

@@ -104,10 +104,12 @@ SELECT is(:'b'::jsonb #> '{scores,taprep/beta,bleu,histogram,counts}',
 SELECT is(:'b'::jsonb #> '{scores,taprep/alpha,exact_match,histogram,counts}',
           '[1, 0, 0, 0, 0, 0, 0, 0, 0, 3]', 'exact match: zeros and ones at the ends');
 SELECT is(:'b'::jsonb #> '{cost,by_model,taprep/alpha}',
-          '{"cost": 0.004, "input_tokens": 40, "output_tokens": 8, "tasks": 4, "completed": 4, "failed": 0}',
+          '{"cost": 0.004, "input_tokens": 40, "output_tokens": 8, "cached_input_tokens": 0,
+            "cache_write_tokens": 0, "reasoning_tokens": 0, "tasks": 4, "completed": 4, "failed": 0}',
           'cost and tokens of alpha');
 SELECT is((:'b'::jsonb #>> '{cost,total}')::numeric, 0.010, 'total cost');
-SELECT is(:'b'::jsonb -> 'tokens', '{"input": 70, "output": 14}', 'tokens in and out');
+SELECT is(:'b'::jsonb -> 'tokens',
+          '{"input": 70, "output": 14, "cached_input": 0, "cache_write": 0, "reasoning": 0}', 'tokens in and out');
 SELECT is(:'b'::jsonb -> 'errors',
           '{"failed": 1, "by_model": {"taprep/alpha": 0, "taprep/beta": 1},
             "top": [{"error": "HTTP 500: <b>upstream</b> broke", "count": 1, "models": ["taprep/beta"]}]}',

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "recorded.hpp"
 
 namespace llmeval::core::provider {
 namespace {
@@ -19,14 +20,7 @@ using nlohmann::json;
 
 // Provider error responses recorded for the chat tests: the embeddings
 // endpoints of the same APIs answer errors alike.
-std::string Recorded(const std::string& name) {
-  const std::string path = std::string(LLMEVAL_TEST_DATA) + "/../unit/recorded/" + name;
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using llmeval::test::Recorded;
 
 constexpr int64_t kNow = 1445412480;  // 2015-10-21 07:28:00 UTC
 

@@ -14,21 +14,14 @@
 
 #include "core/error.hpp"
 #include "core/text/utf8.hpp"
+#include "recorded.hpp"
 
 namespace llmeval::core::provider {
 namespace {
 
 using nlohmann::json;
 
-// Provider responses under test/unit/recorded/<api>/ (see the README there).
-std::string Recorded(const std::string& name) {
-  const std::string path = std::string(LLMEVAL_TEST_DATA) + "/../unit/recorded/" + name;
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using llmeval::test::Recorded;
 
 // 2015-10-21 07:28:00 UTC, the RFC's example date.
 constexpr int64_t kOct21 = 1445412480;
@@ -147,14 +140,14 @@ TEST(ChatRequestOpenAI, Body) {
         {{"role", "user"}, {"content", "What is the capital of France?"}}}},
       {"temperature", 0.2},
       {"top_p", 0.9},
-      {"max_tokens", 256},
+      {"max_completion_tokens", 256},
       {"stop", "\n\n"},
       {"seed", 7},
       {"presence_penalty", 0.5},
       {"response_format", {{"type", "text"}}}};
   EXPECT_EQ(json::parse(r.body), expected);
   // An integral float is sent as an integer.
-  EXPECT_NE(r.body.find("\"max_tokens\":256,"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"max_completion_tokens\":256,"), std::string::npos) << r.body;
 
   ChatRequest no_system = Sample();
   no_system.system.clear();

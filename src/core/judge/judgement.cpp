@@ -137,4 +137,10 @@ std::string RepairPrompt(std::string_view original_prompt, std::string_view bad_
   return prompt;
 }
 
+std::size_t ConstantPrefixBytes(std::string_view judge_prompt) {
+  constexpr std::string_view kEnd = "</criteria>\n\n";
+  const std::size_t at = judge_prompt.find(kEnd);
+  return at == std::string_view::npos ? 0 : at + kEnd.size();
+}
+
 }  // namespace llmeval::core::judge

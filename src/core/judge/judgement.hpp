@@ -5,6 +5,7 @@
 // Pure functions on strings: the job engine (src/pg/worker.cpp) makes the calls.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,13 @@ std::optional<double> WeightedScore(std::string_view response_body, std::string_
 // for only the JSON object.
 std::string RepairPrompt(std::string_view original_prompt, std::string_view bad_reply,
                          std::string_view error);
+
+// How many leading bytes of a judge prompt (llmeval._judge_prompt,
+// _pairwise_prompt) are the same for every case of its metric: the
+// instructions and the criteria, through the blank line after
+// "</criteria>". A provider prompt cache can hold them (Anthropic's
+// cache_control); 0 when the prompt has no criteria section.
+std::size_t ConstantPrefixBytes(std::string_view judge_prompt);
 
 }  // namespace llmeval::core::judge
 

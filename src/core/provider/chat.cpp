@@ -13,6 +13,8 @@
 
 #include "core/error.hpp"
 #include "core/provider/endpoint.hpp"
+#include "core/provider/refusal.hpp"
+#include "core/provider/responses_api.hpp"
 #include "core/provider/wire.hpp"
 
 namespace llmeval::core::provider {
@@ -30,6 +32,9 @@ using wire::MissingText;
 using wire::StringField;
 using wire::Truncate;
 using wire::kMaxErrorBytes;
+using wire::BuildResponses;
+using wire::ReadResponses;
+using wire::TakeOutputLimit;
 
 constexpr int64_t kAnthropicDefaultMaxTokens = 1024;
 
@@ -58,21 +63,30 @@ const json* Param(const json& params, const char* key) {
   return &*it;
 }
 
+// The output limit's name for OpenAI chat completions (see
+// ChatRequest::max_tokens_param); a name the model refused switches to the other.
+std::string MaxTokensParam(std::string_view base_url, const ChatRequest& request) {
+  std::string name = request.max_tokens_param;
+  if (name.empty()) name = wire::IsOpenAIHost(base_url) ? "max_completion_tokens" : "max_tokens";
+  if (Refused(request, name))
+    name = name == "max_tokens" ? "max_completion_tokens" : "max_tokens";
+  return name;
+}
+
 HttpRequest BuildOpenAI(std::string_view base_url, std::string_view api_key,
                         const ChatRequest& request) {
+  if (request.api == OpenAIApi::kResponses) return BuildResponses(base_url, api_key, request);
   HttpRequest http = wire::OpenAIEndpoint(base_url, api_key, "/chat/completions");
+  json params = AcceptedParams(request);
+  const json limit = TakeOutputLimit(params);
   json body = json::object();
-  if (request.params.is_object()) {
-    for (const auto& [key, value] : request.params.items()) {
-      if (value.is_null()) continue;
-      // We read one complete JSON response: a stream could not be parsed.
-      if (key == "stream" || key == "stream_options") continue;
-      body[key] = (key == "max_tokens" || key == "max_completion_tokens" || key == "seed" ||
-                   key == "n")
-                      ? IntegralIfPossible(value)
-                      : value;
-    }
+  for (const auto& [key, value] : params.items()) {
+    if (value.is_null()) continue;
+    // We read one complete JSON response: a stream could not be parsed.
+    if (key == "stream" || key == "stream_options") continue;
+    body[key] = (key == "seed" || key == "n") ? IntegralIfPossible(value) : value;
   }
+  if (!limit.is_null()) body[MaxTokensParam(base_url, request)] = limit;
   json messages = json::array();
   if (!request.system.empty()) {
     messages.push_back({{"role", "system"}, {"content", request.system}});
@@ -84,20 +98,52 @@ HttpRequest BuildOpenAI(std::string_view base_url, std::string_view api_key,
   return http;
 }
 
+// Text as Anthropic content blocks, marked cacheable (cache_control) when
+// asked: a cache breakpoint caches everything up to and including it.
+json TextBlock(std::string text, bool cacheable) {
+  json block = {{"type", "text"}, {"text", std::move(text)}};
+  if (cacheable) block["cache_control"] = {{"type", "ephemeral"}};
+  return block;
+}
+
 HttpRequest BuildAnthropic(std::string_view base_url, std::string_view api_key,
                            const ChatRequest& request) {
   HttpRequest http = wire::AnthropicEndpoint(base_url, api_key, "/messages");
   const json& p = request.params;
   json body = json::object();
   body["model"] = request.model;
+  // Extended thinking takes no temperature or top_k (and top_p only near 1),
+  // and its budget must stay below max_tokens, which counts the thinking too:
+  // a limit at or under the budget is taken as the answer's, on top of it.
+  const json* thinking = Param(p, "thinking");
+  const bool thinks = thinking && thinking->is_object() &&
+                      StringField(*thinking, "type") != "disabled";
   // max_tokens is required by the Messages API.
   const json* max_tokens = Param(p, "max_tokens");
-  body["max_tokens"] = max_tokens ? IntegralIfPossible(*max_tokens) : json(kAnthropicDefaultMaxTokens);
-  if (!request.system.empty()) body["system"] = request.system;
-  body["messages"] = json::array({{{"role", "user"}, {"content", request.prompt}}});
-  if (const json* v = Param(p, "temperature")) body["temperature"] = *v;
-  if (const json* v = Param(p, "top_p")) body["top_p"] = *v;
-  if (const json* v = Param(p, "top_k")) body["top_k"] = IntegralIfPossible(*v);
+  json limit = max_tokens ? IntegralIfPossible(*max_tokens) : json(kAnthropicDefaultMaxTokens);
+  if (thinking) {
+    body["thinking"] = *thinking;
+    const std::optional<int64_t> budget = IntField(*thinking, "budget_tokens");
+    if (thinks && budget && limit.is_number_integer() && limit.get<int64_t>() <= *budget)
+      limit = *budget + limit.get<int64_t>();
+  }
+  body["max_tokens"] = std::move(limit);
+  const bool cacheable = request.cacheable_prompt_bytes > 0;
+  if (!request.system.empty()) {
+    body["system"] = cacheable ? json::array({TextBlock(request.system, true)}) : json(request.system);
+  }
+  json content = request.prompt;
+  if (cacheable) {
+    const std::size_t cut = std::min(request.cacheable_prompt_bytes, request.prompt.size());
+    content = json::array({TextBlock(request.prompt.substr(0, cut), true)});
+    if (cut < request.prompt.size()) content.push_back(TextBlock(request.prompt.substr(cut), false));
+  }
+  body["messages"] = json::array({{{"role", "user"}, {"content", std::move(content)}}});
+  if (!thinks) {
+    if (const json* v = Param(p, "temperature")) body["temperature"] = *v;
+    if (const json* v = Param(p, "top_p")) body["top_p"] = *v;
+    if (const json* v = Param(p, "top_k")) body["top_k"] = IntegralIfPossible(*v);
+  }
   if (const json* v = Param(p, "stop")) {
     json stop = StopSequences(*v);
     if (!stop.empty()) body["stop_sequences"] = std::move(stop);
@@ -122,6 +168,7 @@ HttpRequest BuildGemini(std::string_view base_url, std::string_view api_key,
   if (const json* v = Param(p, "top_k")) config["topK"] = IntegralIfPossible(*v);
   if (const json* v = Param(p, "max_tokens")) config["maxOutputTokens"] = IntegralIfPossible(*v);
   if (const json* v = Param(p, "seed")) config["seed"] = IntegralIfPossible(*v);
+  if (const json* v = Param(p, "thinkingConfig")) config["thinkingConfig"] = *v;
   if (const json* v = Param(p, "stop")) {
     json stop = StopSequences(*v);
     if (!stop.empty()) config["stopSequences"] = std::move(stop);
@@ -138,9 +185,12 @@ HttpRequest BuildGemini(std::string_view base_url, std::string_view api_key,
 void DropNul(std::string& s) { s.erase(std::remove(s.begin(), s.end(), '\0'), s.end()); }
 
 void ReadOpenAI(const json& doc, ChatResponse& r) {
+  // prompt_tokens includes the cached ones, completion_tokens the reasoning.
   const json& usage = Member(doc, "usage");
   r.input_tokens = IntField(usage, "prompt_tokens");
   r.output_tokens = IntField(usage, "completion_tokens");
+  r.cached_input_tokens = IntField(Member(usage, "prompt_tokens_details"), "cached_tokens");
+  r.reasoning_tokens = IntField(Member(usage, "completion_tokens_details"), "reasoning_tokens");
 
   const json& choices = Member(doc, "choices");
   if (!choices.is_array() || choices.empty()) {
@@ -191,8 +241,14 @@ void ReadOpenAI(const json& doc, ChatResponse& r) {
 }
 
 void ReadAnthropic(const json& doc, ChatResponse& r) {
+  // input_tokens counts neither the cache reads nor the cache writes: the
+  // input is all three (each billed at its own rate, see llmeval._call_cost).
   const json& usage = Member(doc, "usage");
+  r.cached_input_tokens = IntField(usage, "cache_read_input_tokens");
+  r.cache_write_tokens = IntField(usage, "cache_creation_input_tokens");
   r.input_tokens = IntField(usage, "input_tokens");
+  if (r.input_tokens)
+    *r.input_tokens += r.cached_input_tokens.value_or(0) + r.cache_write_tokens.value_or(0);
   r.output_tokens = IntField(usage, "output_tokens");
 
   const json& content = Member(doc, "content");
@@ -229,8 +285,12 @@ bool IsBlockingFinish(std::string_view reason) {
 }
 
 void ReadGemini(const json& doc, ChatResponse& r) {
+  // promptTokenCount includes cachedContentTokenCount. Gemini leaves out
+  // counts that are zero: with usage reported, a missing one is 0.
   const json& usage = Member(doc, "usageMetadata");
   r.input_tokens = IntField(usage, "promptTokenCount");
+  r.cached_input_tokens = IntField(usage, "cachedContentTokenCount");
+  if (r.input_tokens && !r.cached_input_tokens) r.cached_input_tokens = 0;
   // Thinking tokens are billed as output, as they are in the other APIs'
   // output counts.
   const std::optional<int64_t> candidates_tokens = IntField(usage, "candidatesTokenCount");
@@ -238,6 +298,8 @@ void ReadGemini(const json& doc, ChatResponse& r) {
   if (candidates_tokens || thoughts_tokens) {
     r.output_tokens = candidates_tokens.value_or(0) + thoughts_tokens.value_or(0);
   }
+  r.reasoning_tokens = thoughts_tokens;
+  if (r.output_tokens && !r.reasoning_tokens) r.reasoning_tokens = 0;
 
   const json& feedback = Member(doc, "promptFeedback");
   const std::string block_reason = StringField(feedback, "blockReason");
@@ -291,6 +353,21 @@ void ReadGemini(const json& doc, ChatResponse& r) {
 
 }  // namespace
 
+void ApplyApiOptions(ChatRequest& request, const json& options) {
+  if (!options.is_object()) return;
+  request.api = StringField(options, "api") == "responses" ? OpenAIApi::kResponses
+                                                            : OpenAIApi::kChatCompletions;
+  const json& reasoning = Member(options, "reasoning");
+  request.reasoning = reasoning.is_boolean() && reasoning.get<bool>();
+  request.max_tokens_param = StringField(options, "max_tokens_param");
+  request.refused_params.clear();
+  const json& refused = Member(options, "refused_params");
+  if (refused.is_array()) {
+    for (const json& name : refused)
+      if (name.is_string()) request.refused_params.push_back(name.get<std::string>());
+  }
+}
+
 HttpRequest BuildChatRequest(Kind kind, std::string_view base_url, std::string_view api_key,
                              const ChatRequest& request) {
   wire::CheckApiKey(api_key);
@@ -306,7 +383,7 @@ HttpRequest BuildChatRequest(Kind kind, std::string_view base_url, std::string_v
 }
 
 ChatResponse ParseChatResponse(Kind kind, long http_status, std::string_view body,
-                               std::string_view retry_after, int64_t now_unix) {
+                               std::string_view retry_after, int64_t now_unix, OpenAIApi api) {
   ChatResponse r;
   wire::Envelope envelope = wire::ReadEnvelope(http_status, body, retry_after, now_unix);
   r.retry_after_ms = envelope.retry_after_ms;
@@ -318,7 +395,11 @@ ChatResponse ParseChatResponse(Kind kind, long http_status, std::string_view bod
   const json& doc = envelope.doc;
   switch (kind) {
     case Kind::kOpenAI:
-      ReadOpenAI(doc, r);
+      if (api == OpenAIApi::kResponses) {
+        ReadResponses(doc, r);
+      } else {
+        ReadOpenAI(doc, r);
+      }
       break;
     case Kind::kAnthropic:
       ReadAnthropic(doc, r);

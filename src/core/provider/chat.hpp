@@ -6,10 +6,12 @@
 // what every provider endpoint shares (protocol.hpp, retry.hpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,10 @@
 #include "core/provider/retry.hpp"
 
 namespace llmeval::core::provider {
+
+// Which of OpenAI's two text APIs a model is called through (model option
+// "api"): chat completions, or the Responses API that OpenAI now recommends.
+enum class OpenAIApi { kChatCompletions, kResponses };
 
 struct ChatRequest {
   std::string model;       // the API's model identifier (models.api_model)
@@ -27,8 +33,37 @@ struct ChatRequest {
   // OpenAI-style APIs and ignored elsewhere (except top_k, which Anthropic and
   // Gemini take too). Nulls are dropped, "stream" is never sent, and a
   // non-object is ignored. Anthropic gets max_tokens 1024 when none is given.
+  // Anthropic's "thinking" and Gemini's "thinkingConfig" are passed through;
+  // OpenAI's "reasoning_effort" too (as reasoning.effort to the Responses API).
   nlohmann::json params = nlohmann::json::object();
+
+  // How the model is called, from its options and what it refused before:
+  OpenAIApi api = OpenAIApi::kChatCompletions;
+  // OpenAI chat completions: the name the output limit goes under,
+  // "max_completion_tokens" or "max_tokens"; empty: max_completion_tokens to
+  // api.openai.com (every current model takes it, the reasoning models no
+  // other), max_tokens elsewhere (older compatible servers know only that).
+  std::string max_tokens_param;
+  // OpenAI: a reasoning model, which refuses sampling parameters and logprobs:
+  // temperature, top_p, presence_penalty, frequency_penalty, logprobs and
+  // top_logprobs are not sent.
+  bool reasoning = false;
+  // OpenAI: parameters the model refused with a 400 (RefusedParameter), not
+  // sent again; a refused max_tokens or max_completion_tokens switches the
+  // limit to the other name.
+  std::vector<std::string> refused_params;
+  // Anthropic: the first bytes of prompt that are the same in every request of
+  // its kind (a judge's instructions and criteria): they and the system prompt
+  // are marked cache_control, so that repeats bill them as cache reads.
+  std::size_t cacheable_prompt_bytes = 0;
 };
+
+// Sets how request is sent from a model's API options (llmeval._task_requests,
+// api_options): {"api": "chat_completions" | "responses", "reasoning": bool,
+// "max_tokens_param": "max_tokens" | "max_completion_tokens",
+// "refused_params": [names]}. Other keys and ill-typed values are ignored
+// (create_model checked them).
+void ApplyApiOptions(ChatRequest& request, const nlohmann::json& options);
 
 // The HTTP request for a chat completion. base_url is as the vendor's SDK
 // takes it (https://api.openai.com/v1, https://api.anthropic.com,
@@ -45,8 +80,21 @@ HttpRequest BuildChatRequest(Kind kind, std::string_view base_url, std::string_v
 struct ChatResponse {
   Outcome outcome = Outcome::kFail;
   std::string output;
-  std::optional<int64_t> input_tokens;   // from the API's usage fields
+  // From the API's usage fields, alike for every API: input_tokens counts
+  // every input token (those read from or written to a prompt cache too,
+  // which Anthropic counts apart), output_tokens every output token
+  // (reasoning too, which Gemini counts apart).
+  std::optional<int64_t> input_tokens;
   std::optional<int64_t> output_tokens;
+  // Parts of those, where the API reports them: input read from the
+  // provider's prompt cache (OpenAI cached_tokens, Anthropic
+  // cache_read_input_tokens, Gemini cachedContentTokenCount), input written
+  // to it (Anthropic cache_creation_input_tokens), and output spent
+  // reasoning (OpenAI reasoning_tokens, Gemini thoughtsTokenCount; Anthropic
+  // reports no count of its own).
+  std::optional<int64_t> cached_input_tokens;
+  std::optional<int64_t> cache_write_tokens;
+  std::optional<int64_t> reasoning_tokens;
   // Empty for kOk. For kRetry and kFail: one line of valid UTF-8, at most 500
   // bytes (a cut is marked with "…"), one of
   //   "HTTP 429: <the provider's message, or a short excerpt of the body>"
@@ -67,8 +115,10 @@ struct ChatResponse {
 // throws; an OpenAI 429 "insufficient_quota" (an empty balance) is kFail.
 // Output and token counts are read for every 2xx (refusals are billed too);
 // output never holds NUL, which Postgres text cannot store.
+// api says which OpenAI API answered (the other kinds have one).
 ChatResponse ParseChatResponse(Kind kind, long http_status, std::string_view body,
-                               std::string_view retry_after, int64_t now_unix);
+                               std::string_view retry_after, int64_t now_unix,
+                               OpenAIApi api = OpenAIApi::kChatCompletions);
 
 }  // namespace llmeval::core::provider
 

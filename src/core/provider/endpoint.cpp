@@ -148,4 +148,6 @@ HttpRequest GeminiEndpoint(std::string_view base_url, std::string_view api_key,
   return http;
 }
 
+bool IsOpenAIHost(std::string_view base_url) { return UrlHost(base_url) == "api.openai.com"; }
+
 }  // namespace llmeval::core::provider::wire

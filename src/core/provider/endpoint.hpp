@@ -28,6 +28,9 @@ HttpRequest AnthropicEndpoint(std::string_view base_url, std::string_view api_ke
 HttpRequest GeminiEndpoint(std::string_view base_url, std::string_view api_key,
                            std::string_view model, std::string_view method);
 
+// Whether base_url is OpenAI's own API (api.openai.com), not a compatible server.
+bool IsOpenAIHost(std::string_view base_url);
+
 // A Gemini model as a resource name: "x" becomes "models/x"; "models/x" and
 // "tunedModels/x" are kept.
 std::string GeminiModel(std::string_view model);
