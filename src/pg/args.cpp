@@ -119,4 +119,24 @@ Datum TextArrayResult(const std::vector<std::string>& values) {
   });
 }
 
+namespace {
+
+[[noreturn]] void ThrowNullOption(const char* name) {
+  throw core::Error(core::ErrorKind::kInvalidParameterValue,
+                    std::string(name) + " must not be NULL", {},
+                    std::string("Omit ") + name + " to use its default.");
+}
+
+}  // namespace
+
+bool RequiredBoolArg(FunctionCallInfo fcinfo, int n, const char* name) {
+  if (PG_ARGISNULL(n)) ThrowNullOption(name);
+  return PG_GETARG_BOOL(n);
+}
+
+int RequiredIntArg(FunctionCallInfo fcinfo, int n, const char* name) {
+  if (PG_ARGISNULL(n)) ThrowNullOption(name);
+  return PG_GETARG_INT32(n);
+}
+
 }  // namespace llmeval::pg

@@ -43,6 +43,14 @@ inline int IntArgOr(FunctionCallInfo fcinfo, int n, int fallback) {
   return PG_ARGISNULL(n) ? fallback : PG_GETARG_INT32(n);
 }
 
+// A boolean option that has no "NULL means the default" meaning (the
+// sacrebleu options added after that rule: their SQL defaults are already
+// sacrebleu's); NULL is an error (22023) naming the option.
+bool RequiredBoolArg(FunctionCallInfo fcinfo, int n, const char* name);
+
+// The same for an int4 option.
+int RequiredIntArg(FunctionCallInfo fcinfo, int n, const char* name);
+
 // A one-dimensional float4[] with no NULL element, as a pointer to its
 // elements and their count; `what` names the argument in errors.
 struct Float4Array {
