@@ -1,8 +1,12 @@
-// SQL entry point for ROUGE: llmeval.rouge returning the composite
-// llmeval.rouge_score (precision, recall, fmeasure).
+// SQL entry points for ROUGE: llmeval.rouge returning the composite
+// llmeval.rouge_score (precision, recall, fmeasure) for one variant, and
+// llmeval.rouge(..., variants => text[]) returning a row per variant from
+// one tokenisation, as rouge-score's RougeScorer(variants).score does.
 #include "core/metrics/rouge.hpp"
 #include "pg/aggregate.hpp"
 #include "pg/args.hpp"
+
+#include "core/error.hpp"
 
 namespace metrics = llmeval::core::metrics;
 
@@ -66,7 +70,49 @@ Datum SentenceRouge(FunctionCallInfo fcinfo, bool references_array) {
   });
 }
 
+// rouge(candidate, reference text | text[], variants text[], use_stemmer):
+// rows (variant, precision, recall, fmeasure) in the order of `variants`; no
+// row for a NULL candidate or reference.
+Datum RougeVariantRows(FunctionCallInfo fcinfo, bool references_array) {
+  llmeval::pg::PgCall([&]() noexcept { InitMaterializedSRF(fcinfo, 0); });
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) return (Datum)0;
+  if (PG_ARGISNULL(2))
+    throw llmeval::core::Error(llmeval::core::ErrorKind::kInvalidParameterValue,
+                               "variants must not be NULL");
+  static std::vector<std::string_view> names;  // backends are single-threaded
+  llmeval::pg::TextArrayArg(fcinfo, 2, "variants", names);
+  if (names.empty())
+    throw llmeval::core::Error(llmeval::core::ErrorKind::kInvalidParameterValue,
+                               "variants must not be empty", {},
+                               "Name one or more of rouge1 .. rouge9, rougeL and rougeLsum.");
+  static std::vector<metrics::RougeVariant> variants;
+  variants.clear();
+  for (std::string_view name : names) variants.push_back(metrics::ParseRougeVariant(name));
+  const bool use_stemmer = llmeval::pg::BoolArgOr(fcinfo, 3, false);
+  static std::vector<std::string_view> refs;
+  llmeval::pg::ReferencesArg(fcinfo, 1, references_array, refs);
+  const std::string_view candidate = llmeval::pg::TextArg(fcinfo, 0);
+  static std::vector<metrics::RougeScore> scores;
+  metrics::RougeMultiScores(candidate, refs, variants, use_stemmer, scores);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    const std::string_view name = names[i];
+    const metrics::RougeScore& score = scores[i];
+    llmeval::pg::PgCall([&]() noexcept {
+      Datum values[4] = {PointerGetDatum(cstring_to_text_with_len(name.data(),
+                                                                  static_cast<int>(name.size()))),
+                         Float8GetDatum(score.precision), Float8GetDatum(score.recall),
+                         Float8GetDatum(score.fmeasure)};
+      bool nulls[4] = {false, false, false, false};
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    });
+  }
+  return (Datum)0;
+}
+
 }  // namespace
 
 LLMEVAL_PG_FUNCTION(llmeval_rouge) { return SentenceRouge(fcinfo, false); }
 LLMEVAL_PG_FUNCTION(llmeval_rouge_multi) { return SentenceRouge(fcinfo, true); }
+LLMEVAL_PG_FUNCTION(llmeval_rouge_variants) { return RougeVariantRows(fcinfo, false); }
+LLMEVAL_PG_FUNCTION(llmeval_rouge_variants_multi) { return RougeVariantRows(fcinfo, true); }

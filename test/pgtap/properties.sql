@@ -13,7 +13,8 @@ WHERE n.nspname = 'llmeval' AND p.prokind = 'f'
 SELECT is((SELECT count(*) FROM metric_functions WHERE provolatile <> 'i' OR proparallel <> 's'),
           0::bigint, 'metric functions are IMMUTABLE and PARALLEL SAFE');
 
-SELECT is((SELECT count(*) FROM metric_functions), 14::bigint, 'the metric functions are there to check');
+-- 16: bleu, chrf, rouge (single variant) and rouge (variants => text[]) each take text or text[]
+SELECT is((SELECT count(*) FROM metric_functions), 16::bigint, 'the metric functions are there to check');
 
 SELECT is(
   (SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid

@@ -921,25 +921,99 @@ RougeVariant ParseRougeVariant(std::string_view name) {
               "rouge9, rougeL and rougeLsum.");
 }
 
-RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVariant variant,
-                 bool use_stemmer) {
+namespace {
+
+void CheckVariant(RougeVariant variant) {
   if (variant.kind == RougeVariant::Kind::kNGram && (variant.n < 1 || variant.n > kMaxOrder))
     throw Error(ErrorKind::kInvalidParameterValue,
                 "rouge n-gram order must be between 1 and 9, not " + std::to_string(variant.n));
-  RougeWorkspace& ws = Workspace();
-  ReleaseLargeBuffers release{ws};
+}
+
+// Tokenizes both texts into ws (one id space). Line ends are recorded when a
+// variant needs them (rougeLsum); the tokens are the same either way.
+void TokenizePair(std::string_view candidate, std::string_view reference, bool lines,
+                  bool use_stemmer, RougeWorkspace& ws) {
   ws.tokens.Clear();
-  const bool lines = variant.kind == RougeVariant::Kind::kLcsSum;
   Tokenize(reference, use_stemmer, lines, ws, ws.reference);
   Tokenize(candidate, use_stemmer, lines, ws, ws.candidate);
+}
 
-  if (variant.kind == RougeVariant::Kind::kNGram) return NGramScore(ws, variant.n);
-  // The LCS machinery indexes these by token id and leaves them as it found
-  // them (all zero / all -1).
+// The LCS machinery indexes these by token id and leaves them as it found
+// them (all zero / all -1), so they are set once per tokenisation.
+void PrepareLcs(RougeWorkspace& ws) {
   ws.mask1.assign(ws.tokens.size(), 0);
   ws.first.assign(ws.tokens.size(), -1);
   ws.occurrences.assign(ws.tokens.size(), 0);
-  return variant.kind == RougeVariant::Kind::kLcs ? LcsScore(ws, "rougeL") : LcsSumScore(ws);
+}
+
+// One variant over the tokenized pair; the kernels only read the token ids.
+RougeScore ScoreTokenized(RougeWorkspace& ws, RougeVariant variant) {
+  switch (variant.kind) {
+    case RougeVariant::Kind::kNGram: return NGramScore(ws, variant.n);
+    case RougeVariant::Kind::kLcs: return LcsScore(ws, "rougeL");
+    case RougeVariant::Kind::kLcsSum: return LcsSumScore(ws);
+  }
+  return {};
+}
+
+bool NeedsLines(const std::vector<RougeVariant>& variants) {
+  return std::any_of(variants.begin(), variants.end(),
+                     [](RougeVariant v) { return v.kind == RougeVariant::Kind::kLcsSum; });
+}
+
+bool NeedsLcs(const std::vector<RougeVariant>& variants) {
+  return std::any_of(variants.begin(), variants.end(),
+                     [](RougeVariant v) { return v.kind != RougeVariant::Kind::kNGram; });
+}
+
+// Scores every variant of one (candidate, reference) pair into scores[].
+void ScorePair(std::string_view candidate, std::string_view reference,
+               const std::vector<RougeVariant>& variants, bool use_stemmer, RougeWorkspace& ws,
+               RougeScore* scores) {
+  TokenizePair(candidate, reference, NeedsLines(variants), use_stemmer, ws);
+  if (NeedsLcs(variants)) PrepareLcs(ws);
+  for (std::size_t i = 0; i < variants.size(); ++i) scores[i] = ScoreTokenized(ws, variants[i]);
+}
+
+}  // namespace
+
+RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVariant variant,
+                 bool use_stemmer) {
+  CheckVariant(variant);
+  RougeWorkspace& ws = Workspace();
+  ReleaseLargeBuffers release{ws};
+  TokenizePair(candidate, reference, variant.kind == RougeVariant::Kind::kLcsSum, use_stemmer, ws);
+  if (variant.kind != RougeVariant::Kind::kNGram) PrepareLcs(ws);
+  return ScoreTokenized(ws, variant);
+}
+
+void RougeScores(std::string_view candidate, std::string_view reference,
+                 const std::vector<RougeVariant>& variants, bool use_stemmer,
+                 std::vector<RougeScore>& scores) {
+  for (RougeVariant v : variants) CheckVariant(v);
+  scores.resize(variants.size());
+  RougeWorkspace& ws = Workspace();
+  ReleaseLargeBuffers release{ws};
+  ScorePair(candidate, reference, variants, use_stemmer, ws, scores.data());
+}
+
+void RougeMultiScores(std::string_view candidate, const std::vector<std::string_view>& references,
+                      const std::vector<RougeVariant>& variants, bool use_stemmer,
+                      std::vector<RougeScore>& scores) {
+  if (references.empty())
+    throw Error(ErrorKind::kInvalidParameterValue, "at least one reference is required");
+  for (RougeVariant v : variants) CheckVariant(v);
+  scores.resize(variants.size());
+  RougeWorkspace& ws = Workspace();
+  ReleaseLargeBuffers release{ws};
+  ScorePair(candidate, references[0], variants, use_stemmer, ws, scores.data());
+  thread_local std::vector<RougeScore> other;
+  other.resize(variants.size());
+  for (std::size_t r = 1; r < references.size(); ++r) {
+    ScorePair(candidate, references[r], variants, use_stemmer, ws, other.data());
+    for (std::size_t i = 0; i < variants.size(); ++i)
+      if (other[i].fmeasure > scores[i].fmeasure) scores[i] = other[i];
+  }
 }
 
 RougeScore RougeMulti(std::string_view candidate, const std::vector<std::string_view>& references,
