@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
 #include "core/metrics/options_json.hpp"
+#include "core/metrics/token_table.hpp"
 
 namespace llmeval::core::metrics {
 
@@ -17,7 +18,7 @@ namespace {
 struct BleuWorkspace {
   TokenizedText candidate;
   TokenizedText reference;
-  TokenIds tokens;
+  TokenTable tokens;  // TokenizedText pads its buffer as TokenTable requires
   NGramIds ngrams;
   std::vector<uint32_t> candidate_units;
   std::vector<std::vector<uint32_t>> candidate_ngrams;
@@ -58,8 +59,8 @@ int64_t AccumulateReference(BleuWorkspace& ws, std::size_t max_order) {
   units.resize(n);
   prev.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    units[i] = ws.tokens.Find(tokens[i]);
-    prev[i] = units[i] == TokenIds::kNotFound ? NGramIds::kNotFound
+    units[i] = ws.tokens.Find(tokens[i].data(), tokens[i].size());
+    prev[i] = units[i] == TokenTable::kNotFound ? NGramIds::kNotFound
                                               : ws.ngrams.Find(NGramIds::kNoPrefix, units[i]);
     count(prev[i]);
   }
@@ -67,7 +68,7 @@ int64_t AccumulateReference(BleuWorkspace& ws, std::size_t max_order) {
     cur.resize(n - order + 1);
     for (std::size_t i = 0; i + order <= n; ++i) {
       const uint32_t last = units[i + order - 1];
-      cur[i] = (prev[i] == NGramIds::kNotFound || last == TokenIds::kNotFound)
+      cur[i] = (prev[i] == NGramIds::kNotFound || last == TokenTable::kNotFound)
                    ? NGramIds::kNotFound
                    : ws.ngrams.Find(prev[i], last);
       count(cur[i]);
@@ -179,8 +180,9 @@ BleuStats BleuSegmentStats(std::string_view candidate,
 
   TokenizeForBleu(candidate, options.tokenizer, options.lowercase, ws.candidate);
   const std::vector<std::string_view>& hyp = ws.candidate.tokens;
-  ws.candidate_units.clear();
-  for (std::string_view token : hyp) ws.candidate_units.push_back(ws.tokens.Intern(token));
+  ws.candidate_units.resize(hyp.size());
+  for (std::size_t i = 0; i < hyp.size(); ++i)
+    ws.candidate_units[i] = ws.tokens.Intern(hyp[i].data(), hyp[i].size());
   for (auto& ids : ws.candidate_ngrams) ids.clear();
   CollectNGrams(ws.candidate_units, max_order, ws.ngrams, ws.candidate_ngrams);
 

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
+#include "core/metrics/token_table.hpp"
 #include "core/text/porter_stemmer.hpp"
 #include "core/text/unicode.hpp"
 
@@ -42,87 +43,9 @@ constexpr std::array<unsigned char, 256> kLowerAscii = [] {
   return table;
 }();
 
-// Every token handed to TokenTable has this many readable bytes from its
-// start (the lowered text and the stem cache are padded), so it can be
-// loaded as two 64-bit words without a bounds check.
-constexpr std::size_t kPad = 16;
-
-// Interns the tokens of one call into dense ids 0, 1, ..., like TokenIds.
-// Profiling the workload showed TokenIds::Intern (byte hashing and a memcmp
-// call per probe) as the largest cost of rougeL and rouge2; ROUGE's tokens
-// are short, so here a token of up to 16 bytes is hashed and compared as two
-// masked 64-bit words, and only longer ones fall back to their bytes.
-class TokenTable {
- public:
-  uint32_t Intern(const char* p, std::size_t len) {
-    if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
-    const uint64_t lo = LoadMasked(p, std::min<std::size_t>(len, 8));
-    const uint64_t hi = len > 8 ? LoadMasked(p + 8, std::min<std::size_t>(len - 8, 8)) : 0;
-    // One multiply, whose high bits pick the slot (Fibonacci hashing): the
-    // probe waits on this hash, so its latency matters more than its quality.
-    const uint64_t hash = len <= 16
-                              ? (lo ^ (hi * 0x9E3779B97F4A7C15ULL) ^ len) * 0xBF58476D1CE4E5B9ULL
-                              : HashBytes({p, len});
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash >> shift_;; i = (i + 1) & mask) {
-      const uint32_t slot = slots_[i];
-      if (slot == kEmpty) {
-        const auto id = static_cast<uint32_t>(entries_.size());
-        entries_.push_back({lo, hi, hash, p, len});  // first, in case it throws
-        slots_[i] = id;
-        return id;
-      }
-      const Entry& e = entries_[slot];
-      if (e.lo == lo && e.hi == hi && e.len == len && (len <= 16 || std::memcmp(e.p, p, len) == 0))
-        return slot;
-    }
-  }
-
-  std::size_t size() const noexcept { return entries_.size(); }
-
-  void Clear() noexcept {
-    if (!entries_.empty()) std::fill(slots_.begin(), slots_.end(), kEmpty);
-    entries_.clear();
-  }
-
- private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-
-  struct Entry {
-    uint64_t lo, hi;  // the first 16 bytes, zero-masked past the end
-    uint64_t hash;
-    const char* p;
-    std::size_t len;
-  };
-
-  // The first n (<= 8) bytes at p as a word, the rest masked to zero.
-  static uint64_t LoadMasked(const char* p, std::size_t n) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (n >= 8) return w;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return n == 0 ? 0 : w & ~(~uint64_t{0} >> (8 * n));
-#else
-    return w & ((uint64_t{1} << (8 * n)) - 1);
-#endif
-  }
-
-  void Grow() {
-    const std::size_t capacity = slots_.empty() ? 128 : slots_.size() * 2;
-    slots_.assign(capacity, kEmpty);
-    shift_ = 64 - __builtin_ctzll(capacity);
-    const std::size_t mask = capacity - 1;
-    for (uint32_t id = 0; id < entries_.size(); ++id) {
-      std::size_t i = entries_[id].hash >> shift_;
-      while (slots_[i] != kEmpty) i = (i + 1) & mask;
-      slots_[i] = id;
-    }
-  }
-
-  std::vector<uint32_t> slots_;
-  std::vector<Entry> entries_;
-  int shift_ = 64;  // 64 - log2(slots_.size())
-};
+// Every token handed to TokenTable has kTokenPad readable bytes from its
+// start: the lowered text and the stem cache are padded.
+constexpr std::size_t kPad = kTokenPad;
 
 bool IsAsciiBytes(std::string_view s) noexcept {
   uint64_t any = 0;
