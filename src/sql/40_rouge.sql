@@ -39,3 +39,22 @@ AS 'MODULE_PATHNAME', 'llmeval_rouge_variants_multi'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE ROWS 3;
 COMMENT ON FUNCTION llmeval.rouge(text, text[], text[], boolean) IS
   'ROUGE for several variants against several references: per variant the best F1, as RougeScorer.score_multi';
+
+-- The same as one value, llmeval.rouge_score[] in the order of variants: a
+-- set-returning function in FROM costs Postgres a tuplestore per row, more
+-- than the scoring; this scalar form is the one for scoring whole tables.
+CREATE FUNCTION llmeval.rouge_scores(candidate text, reference text, variants text[],
+                                     use_stemmer boolean DEFAULT false)
+RETURNS llmeval.rouge_score[]
+AS 'MODULE_PATHNAME', 'llmeval_rouge_scores'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION llmeval.rouge_scores(text, text, text[], boolean) IS
+  'ROUGE for several variants from one tokenisation, as an array in the order of variants';
+
+CREATE FUNCTION llmeval.rouge_scores(candidate text, reference text[], variants text[],
+                                     use_stemmer boolean DEFAULT false)
+RETURNS llmeval.rouge_score[]
+AS 'MODULE_PATHNAME', 'llmeval_rouge_scores_multi'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION llmeval.rouge_scores(text, text[], text[], boolean) IS
+  'ROUGE for several variants against several references (per variant the best F1), as an array';

@@ -2,7 +2,7 @@
 -- for each variant it gives (rouge1, rouge2, rougeL, rougeLsum), with and without the
 -- Porter stemmer, must match through SQL within 1e-12.
 BEGIN;
-SELECT plan(13);
+SELECT plan(17);
 
 SELECT is((SELECT count(*) FROM refcases WHERE metric = 'rouge'), 332::bigint,
           'all rouge cases are loaded');
@@ -72,6 +72,26 @@ SELECT throws_ok($$ SELECT * FROM llmeval.rouge('a', 'b', variants => ARRAY['rou
                  '22023', 'unknown rouge variant "rougeX"', 'variants: an unknown variant is 22023');
 SELECT throws_ok($$ SELECT * FROM llmeval.rouge('a', 'b', variants => ARRAY['rouge1', NULL]) $$,
                  '22004', NULL, 'variants: a NULL element is 22004');
+
+-- rouge_scores: the same scores as one array, in the order of variants.
+SELECT is((SELECT count(*) FROM rouge_variant_rows v JOIN refcases c USING (id)
+           WHERE row(v.precision, v.recall, v.fmeasure)::llmeval.rouge_score IS DISTINCT FROM
+                 (llmeval.rouge_scores(c.doc ->> 'candidate', c.doc -> 'references' ->> 0,
+                                       ARRAY['rougeLsum', 'rouge1', 'rougeL', 'rouge2'],
+                                       (c.doc -> 'params' ->> 'use_stemmer')::boolean))[v.ord]),
+          0::bigint, 'rouge_scores: element i is the i-th variant''s row');
+SELECT is((SELECT count(*) FROM refcases c
+           WHERE c.metric = 'rouge'
+             AND llmeval.rouge_scores(c.doc ->> 'candidate', ARRAY[c.doc -> 'references' ->> 0, 'the a of'],
+                                      ARRAY['rouge2', 'rougeL'])
+                 IS DISTINCT FROM ARRAY[llmeval.rouge(c.doc ->> 'candidate',
+                                                      ARRAY[c.doc -> 'references' ->> 0, 'the a of'], 'rouge2'),
+                                        llmeval.rouge(c.doc ->> 'candidate',
+                                                      ARRAY[c.doc -> 'references' ->> 0, 'the a of'], 'rougeL')]),
+          0::bigint, 'rouge_scores with text[] references: per variant the best reference');
+SELECT is(llmeval.rouge_scores(NULL, 'a', ARRAY['rouge1']), NULL, 'rouge_scores: NULL candidate gives NULL');
+SELECT throws_ok($$ SELECT llmeval.rouge_scores('a', 'b', ARRAY[]::text[]) $$, '22023',
+                 'variants must not be empty', 'rouge_scores: an empty array is 22023');
 
 SELECT * FROM finish();
 ROLLBACK;
