@@ -9,13 +9,16 @@ namespace metrics = llmeval::core::metrics;
 
 namespace {
 
-// Arguments 2..4: char_order, word_order, beta; NULL means the default.
+// Arguments 2..6: char_order, word_order, beta, eps_smoothing,
+// remove_whitespace (a NULL one means its default).
 metrics::ChrfOptions SentenceOptions(FunctionCallInfo fcinfo) {
   const metrics::ChrfOptions defaults;
   metrics::ChrfOptions options;
   options.char_order = llmeval::pg::IntArgOr(fcinfo, 2, defaults.char_order);
   options.word_order = llmeval::pg::IntArgOr(fcinfo, 3, defaults.word_order);
   options.beta = llmeval::pg::IntArgOr(fcinfo, 4, defaults.beta);
+  options.eps_smoothing = llmeval::pg::BoolArgOr(fcinfo, 5, defaults.eps_smoothing);
+  options.remove_whitespace = llmeval::pg::BoolArgOr(fcinfo, 6, defaults.remove_whitespace);
   metrics::ValidateChrfOptions(options);
   return options;
 }

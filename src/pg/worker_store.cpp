@@ -120,20 +120,22 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
   std::vector<std::string> score_metrics;
   std::vector<double> score_values;
   std::vector<bool> score_nulls;
+  std::vector<std::string> lexical;
   for (const Completion& c : all_completions) {
     if (!c.task->has_expected) continue;
-    for (const std::string& metric : c.task->metrics) {
-      if (!core::metrics::IsLexicalMetric(metric)) continue;
-      std::optional<double> value;
-      try {
-        value = core::metrics::LexicalScore(metric, c.output, c.task->expected);
-      } catch (const core::Error&) {
-        // beyond the metric's limits: stored as NULL
-      }
+    lexical.clear();
+    for (const std::string& metric : c.task->metrics)
+      if (core::metrics::IsLexicalMetric(metric)) lexical.push_back(metric);
+    if (lexical.empty()) continue;
+    // Several ROUGE variants share one tokenisation; a metric beyond its
+    // limits is stored as NULL.
+    const std::vector<std::optional<double>> values =
+        core::metrics::LexicalScores(lexical, c.output, c.task->expected);
+    for (std::size_t i = 0; i < lexical.size(); ++i) {
       score_ids.push_back(c.task->id);
-      score_metrics.push_back(metric);
-      score_values.push_back(value.value_or(0));
-      score_nulls.push_back(!value);
+      score_metrics.push_back(lexical[i]);
+      score_values.push_back(values[i].value_or(0));
+      score_nulls.push_back(!values[i]);
     }
   }
   const std::vector<Completion>& completions = all_completions;

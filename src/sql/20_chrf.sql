@@ -1,19 +1,24 @@
--- chrF and chrF++ (sacrebleu). chrF++ is word_order => 2.
+-- chrF and chrF++ (sacrebleu). chrF++ is word_order => 2. A NULL option
+-- means its default (sacrebleu's).
 
 CREATE FUNCTION llmeval.chrf(candidate text, reference text, char_order int DEFAULT 6,
-                             word_order int DEFAULT 0, beta int DEFAULT 2)
+                             word_order int DEFAULT 0, beta int DEFAULT 2,
+                             eps_smoothing boolean DEFAULT false,
+                             remove_whitespace boolean DEFAULT true)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'llmeval_chrf'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-COMMENT ON FUNCTION llmeval.chrf(text, text, int, int, int) IS
+COMMENT ON FUNCTION llmeval.chrf(text, text, int, int, int, boolean, boolean) IS
   'sentence chrF (0-100) as sacrebleu.sentence_chrf computes it; chrF++ with word_order => 2';
 
 CREATE FUNCTION llmeval.chrf(candidate text, reference text[], char_order int DEFAULT 6,
-                             word_order int DEFAULT 0, beta int DEFAULT 2)
+                             word_order int DEFAULT 0, beta int DEFAULT 2,
+                             eps_smoothing boolean DEFAULT false,
+                             remove_whitespace boolean DEFAULT true)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'llmeval_chrf_multi'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-COMMENT ON FUNCTION llmeval.chrf(text, text[], int, int, int) IS
+COMMENT ON FUNCTION llmeval.chrf(text, text[], int, int, int, boolean, boolean) IS
   'sentence chrF (0-100) against the best of several references, as sacrebleu.sentence_chrf';
 
 CREATE FUNCTION llmeval._corpus_chrf_transfn(internal, text, text)

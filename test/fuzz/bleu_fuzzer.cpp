@@ -32,6 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.tokenizer = static_cast<metrics::BleuTokenizer>(selector % 5);
   options.smooth_method = static_cast<metrics::SmoothMethod>((selector / 5) % 4);
   options.lowercase = (selector & 0x80) != 0;
+  // sacrebleu's max_ngram_order (1..9) and use_effective_order
+  options.max_ngram_order = 1 + static_cast<int>(candidate.size() % 9);
+  options.use_effective_order = (selector & 0x40) != 0;
   const metrics::BleuScore score = metrics::SentenceBleu(candidate, refs, options);
   if (!(score.score >= 0 && score.score <= 100.0 + 1e-9)) std::abort();
   // Tokenizing twice gives the same tokens (no hidden state between calls).

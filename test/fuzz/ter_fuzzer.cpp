@@ -71,16 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(stats.num_edits == std::floor(stats.num_edits));
 
   // Several references: the fewest edits of any one, and the mean length of
-  // the references used (empty ones are dropped while a non-empty one
-  // remains; if all are empty, one of them is used).
+  // all of them, empty ones included (sacrebleu 2.6.0).
   if (refs.size() > 1) {
-    const bool any_nonempty =
-        std::any_of(refs.begin(), refs.end(), [](std::string_view r) { return !r.empty(); });
     double fewest = -1;
     double ref_words = 0;
     std::size_t used = 0;
     for (std::string_view ref : refs) {
-      if (any_nonempty ? ref.empty() : used > 0) continue;
       const metrics::TerStats one = metrics::TerSegmentStats(candidate, {ref}, options);
       Check(one.ref_length == std::floor(one.ref_length));
       if (used == 0 || one.num_edits < fewest) fewest = one.num_edits;

@@ -3,7 +3,8 @@
 # (test/pgtap/*.sql, through pg_prove) and the integration scripts
 # (test/integration/*.sh) against the cluster in PGHOST/PGPORT.
 # The reference cases of test/data/metrics_public.jsonl are loaded into the
-# pgTAP database as table refcases for test/pgtap/refdata.sql.
+# pgTAP database as table refcases for test/pgtap/refdata_*.sql, and the rows
+# of the corpus cases as view refcase_rows (see below).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +28,18 @@ CREATE TABLE refcases AS
   SELECT (line::jsonb ->> 'id')::int AS id, line::jsonb ->> 'metric' AS metric, line::jsonb AS doc
   FROM refcases_raw;
 DROP TABLE refcases_raw;
-GRANT SELECT ON refcases TO PUBLIC;
+-- A corpus case holds `candidates` and `references[k][i]`, the k-th reference
+-- stream as sacrebleu takes it: row i is candidates[i] with references
+-- [references[0][i], references[1][i], ...] ("" where a stream has none).
+CREATE VIEW refcase_rows AS
+SELECT c.id, x.i AS row_number, x.candidate,
+       ARRAY(SELECT s.stream ->> (x.i - 1)::int
+             FROM jsonb_array_elements(c.doc -> 'references') WITH ORDINALITY AS s(stream, k)
+             ORDER BY s.k) AS refs
+FROM refcases c,
+     jsonb_array_elements_text(c.doc -> 'candidates') WITH ORDINALITY AS x(candidate, i)
+WHERE c.metric LIKE 'corpus\_%';
+GRANT SELECT ON refcases, refcase_rows TO PUBLIC;
 SQL
 pg_prove -d "$db" --failures --timer test/pgtap/*.sql || status=1
 

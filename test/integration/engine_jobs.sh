@@ -76,6 +76,13 @@ check "a repeated job completes" "SELECT llmeval.wait_job($job2, '60 s')" comple
 check "it is answered from the cache" "SELECT $(mock_stat "s['requests_total']") || ' ' || (SELECT sum(cost) FROM llmeval.results WHERE job_id = $job2)" "0 0"
 job3=$(submit few "ARRAY['mock-openai/gpt-good']" '{"cache": false}')
 check "cache false calls the provider" "SELECT llmeval.wait_job($job3, '60 s') || ' ' || $(mock_stat "s['requests_total']")" "completed 20"
+# Several ROUGE variants in one job: the worker scores them from one
+# tokenisation (LexicalScores); each stored value is what llmeval.rouge gives.
+job_rouge=$(q "SELECT llmeval.submit_job('short', 'few', ARRAY['mock-openai/gpt-good'], ARRAY['rouge1', 'rouge2', 'rougeL', 'rougeLsum'])")
+check "a job with four ROUGE variants completes" "SELECT llmeval.wait_job($job_rouge, '60 s')" completed
+check "each ROUGE variant is stored as llmeval.rouge gives it" \
+  "SELECT count(*) FILTER (WHERE s.value = (llmeval.rouge(r.output, r.expected, s.metric)).fmeasure) || '/' || count(*)
+   FROM llmeval.scores s JOIN llmeval.results r USING (task_id) WHERE s.job_id = $job_rouge" "80/80"
 
 # 3. A wrong key fails at once, without the key in any error; a missing
 #    environment variable too; a 404 is not retried.

@@ -7,13 +7,15 @@ SELECT plan(8);
 CREATE TEMP VIEW metric_functions AS
 SELECT p.* FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'llmeval' AND p.prokind = 'f'
-  AND p.proname IN ('bleu', 'chrf', 'ter', 'rouge', 'exact_match', 'token_f1', 'levenshtein_ratio',
+  AND p.proname IN ('bleu', 'chrf', 'ter', 'rouge', 'rouge_scores', 'exact_match', 'token_f1', 'levenshtein_ratio',
                     'cosine_similarity', 'render_prompt', 'prompt_fields');
 
 SELECT is((SELECT count(*) FROM metric_functions WHERE provolatile <> 'i' OR proparallel <> 's'),
           0::bigint, 'metric functions are IMMUTABLE and PARALLEL SAFE');
 
-SELECT is((SELECT count(*) FROM metric_functions), 14::bigint, 'the metric functions are there to check');
+-- 18: bleu, chrf, rouge (single variant), rouge (variants => text[]) and
+-- rouge_scores each take text or text[]
+SELECT is((SELECT count(*) FROM metric_functions), 18::bigint, 'the metric functions are there to check');
 
 SELECT is(
   (SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid

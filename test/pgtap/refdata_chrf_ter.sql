@@ -4,11 +4,11 @@
 BEGIN;
 SELECT plan(10);
 
-SELECT is((SELECT count(*) FROM refcases WHERE metric = 'sentence_chrf'), 194::bigint,
+SELECT is((SELECT count(*) FROM refcases WHERE metric = 'sentence_chrf'), 307::bigint,
           'all sentence_chrf cases are loaded');
-SELECT is((SELECT count(*) FROM refcases WHERE metric = 'corpus_chrf'), 3::bigint,
+SELECT is((SELECT count(*) FROM refcases WHERE metric = 'corpus_chrf'), 12::bigint,
           'all corpus_chrf cases are loaded');
-SELECT is((SELECT count(*) FROM refcases WHERE metric = 'sentence_ter'), 62::bigint,
+SELECT is((SELECT count(*) FROM refcases WHERE metric = 'sentence_ter'), 94::bigint,
           'all sentence_ter cases are loaded');
 
 CREATE TEMP VIEW sentence_chrf_results AS
@@ -17,11 +17,13 @@ SELECT c.id, (c.doc -> 'expected' ->> 'score')::float8 AS expected, llmeval.chrf
          ARRAY(SELECT jsonb_array_elements_text(c.doc -> 'references')),
          char_order => coalesce((c.doc -> 'params' ->> 'char_order')::int, 6),
          word_order => coalesce((c.doc -> 'params' ->> 'word_order')::int, 0),
-         beta => coalesce((c.doc -> 'params' ->> 'beta')::int, 2)) AS got
+         beta => coalesce((c.doc -> 'params' ->> 'beta')::int, 2),
+         eps_smoothing => coalesce((c.doc -> 'params' ->> 'eps_smoothing')::boolean, false),
+         remove_whitespace => coalesce((c.doc -> 'params' ->> 'remove_whitespace')::boolean, true)) AS got
 FROM refcases c WHERE c.metric = 'sentence_chrf';
 
 SELECT is((SELECT count(*) FROM sentence_chrf_results WHERE abs(got - expected) <= 1e-9),
-          194::bigint, 'sentence_chrf: every case within 1e-9 of sacrebleu');
+          307::bigint, 'sentence_chrf: every case within 1e-9 of sacrebleu');
 SELECT diag('sentence_chrf mismatch in case ' || id || ': got ' || got || ', expected ' || expected)
 FROM sentence_chrf_results WHERE NOT abs(got - expected) <= 1e-9 LIMIT 10;
 
@@ -38,14 +40,11 @@ SELECT is((SELECT count(*) FROM refcases c
 CREATE TEMP VIEW corpus_chrf_results AS
 SELECT c.id, (c.doc -> 'expected' ->> 'score')::float8 AS expected,
        llmeval.corpus_chrf(r.candidate, r.refs, c.doc -> 'params') AS got
-FROM refcases c,
-     LATERAL (SELECT x.candidate,
-                     ARRAY(SELECT jsonb_array_elements_text(c.doc -> 'references' -> (x.i - 1)::int)) AS refs
-              FROM jsonb_array_elements_text(c.doc -> 'candidate') WITH ORDINALITY AS x(candidate, i)) r
+FROM refcases c JOIN refcase_rows r USING (id)
 WHERE c.metric = 'corpus_chrf'
 GROUP BY c.id, c.doc;
 
-SELECT is((SELECT count(*) FROM corpus_chrf_results WHERE abs(got - expected) <= 1e-9), 3::bigint,
+SELECT is((SELECT count(*) FROM corpus_chrf_results WHERE abs(got - expected) <= 1e-9), 12::bigint,
           'corpus_chrf: every case within 1e-9 of sacrebleu');
 SELECT diag('corpus_chrf mismatch in case ' || id || ': got ' || got || ', expected ' || expected)
 FROM corpus_chrf_results WHERE NOT abs(got - expected) <= 1e-9;
@@ -56,7 +55,7 @@ SELECT c.id, (c.doc -> 'expected' ->> 'score')::float8 AS expected,
 FROM refcases c WHERE c.metric = 'sentence_ter';
 
 SELECT is((SELECT count(*) FROM sentence_ter_results WHERE abs(got - expected) <= 1e-9),
-          62::bigint, 'sentence_ter: every case within 1e-9 of sacrebleu');
+          94::bigint, 'sentence_ter: every case within 1e-9 of sacrebleu');
 SELECT diag('sentence_ter mismatch in case ' || id || ': got ' || got || ', expected ' || expected)
 FROM sentence_ter_results WHERE NOT abs(got - expected) <= 1e-9 LIMIT 10;
 

@@ -21,6 +21,9 @@ ChrfOptions OptionsFromParams(const nlohmann::json& params) {
   if (params.contains("char_order")) options.char_order = params["char_order"].get<int>();
   if (params.contains("word_order")) options.word_order = params["word_order"].get<int>();
   if (params.contains("beta")) options.beta = params["beta"].get<int>();
+  if (params.contains("eps_smoothing")) options.eps_smoothing = params["eps_smoothing"].get<bool>();
+  if (params.contains("remove_whitespace"))
+    options.remove_whitespace = params["remove_whitespace"].get<bool>();
   return options;
 }
 
@@ -46,12 +49,9 @@ TEST(ChrfRefdata, CorpusChrfMatchesSacrebleu) {
   for (const auto& c : cases) {
     SCOPED_TRACE("case " + std::to_string(c["id"].get<int>()));
     const ChrfOptions options = OptionsFromParams(c["params"]);
-    const auto candidates = testing::StringList(c["candidate"]);
     ChrfStats stats;
-    for (std::size_t row = 0; row < candidates.size(); ++row) {
-      const auto refs = testing::StringList(c["references"][row]);
-      ChrfStatsAdd(stats, ChrfSegmentStats(candidates[row], Views(refs), options));
-    }
+    for (const testing::CorpusRow& row : testing::CorpusRows(c))
+      ChrfStatsAdd(stats, ChrfSegmentStats(row.candidate, Views(row.references), options));
     EXPECT_NEAR(ChrfFromStats(stats, options), c["expected"]["score"].get<double>(),
                 kSacrebleuTolerance);
   }
@@ -107,9 +107,16 @@ std::vector<std::u32string> OracleRemovePunctuation(const std::u32string& sent) 
   return tokenized;
 }
 
-std::vector<Counter> OracleNGrams(const std::u32string& line, int char_order, int word_order) {
+// sacrebleu's extract_all_char_ngrams + word n-grams; whitespace is
+// "".join(line.split())'d away unless remove_whitespace is off.
+std::vector<Counter> OracleNGrams(const std::u32string& line, int char_order, int word_order,
+                                  bool remove_whitespace) {
   std::u32string joined;
-  for (const auto& w : PySplit(line)) joined += w;
+  if (remove_whitespace) {
+    for (const auto& w : PySplit(line)) joined += w;
+  } else {
+    joined = line;
+  }
   std::vector<Counter> all;
   for (int n = 1; n <= char_order; ++n) {
     Counter c;
@@ -129,17 +136,52 @@ std::vector<Counter> OracleNGrams(const std::u32string& line, int char_order, in
   return all;
 }
 
+// sacrebleu's CHRF._compute_f_score, line for line.
+double OracleFScore(const std::vector<int64_t>& statistics, const ChrfOptions& o) {
+  const double eps = 1e-16;
+  double score = 0.0;
+  int effective_order = 0;
+  const int factor = o.beta * o.beta;
+  double avg_prec = 0.0, avg_rec = 0.0;
+  const int order = o.char_order + o.word_order;
+  for (int i = 0; i < order; ++i) {
+    const int64_t n_hyp = statistics[3 * i], n_ref = statistics[3 * i + 1],
+                  n_match = statistics[3 * i + 2];
+    const double prec = n_hyp > 0 ? static_cast<double>(n_match) / n_hyp : eps;
+    const double rec = n_ref > 0 ? static_cast<double>(n_match) / n_ref : eps;
+    const double denom = factor * prec + rec;
+    score += denom > 0 ? ((1 + factor) * prec * rec / denom) : eps;
+    if (n_hyp > 0 && n_ref > 0) {
+      avg_prec += prec;
+      avg_rec += rec;
+      effective_order += 1;
+    }
+  }
+  if (o.eps_smoothing) return 100 * score / order;
+  if (effective_order == 0) {
+    avg_prec = avg_rec = 0.0;
+  } else {
+    avg_prec /= effective_order;
+    avg_rec /= effective_order;
+  }
+  if (avg_prec + avg_rec != 0.0) {
+    score = (1 + factor) * avg_prec * avg_rec;
+    score /= ((factor * avg_prec) + avg_rec);
+    return 100 * score;
+  }
+  return 0.0;
+}
+
 std::vector<int64_t> OracleStats(const std::string& hyp, const std::vector<std::string>& refs,
                                  const ChrfOptions& o) {
-  std::vector<std::string> used;
-  for (const auto& r : refs)
-    if (!r.empty()) used.push_back(r);
-  if (used.empty()) used.push_back("");
-  const auto hyp_ngrams = OracleNGrams(Decode(hyp), o.char_order, o.word_order);
+  const std::vector<std::string>& used = refs;  // empty ones too, as sacrebleu 2.6.0
+  const auto hyp_ngrams =
+      OracleNGrams(Decode(hyp), o.char_order, o.word_order, o.remove_whitespace);
   std::vector<int64_t> best;
   double best_f = -1.0;
   for (const auto& r : used) {
-    const auto ref_ngrams = OracleNGrams(Decode(r), o.char_order, o.word_order);
+    const auto ref_ngrams =
+        OracleNGrams(Decode(r), o.char_order, o.word_order, o.remove_whitespace);
     std::vector<int64_t> stats;
     for (std::size_t i = 0; i < hyp_ngrams.size(); ++i) {
       int64_t hyp_count = 0, ref_count = 0, match = 0;
@@ -153,7 +195,7 @@ std::vector<int64_t> OracleStats(const std::string& hyp, const std::vector<std::
       stats.push_back(ref_count);
       stats.push_back(match);
     }
-    const double f = ChrfFromStats(ChrfStats{stats}, o);
+    const double f = OracleFScore(stats, o);
     if (f > best_f) {
       best_f = f;
       best = stats;
@@ -186,6 +228,8 @@ TEST(ChrfOracle, RandomInputsMatchLiteralSacrebleu) {
     o.word_order = worder(rng);
     if (o.char_order + o.word_order == 0) o.char_order = 6;
     o.beta = beta(rng);
+    o.eps_smoothing = rng() % 4 == 0;
+    o.remove_whitespace = rng() % 4 != 0;
     // similar texts are the interesting case: derive references from the hypothesis
     const std::string hyp = RandomText(rng, 30);
     std::vector<std::string> refs;
@@ -208,7 +252,10 @@ TEST(ChrfOracle, RandomInputsMatchLiteralSacrebleu) {
     }
     SCOPED_TRACE("iter " + std::to_string(iter) + " hyp=\"" + hyp + "\"");
     const ChrfStats got = ChrfSegmentStats(hyp, Views(refs), o);
-    EXPECT_EQ(got.values, OracleStats(hyp, refs, o));
+    const std::vector<int64_t> expected = OracleStats(hyp, refs, o);
+    EXPECT_EQ(got.values, expected);
+    // the same doubles as sacrebleu's arithmetic, eps smoothing or not
+    EXPECT_EQ(SentenceChrf(hyp, Views(refs), o), OracleFScore(expected, o));
   }
 }
 
@@ -258,7 +305,9 @@ TEST(ChrfOracle, LargeInputsMatchLiteralSacrebleu) {
     const std::string hyp = Mutate(rng, base, alphabet);
     const std::vector<std::string> refs = {Mutate(rng, base, alphabet),
                                            Mutate(rng, base, alphabet)};
-    for (const ChrfOptions o : {ChrfOptions{6, 0, 2}, ChrfOptions{8, 2, 1}}) {
+    for (const ChrfOptions o : {ChrfOptions{6, 0, 2}, ChrfOptions{8, 2, 1},
+                                ChrfOptions{6, 2, 2, /*eps_smoothing=*/true,
+                                            /*remove_whitespace=*/false}}) {
       SCOPED_TRACE("length " + std::to_string(shape.length) + " alphabet " +
                    std::to_string(shape.alphabet) + " char_order " + std::to_string(o.char_order));
       EXPECT_EQ(ChrfSegmentStats(hyp, Views(refs), o).values, OracleStats(hyp, refs, o));
@@ -354,10 +403,17 @@ TEST(Chrf, MultipleReferencesKeepBestAndFirstOnTies) {
   EXPECT_EQ(ChrfSegmentStats("a", {"bb", "b"}, o).values, (std::vector<int64_t>{1, 2, 0, 0, 1, 0}));
 }
 
-TEST(Chrf, EmptyReferencesDroppedUnlessAllEmpty) {
+// sacrebleu 2.6.0 keeps empty references: one scores 0, so it is kept only
+// when it comes first and nothing scores better.
+TEST(Chrf, EmptyReferencesCount) {
   EXPECT_DOUBLE_EQ(SentenceChrf("abc", {"", "abc", ""}), 100.0);
   EXPECT_EQ(ChrfSegmentStats("abc", {"", ""}, {2, 0, 2}).values,
             (std::vector<int64_t>{0, 0, 0, 0, 0, 0}));
+  // "xyz" scores 0 too: the first reference, the empty one, stays
+  EXPECT_EQ(ChrfSegmentStats("abc", {"", "xyz"}, {2, 0, 2}).values,
+            (std::vector<int64_t>{0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(ChrfSegmentStats("abc", {"xyz", ""}, {2, 0, 2}).values,
+            (std::vector<int64_t>{3, 3, 0, 2, 2, 0}));
   EXPECT_THROW(ChrfSegmentStats("abc", {}, {}), Error);
   try {
     ChrfSegmentStats("abc", {}, {});
@@ -442,6 +498,40 @@ TEST(Chrf, TenMegabyteTexts) {
   EXPECT_EQ(ChrfSegmentStats("abc", {"abd"}, {}).values[2], 2);
 }
 
+// Values worked out by hand from sacrebleu's CHRF code.
+TEST(Chrf, RemoveWhitespaceOffCountsSpaces) {
+  ChrfOptions keep;
+  keep.remove_whitespace = false;
+  // with spaces removed both are "ab"
+  EXPECT_DOUBLE_EQ(SentenceChrf("a b", {"ab"}), 100.0);
+  // "a b" vs "ab": order 1 p=2/3 r=1, order 2 p=r=0, order 3 has no reference
+  // n-gram; F2 of the averages 1/3 and 1/2 is 5/11
+  EXPECT_EQ(ChrfSegmentStats("a b", {"ab"}, keep).values,
+            (std::vector<int64_t>{3, 2, 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_NEAR(SentenceChrf("a b", {"ab"}, keep), 500.0 / 11, 1e-12);
+  // a non-ASCII space is a character too
+  EXPECT_LT(SentenceChrf("a　b", {"ab"}, keep), 100.0);
+  EXPECT_DOUBLE_EQ(SentenceChrf("a　b", {"ab"}), 100.0);
+}
+
+TEST(Chrf, EpsSmoothingAveragesEveryOrder) {
+  ChrfOptions eps;
+  eps.eps_smoothing = true;
+  // orders 1 and 2 have F = 1; orders 3-6 exist on neither side and add
+  // about 1e-16 each: the mean over 6 orders, not over the 2 effective ones
+  EXPECT_DOUBLE_EQ(SentenceChrf("ab", {"ab"}), 100.0);
+  EXPECT_NEAR(SentenceChrf("ab", {"ab"}, eps), 100.0 / 3, 1e-12);
+  // identical texts long enough for every order still score 100
+  EXPECT_NEAR(SentenceChrf("abcdefgh", {"abcdefgh"}, eps), 100.0, 1e-12);
+  // no match at all: every order adds eps
+  EXPECT_GT(SentenceChrf("abc", {"xyz"}, eps), 0.0);
+  EXPECT_LT(SentenceChrf("abc", {"xyz"}, eps), 1e-12);
+  // the corpus score smooths the summed statistics the same way
+  ChrfStats corpus;
+  ChrfStatsAdd(corpus, ChrfSegmentStats("ab", {"ab"}, eps));
+  EXPECT_NEAR(ChrfFromStats(corpus, eps), 100.0 / 3, 1e-12);
+}
+
 }  // namespace
 }  // namespace llmeval::core::metrics
 
@@ -471,4 +561,12 @@ TEST(ChrfOptionsJson, ParsesAndRejects) {
   EXPECT_EQ(kind_of(R"({"char_order":33})"), ErrorKind::kInvalidParameterValue);
   EXPECT_EQ(kind_of(R"({"char_order":0,"word_order":0})"), ErrorKind::kInvalidParameterValue);
   EXPECT_EQ(kind_of(R"({"beta":-1})"), ErrorKind::kInvalidParameterValue);
+  const llmeval::core::metrics::ChrfOptions sacrebleu_options =
+      llmeval::core::metrics::ParseChrfOptionsJson(
+          R"({"eps_smoothing":true,"remove_whitespace":false})");
+  EXPECT_TRUE(sacrebleu_options.eps_smoothing);
+  EXPECT_FALSE(sacrebleu_options.remove_whitespace);
+  EXPECT_EQ(kind_of(R"({"eps_smoothing":null})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"remove_whitespace":"no"})"), ErrorKind::kInvalidParameterValue);
+  EXPECT_EQ(kind_of(R"({"whitespace":true})"), ErrorKind::kInvalidParameterValue);
 }

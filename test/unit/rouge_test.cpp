@@ -33,7 +33,9 @@ TEST(RougeRefdata, MatchesRougeScore) {
   const auto cases = testing::LoadRefCases("rouge");
   ASSERT_GT(cases.size(), 200u);
   int checked = 0;
+  int expected_scores = 0;
   for (const auto& c : cases) {
+    expected_scores += static_cast<int>(c["expected"].size());
     const std::string candidate = c["candidate"].get<std::string>();
     const auto references = testing::StringList(c["references"]);
     ASSERT_EQ(references.size(), 1u);
@@ -46,7 +48,55 @@ TEST(RougeRefdata, MatchesRougeScore) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, static_cast<int>(cases.size()) * 5);
+  // rouge1, rouge2, rougeL and rougeLsum per case
+  EXPECT_EQ(checked, expected_scores);
+  EXPECT_GE(expected_scores, static_cast<int>(cases.size()) * 4);
+}
+
+// One tokenisation for all four variants gives exactly the per-variant
+// results (and so rouge-score's), for each public case.
+TEST(RougeRefdata, SeveralVariantsInOneCall) {
+  const auto cases = testing::LoadRefCases("rouge");
+  const std::vector<RougeVariant> variants = {kRougeLsum, kRouge1, kRougeL, kRouge2, kRouge1};
+  std::vector<RougeScore> scores;
+  for (const auto& c : cases) {
+    SCOPED_TRACE("case " + std::to_string(c["id"].get<int>()));
+    const std::string candidate = c["candidate"].get<std::string>();
+    const std::string reference = c["references"][0].get<std::string>();
+    const bool use_stemmer = c["params"].value("use_stemmer", false);
+    RougeScores(candidate, reference, variants, use_stemmer, scores);
+    ASSERT_EQ(scores.size(), variants.size());
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      const RougeScore one = Rouge(candidate, reference, variants[i], use_stemmer);
+      EXPECT_EQ(scores[i].precision, one.precision);
+      EXPECT_EQ(scores[i].recall, one.recall);
+      EXPECT_EQ(scores[i].fmeasure, one.fmeasure);
+    }
+  }
+}
+
+TEST(Rouge, SeveralVariantsAgainstSeveralReferences) {
+  // Each variant keeps its own best reference (score_multi per rouge type).
+  const std::string candidate = "the cat sat on the mat\nthe dog ran";
+  const std::vector<std::string_view> refs = {"the dog ran\nthe cat sat on the mat",
+                                              "the cat sat on the mat the dog ran"};
+  const std::vector<RougeVariant> variants = {kRouge1, kRouge2, kRougeL, kRougeLsum};
+  std::vector<RougeScore> scores;
+  RougeMultiScores(candidate, refs, variants, false, scores);
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const RougeScore one = RougeMulti(candidate, refs, variants[i], false);
+    EXPECT_EQ(scores[i].fmeasure, one.fmeasure);
+    EXPECT_EQ(scores[i].precision, one.precision);
+  }
+  // rougeL prefers the second reference, rougeLsum the first
+  EXPECT_EQ(scores[2].fmeasure, Rouge(candidate, refs[1], kRougeL, false).fmeasure);
+  EXPECT_EQ(scores[3].fmeasure, Rouge(candidate, refs[0], kRougeLsum, false).fmeasure);
+  EXPECT_THROW(RougeMultiScores(candidate, {}, variants, false, scores), Error);
+  EXPECT_THROW(RougeScores(candidate, refs[0], {RougeVariant{RougeVariant::Kind::kNGram, 10}},
+                           false, scores),
+               Error);
+  RougeScores(candidate, refs[0], {}, false, scores);
+  EXPECT_TRUE(scores.empty());
 }
 
 TEST(RougeVariantNames, ParsesAll) {

@@ -76,16 +76,20 @@ TEST(TerTest, EmptyReference) {
   EXPECT_EQ(TerFromStats(s), 100.0);
   EXPECT_EQ(SentenceTer("", {""}), 0.0);
   EXPECT_EQ(SentenceTer(" ", {"\t"}), 0.0);
-  // All empty: one empty reference, not an average over several.
   s = Stats("a b", {"", "", ""});
   EXPECT_EQ(s.num_edits, 2);
   EXPECT_EQ(s.ref_length, 0);
 }
 
-TEST(TerTest, EmptyReferencesAreDroppedWhenOthersExist) {
+// sacrebleu 2.6.0 keeps empty references (public case 2771 is this shape).
+TEST(TerTest, EmptyReferencesCountInTheMeanLength) {
   const TerStats s = Stats("a b c", {"", "a b c", ""});
   EXPECT_EQ(s.num_edits, 0);
-  EXPECT_EQ(s.ref_length, 3);  // not 1.0: the empty ones are not averaged in
+  EXPECT_EQ(s.ref_length, 1);  // (0 + 3 + 0) / 3
+  const TerStats one = Stats("The cat sat on the mat.", {"", "The cat sat on a mat."});
+  EXPECT_EQ(one.num_edits, 1);
+  EXPECT_EQ(one.ref_length, 3);
+  EXPECT_NEAR(TerFromStats(one), 100.0 / 3, 1e-12);
   // A whitespace-only reference is not the empty string: it stays, with no words.
   const TerStats w = Stats("a b", {"   ", "a b"});
   EXPECT_EQ(w.num_edits, 0);

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
 #include "core/metrics/options_json.hpp"
+#include "core/metrics/token_table.hpp"
 
 namespace llmeval::core::metrics {
 
@@ -17,7 +18,7 @@ namespace {
 struct BleuWorkspace {
   TokenizedText candidate;
   TokenizedText reference;
-  TokenIds tokens;
+  TokenTable tokens;  // TokenizedText pads its buffer as TokenTable requires
   NGramIds ngrams;
   std::vector<uint32_t> candidate_units;
   std::vector<std::vector<uint32_t>> candidate_ngrams;
@@ -45,7 +46,7 @@ inline double MyLog(double x) { return x == 0.0 ? -9999999999.0 : std::log(x); }
 // ones that can match) into ws.reference_max. Returns the reference length.
 // An n-gram whose prefix or last token is absent from the candidate cannot
 // occur in it, so it is never looked up.
-int64_t AccumulateReference(BleuWorkspace& ws) {
+int64_t AccumulateReference(BleuWorkspace& ws, std::size_t max_order) {
   const std::vector<std::string_view>& tokens = ws.reference.tokens;
   const std::size_t n = tokens.size();
   std::vector<uint32_t>& units = ws.reference_units;
@@ -58,16 +59,16 @@ int64_t AccumulateReference(BleuWorkspace& ws) {
   units.resize(n);
   prev.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    units[i] = ws.tokens.Find(tokens[i]);
-    prev[i] = units[i] == TokenIds::kNotFound ? NGramIds::kNotFound
+    units[i] = ws.tokens.Find(tokens[i].data(), tokens[i].size());
+    prev[i] = units[i] == TokenTable::kNotFound ? NGramIds::kNotFound
                                               : ws.ngrams.Find(NGramIds::kNoPrefix, units[i]);
     count(prev[i]);
   }
-  for (std::size_t order = 2; order <= kBleuMaxOrder && n >= order; ++order) {
+  for (std::size_t order = 2; order <= max_order && n >= order; ++order) {
     cur.resize(n - order + 1);
     for (std::size_t i = 0; i + order <= n; ++i) {
       const uint32_t last = units[i + order - 1];
-      cur[i] = (prev[i] == NGramIds::kNotFound || last == TokenIds::kNotFound)
+      cur[i] = (prev[i] == NGramIds::kNotFound || last == TokenTable::kNotFound)
                    ? NGramIds::kNotFound
                    : ws.ngrams.Find(prev[i], last);
       count(cur[i]);
@@ -123,6 +124,10 @@ void ValidateBleuOptions(const BleuOptions& options) {
   if (options.smooth_value && !(std::isfinite(*options.smooth_value) && *options.smooth_value >= 0))
     throw Error(ErrorKind::kInvalidParameterValue,
                 "smooth_value must be a finite number greater than or equal to 0");
+  if (options.max_ngram_order < 1 || options.max_ngram_order > kBleuMaxNgramOrder)
+    throw Error(ErrorKind::kInvalidParameterValue,
+                "max_ngram_order must be between 1 and " + std::to_string(kBleuMaxNgramOrder),
+                "max_ngram_order is " + std::to_string(options.max_ngram_order) + ".");
 }
 
 BleuOptions ParseBleuOptionsJson(std::string_view json) {
@@ -139,8 +144,14 @@ BleuOptions ParseBleuOptionsJson(std::string_view json) {
       if (value.is_number()) options.smooth_value = value.get<double>();
     } else if (key == "lowercase") {
       options.lowercase = BoolOption(value, kMetric, key);
+    } else if (key == "use_effective_order") {
+      options.use_effective_order = BoolOption(value, kMetric, key);
+    } else if (key == "max_ngram_order") {
+      options.max_ngram_order = IntOption(value, kMetric, key);
     } else {
-      ThrowUnknownOption(kMetric, key, "tokenize, smooth_method, smooth_value and lowercase");
+      ThrowUnknownOption(kMetric, key,
+                         "tokenize, smooth_method, smooth_value, lowercase, use_effective_order "
+                         "and max_ngram_order");
     }
   }
   ValidateBleuOptions(options);
@@ -150,7 +161,7 @@ BleuOptions ParseBleuOptionsJson(std::string_view json) {
 void BleuStats::Add(const BleuStats& other) noexcept {
   sys_len += other.sys_len;
   ref_len += other.ref_len;
-  for (int i = 0; i < kBleuMaxOrder; ++i) {
+  for (int i = 0; i < kBleuMaxNgramOrder; ++i) {
     correct[i] += other.correct[i];
     total[i] += other.total[i];
   }
@@ -161,37 +172,36 @@ BleuStats BleuSegmentStats(std::string_view candidate,
                            const BleuOptions& options) {
   if (references.empty())
     throw Error(ErrorKind::kInvalidParameterValue, "at least one reference is required");
+  ValidateBleuOptions(options);
+  const int max_order = options.max_ngram_order;
   BleuWorkspace& ws = Workspace();
   ws.tokens.Clear();
   ws.ngrams.Clear();
 
   TokenizeForBleu(candidate, options.tokenizer, options.lowercase, ws.candidate);
   const std::vector<std::string_view>& hyp = ws.candidate.tokens;
-  ws.candidate_units.clear();
-  for (std::string_view token : hyp) ws.candidate_units.push_back(ws.tokens.Intern(token));
+  ws.candidate_units.resize(hyp.size());
+  for (std::size_t i = 0; i < hyp.size(); ++i)
+    ws.candidate_units[i] = ws.tokens.Intern(hyp[i].data(), hyp[i].size());
   for (auto& ids : ws.candidate_ngrams) ids.clear();
-  CollectNGrams(ws.candidate_units, kBleuMaxOrder, ws.ngrams, ws.candidate_ngrams);
+  CollectNGrams(ws.candidate_units, max_order, ws.ngrams, ws.candidate_ngrams);
 
   const std::size_t ids = ws.ngrams.size();
   ws.candidate_count.assign(ids, 0);
   ws.reference_max.assign(ids, 0);
   ws.reference_count.assign(ids, 0);
 
-  const bool any_nonempty = std::any_of(references.begin(), references.end(),
-                                        [](std::string_view r) { return !r.empty(); });
   std::vector<int64_t>& ref_lens = ws.ref_lens;
   ref_lens.clear();
   for (std::string_view reference : references) {
-    if (any_nonempty && reference.empty()) continue;
     TokenizeForBleu(reference, options.tokenizer, options.lowercase, ws.reference);
-    ref_lens.push_back(AccumulateReference(ws));
+    ref_lens.push_back(AccumulateReference(ws, static_cast<std::size_t>(max_order)));
   }
 
   BleuStats stats;
   stats.sys_len = static_cast<int64_t>(hyp.size());
   stats.ref_len = ClosestRefLen(stats.sys_len, ref_lens);
-  for (int order = 0; order < kBleuMaxOrder; ++order) {
-    if (static_cast<std::size_t>(order) >= ws.candidate_ngrams.size()) break;
+  for (int order = 0; order < max_order; ++order) {
     const std::vector<uint32_t>& grams = ws.candidate_ngrams[order];
     stats.total[order] = static_cast<int64_t>(grams.size());
     for (uint32_t id : grams) ++ws.candidate_count[id];
@@ -208,10 +218,18 @@ BleuStats BleuSegmentStats(std::string_view candidate,
 
 BleuScore BleuFromStats(const BleuStats& stats, const BleuOptions& options,
                         bool effective_order) {
+  ValidateBleuOptions(options);
+  const int max_order = options.max_ngram_order;
   BleuScore result;
+  result.max_ngram_order = max_order;
+  result.effective_order = effective_order;
   result.sys_len = stats.sys_len;
   result.ref_len = stats.ref_len;
   result.ratio = stats.ref_len ? static_cast<double>(stats.sys_len) / stats.ref_len : 0.0;
+  for (int i = 0; i < max_order; ++i) {
+    result.counts[i] = static_cast<double>(stats.correct[i]);
+    result.totals[i] = static_cast<double>(stats.total[i]);
+  }
 
   if (stats.sys_len < stats.ref_len) {
     result.bp = stats.sys_len > 0
@@ -222,7 +240,8 @@ BleuScore BleuFromStats(const BleuStats& stats, const BleuOptions& options,
   }
 
   // Early stop if there are no matches (sacrebleu #141).
-  if (std::all_of(stats.correct.begin(), stats.correct.end(), [](int64_t c) { return c == 0; }))
+  if (std::all_of(stats.correct.begin(), stats.correct.begin() + max_order,
+                  [](int64_t c) { return c == 0; }))
     return result;
 
   double smooth_value = 0.0;
@@ -235,10 +254,11 @@ BleuScore BleuFromStats(const BleuStats& stats, const BleuOptions& options,
   }
 
   double smooth_mteval = 1.0;
-  int eff_order = kBleuMaxOrder;
-  for (int n = 1; n <= kBleuMaxOrder; ++n) {
-    double correct = static_cast<double>(stats.correct[n - 1]);
-    double total = static_cast<double>(stats.total[n - 1]);
+  int eff_order = max_order;
+  for (int n = 1; n <= max_order; ++n) {
+    // sacrebleu adds add-k's value to the statistics it reports.
+    double& correct = result.counts[n - 1];
+    double& total = result.totals[n - 1];
     if (options.smooth_method == SmoothMethod::kAddK && n > 1) {
       correct += smooth_value;
       total += smooth_value;
@@ -265,9 +285,14 @@ BleuScore BleuFromStats(const BleuStats& stats, const BleuOptions& options,
   return result;
 }
 
+BleuScore CorpusBleuFromStats(const BleuStats& stats, const BleuOptions& options) {
+  return BleuFromStats(stats, options, options.use_effective_order.value_or(false));
+}
+
 BleuScore SentenceBleu(std::string_view candidate, const std::vector<std::string_view>& references,
                        const BleuOptions& options) {
-  return BleuFromStats(BleuSegmentStats(candidate, references, options), options, true);
+  return BleuFromStats(BleuSegmentStats(candidate, references, options), options,
+                       options.use_effective_order.value_or(true));
 }
 
 }  // namespace llmeval::core::metrics

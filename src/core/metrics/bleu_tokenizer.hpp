@@ -16,7 +16,9 @@ BleuTokenizer ParseBleuTokenizer(std::string_view name);
 const char* BleuTokenizerName(BleuTokenizer tokenizer) noexcept;
 
 // A tokenized segment: tokens are views into buffer, so the struct is reused
-// across calls (thread_local) to avoid allocating per row.
+// across calls (thread_local) to avoid allocating per row. The buffer holds
+// 16 zero bytes after the text, so every token has 16 readable bytes from
+// its start (what TokenTable needs to load it as two words).
 struct TokenizedText {
   std::string buffer;
   std::string lowered;

@@ -231,20 +231,29 @@ void ReleaseLargeBuffers(ChrfWorkspace& ws) {
 
 // 1 for an ASCII character that is not Python whitespace
 // (text::IsAsciiPythonSpace: 0x09-0x0D and 0x1C-0x20), 0 for one that is.
-constexpr std::array<uint8_t, 128> kAsciiKept = [] {
+constexpr std::array<uint8_t, 128> kAsciiNotSpace = [] {
   std::array<uint8_t, 128> kept{};
   for (int b = 0; b < 128; ++b)
     kept[b] = ((b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x20)) ? 0 : 1;
   return kept;
 }();
 
-// Decodes `text` without its Python whitespace (sacrebleu's
+// Every ASCII character kept (remove_whitespace=false).
+constexpr std::array<uint8_t, 128> kAsciiAll = [] {
+  std::array<uint8_t, 128> kept{};
+  for (int b = 0; b < 128; ++b) kept[b] = 1;
+  return kept;
+}();
+
+// Decodes `text` into out[], each code point replaced by map(code point),
+// without its Python whitespace when remove_whitespace (sacrebleu's
 // extract_all_char_ngrams with whitespace=False starts with
-// "".join(line.split())) into out[], each code point replaced by
-// map(code point). Returns the number of code points written; out needs
-// room for text.size().
-template <typename AsciiMap, typename OtherMap>
+// "".join(line.split()); with whitespace=True it takes the line as is).
+// Returns the number of code points written; out needs room for text.size().
+template <bool kRemoveWhitespace, typename AsciiMap, typename OtherMap>
 std::size_t DecodeUnits(std::string_view text, uint32_t* out, AsciiMap ascii, OtherMap other) {
+  constexpr const std::array<uint8_t, 128>& kAsciiKept =
+      kRemoveWhitespace ? kAsciiNotSpace : kAsciiAll;
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   std::size_t k = 0;
@@ -271,7 +280,7 @@ std::size_t DecodeUnits(std::string_view text, uint32_t* out, AsciiMap ascii, Ot
       ++pos;
     } else {
       const char32_t cp = text::DecodeUtf8(text, pos);
-      if (!text::IsPythonSpace(cp)) out[k++] = other(static_cast<uint32_t>(cp));
+      if (!kRemoveWhitespace || !text::IsPythonSpace(cp)) out[k++] = other(static_cast<uint32_t>(cp));
     }
   }
   return k;
@@ -280,17 +289,19 @@ std::size_t DecodeUnits(std::string_view text, uint32_t* out, AsciiMap ascii, Ot
 // Decodes S's and L's characters into ws.su and ws.lu, numbering S's
 // distinct characters 1..A in order of appearance (L's others become 0).
 // Returns A; sets the code point counts.
+template <bool kRemoveWhitespace>
 uint32_t RenumberChars(std::string_view s_text, std::string_view l_text, ChrfWorkspace& ws,
                        std::size_t& sn, std::size_t& ln) {
   uint32_t* small = ws.small_units;
   // Whitespace gets a number that is never used (it is never kept), so that
   // testing for a new character does not depend on where spaces fall, which
   // a branch predictor cannot guess.
-  for (int c = 0; c < 128; ++c) small[c] = kAsciiKept[c] ? 0 : kNotFound;
+  for (int c = 0; c < 128; ++c)
+    small[c] = (!kRemoveWhitespace || kAsciiNotSpace[c]) ? 0 : kNotFound;
   ws.big_units.clear();
   ws.unit_table.Reset(std::min<std::size_t>(s_text.size(), 1024));
   uint32_t next = 0;
-  sn = DecodeUnits(
+  sn = DecodeUnits<kRemoveWhitespace>(
       s_text, ws.su.Reserve(s_text.size()),
       [&](unsigned char c) {
         if (small[c] == 0) small[c] = ++next;
@@ -302,7 +313,7 @@ uint32_t RenumberChars(std::string_view s_text, std::string_view l_text, ChrfWor
         if (inserted) ws.big_units.push_back(++next);
         return ws.big_units[k];
       });
-  ln = DecodeUnits(
+  ln = DecodeUnits<kRemoveWhitespace>(
       l_text, ws.lu.Reserve(l_text.size()), [small](unsigned char c) { return small[c]; },
       [&ws](uint32_t cp) {
         const uint32_t k = ws.unit_table.Find(cp);
@@ -528,12 +539,31 @@ inline void SetTriple(int64_t* triple, int64_t hyp_total, int64_t ref_total, int
   triple[2] = match;
 }
 
-// sacrebleu's CHRF._compute_f_score with eps_smoothing=False (the
-// "effective order" average of sacreBLEU < 2.0), operation for operation so
-// the doubles agree: Python's int / int true division rounds like the
+// sacrebleu's CHRF._compute_f_score with eps_smoothing=True: the mean over
+// all orders of each order's F-beta, an order without n-grams on a side
+// counting its precision or recall as 1e-16 (chrF++.py, Moses and NLTK).
+double EpsSmoothedFScore(const int64_t* values, int orders, int64_t factor) {
+  constexpr double kEps = 1e-16;
+  double score = 0.0;
+  for (int i = 0; i < orders; ++i) {
+    const int64_t n_hyp = values[3 * i];
+    const int64_t n_ref = values[3 * i + 1];
+    const auto n_match = static_cast<double>(values[3 * i + 2]);
+    const double prec = n_hyp > 0 ? n_match / static_cast<double>(n_hyp) : kEps;
+    const double rec = n_ref > 0 ? n_match / static_cast<double>(n_ref) : kEps;
+    const double denom = static_cast<double>(factor) * prec + rec;
+    score += denom > 0 ? static_cast<double>(1 + factor) * prec * rec / denom : kEps;
+  }
+  return 100 * score / orders;
+}
+
+// sacrebleu's CHRF._compute_f_score: with eps_smoothing=False (its default)
+// the "effective order" average of sacreBLEU < 2.0, operation for operation
+// so the doubles agree: Python's int / int true division rounds like the
 // division of the two exactly converted doubles.
-double FScore(const int64_t* values, int orders, int beta) {
+double FScore(const int64_t* values, int orders, int beta, bool eps_smoothing) {
   const int64_t factor = static_cast<int64_t>(beta) * beta;  // beta ** 2, an int
+  if (eps_smoothing) return EpsSmoothedFScore(values, orders, factor);
   double avg_prec = 0.0;
   double avg_rec = 0.0;
   int effective_order = 0;
@@ -584,8 +614,13 @@ ChrfOptions ParseChrfOptionsJson(std::string_view json) {
       options.word_order = IntOption(value, kMetric, key);
     } else if (key == "beta") {
       options.beta = IntOption(value, kMetric, key);
+    } else if (key == "eps_smoothing") {
+      options.eps_smoothing = BoolOption(value, kMetric, key);
+    } else if (key == "remove_whitespace") {
+      options.remove_whitespace = BoolOption(value, kMetric, key);
     } else {
-      ThrowUnknownOption(kMetric, key, "char_order, word_order and beta");
+      ThrowUnknownOption(kMetric, key,
+                         "char_order, word_order, beta, eps_smoothing and remove_whitespace");
     }
   }
   ValidateChrfOptions(options);
@@ -607,26 +642,23 @@ double BestStats(std::string_view candidate, const std::vector<std::string_view>
     ws.hyp_word_count = WordUnits(candidate, ws, ws.hyp_words);
   }
 
-  // sacrebleu's _cache_references drops empty references; this project keeps
-  // one empty reference when there is nothing else (sacrebleu would refuse).
-  const bool any_nonempty = std::any_of(references.begin(), references.end(),
-                                        [](std::string_view r) { return !r.empty(); });
+  // Every reference counts, empty ones included (sacrebleu 2.6.0).
   double best_f = -1.0;
   ws.matches.resize(static_cast<std::size_t>(std::max(char_order, word_order)));
   int64_t* matches = ws.matches.data();
   std::vector<int64_t>& cur = ws.current;
   cur.assign(static_cast<std::size_t>(3 * orders), 0);
-  bool used_first = false;
   for (std::string_view reference : references) {
-    if (any_nonempty ? reference.empty() : used_first) continue;
-    used_first = true;
     if (char_order > 0) {
       // The shorter text (in bytes) is S. The hypothesis is decoded again per
       // reference: cheaper than keeping its code points.
       const bool hyp_is_s = candidate.size() <= reference.size();
       std::size_t sn, ln;
-      const uint32_t alphabet = RenumberChars(hyp_is_s ? candidate : reference,
-                                              hyp_is_s ? reference : candidate, ws, sn, ln);
+      const std::string_view s_text = hyp_is_s ? candidate : reference;
+      const std::string_view l_text = hyp_is_s ? reference : candidate;
+      const uint32_t alphabet = options.remove_whitespace
+                                    ? RenumberChars<true>(s_text, l_text, ws, sn, ln)
+                                    : RenumberChars<false>(s_text, l_text, ws, sn, ln);
       CountMatches(ws.su.data(), sn, ws.lu.data(), ln, alphabet, char_order, ws, matches);
       const std::size_t hyp_len = hyp_is_s ? sn : ln;
       const std::size_t ref_len = hyp_is_s ? ln : sn;
@@ -651,7 +683,7 @@ double BestStats(std::string_view candidate, const std::vector<std::string_view>
     }
     // sacrebleu: `if f_score > best_f_score` with best starting at -1, so the
     // first reference wins ties.
-    const double f = FScore(cur.data(), orders, options.beta);
+    const double f = FScore(cur.data(), orders, options.beta, options.eps_smoothing);
     if (f > best_f) {
       best_f = f;
       ws.best = cur;
@@ -706,7 +738,7 @@ double ChrfFromStats(const ChrfStats& stats, const ChrfOptions& options) {
   if (stats.values.size() != static_cast<std::size_t>(3 * orders))
     throw Error(ErrorKind::kInvalidParameterValue,
                 "chrF statistics do not match char_order and word_order");
-  return FScore(stats.values.data(), orders, options.beta);
+  return FScore(stats.values.data(), orders, options.beta, options.eps_smoothing);
 }
 
 double SentenceChrf(std::string_view candidate, const std::vector<std::string_view>& references,

@@ -1,6 +1,6 @@
 // chrF and chrF++ as sacrebleu 2.6.0 computes them (sacrebleu.metrics.chrf.CHRF
-// with its defaults lowercase=False, whitespace=False, eps_smoothing=False):
-// sentence_chrf, and corpus_chrf by summing segment statistics first.
+// with lowercase=False): sentence_chrf, and corpus_chrf by summing segment
+// statistics first, with their options remove_whitespace and eps_smoothing.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +18,17 @@ struct ChrfOptions {
   int char_order = 6;  // character n-gram orders 1..char_order (0..kChrfMaxOrder)
   int word_order = 0;  // word n-gram orders 1..word_order; 2 gives chrF++
   int beta = 2;        // recall weight, >= 0
+  // sacrebleu's eps_smoothing: average the per-order F-scores with 1e-16 for
+  // an order missing on a side (chrF++.py) rather than averaging precision
+  // and recall over the orders present on both sides.
+  bool eps_smoothing = false;
+  // sacrebleu's remove_whitespace (CHRF's whitespace=False): character
+  // n-grams skip Python whitespace; false counts spaces as characters.
+  bool remove_whitespace = true;
 
   bool operator==(const ChrfOptions& o) const {
-    return char_order == o.char_order && word_order == o.word_order && beta == o.beta;
+    return char_order == o.char_order && word_order == o.word_order && beta == o.beta &&
+           eps_smoothing == o.eps_smoothing && remove_whitespace == o.remove_whitespace;
   }
 };
 
@@ -28,8 +36,9 @@ struct ChrfOptions {
 // 0 <= word_order <= kChrfMaxOrder, char_order + word_order >= 1, beta >= 0.
 void ValidateChrfOptions(const ChrfOptions& options);
 
-// Options from a JSON object with keys char_order, word_order, beta (the
-// corpus_chrf aggregates' options argument); validated.
+// Options from a JSON object with keys char_order, word_order, beta,
+// eps_smoothing, remove_whitespace (the corpus_chrf aggregates' options
+// argument); validated.
 ChrfOptions ParseChrfOptionsJson(std::string_view json);
 
 // sacrebleu's statistics layout: for each order, character orders 1..char_order
@@ -42,10 +51,10 @@ struct ChrfStats {
 
 // Statistics of one candidate against its references. With several references
 // sacrebleu keeps the statistics of the one with the highest sentence chrF,
-// the first on ties. Empty references are dropped while a non-empty one
-// remains (sacrebleu's corpus path); if all are empty the segment is scored
-// against one empty reference. Throws kInvalidParameterValue for an empty
-// references vector or invalid options.
+// the first on ties. An empty reference counts, as in sacrebleu 2.6.0 (its
+// _cache_references drops only None): it scores 0, and its statistics are
+// kept when it comes first and no other reference scores above 0. Throws
+// kInvalidParameterValue for an empty references vector or invalid options.
 ChrfStats ChrfSegmentStats(std::string_view candidate,
                            const std::vector<std::string_view>& references,
                            const ChrfOptions& options);

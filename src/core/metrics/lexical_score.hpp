@@ -3,7 +3,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmeval::core::metrics {
 
@@ -18,6 +20,13 @@ bool IsLexicalMetric(std::string_view metric);
 // limits (the error is the caller's to record).
 std::optional<double> LexicalScore(std::string_view metric, std::string_view output,
                                    std::string_view reference);
+
+// LexicalScore of each of `metrics` (nullopt also for one beyond its limits,
+// whose error is not thrown), the ROUGE variants among them from one
+// tokenisation of each text, as a job scoring several variants needs.
+std::vector<std::optional<double>> LexicalScores(const std::vector<std::string>& metrics,
+                                                 std::string_view output,
+                                                 std::string_view reference);
 
 }  // namespace llmeval::core::metrics
 

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/metrics/ngram_index.hpp"
+#include "core/metrics/token_table.hpp"
 #include "core/text/porter_stemmer.hpp"
 #include "core/text/unicode.hpp"
 
@@ -42,87 +43,9 @@ constexpr std::array<unsigned char, 256> kLowerAscii = [] {
   return table;
 }();
 
-// Every token handed to TokenTable has this many readable bytes from its
-// start (the lowered text and the stem cache are padded), so it can be
-// loaded as two 64-bit words without a bounds check.
-constexpr std::size_t kPad = 16;
-
-// Interns the tokens of one call into dense ids 0, 1, ..., like TokenIds.
-// Profiling the workload showed TokenIds::Intern (byte hashing and a memcmp
-// call per probe) as the largest cost of rougeL and rouge2; ROUGE's tokens
-// are short, so here a token of up to 16 bytes is hashed and compared as two
-// masked 64-bit words, and only longer ones fall back to their bytes.
-class TokenTable {
- public:
-  uint32_t Intern(const char* p, std::size_t len) {
-    if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
-    const uint64_t lo = LoadMasked(p, std::min<std::size_t>(len, 8));
-    const uint64_t hi = len > 8 ? LoadMasked(p + 8, std::min<std::size_t>(len - 8, 8)) : 0;
-    // One multiply, whose high bits pick the slot (Fibonacci hashing): the
-    // probe waits on this hash, so its latency matters more than its quality.
-    const uint64_t hash = len <= 16
-                              ? (lo ^ (hi * 0x9E3779B97F4A7C15ULL) ^ len) * 0xBF58476D1CE4E5B9ULL
-                              : HashBytes({p, len});
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash >> shift_;; i = (i + 1) & mask) {
-      const uint32_t slot = slots_[i];
-      if (slot == kEmpty) {
-        const auto id = static_cast<uint32_t>(entries_.size());
-        entries_.push_back({lo, hi, hash, p, len});  // first, in case it throws
-        slots_[i] = id;
-        return id;
-      }
-      const Entry& e = entries_[slot];
-      if (e.lo == lo && e.hi == hi && e.len == len && (len <= 16 || std::memcmp(e.p, p, len) == 0))
-        return slot;
-    }
-  }
-
-  std::size_t size() const noexcept { return entries_.size(); }
-
-  void Clear() noexcept {
-    if (!entries_.empty()) std::fill(slots_.begin(), slots_.end(), kEmpty);
-    entries_.clear();
-  }
-
- private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-
-  struct Entry {
-    uint64_t lo, hi;  // the first 16 bytes, zero-masked past the end
-    uint64_t hash;
-    const char* p;
-    std::size_t len;
-  };
-
-  // The first n (<= 8) bytes at p as a word, the rest masked to zero.
-  static uint64_t LoadMasked(const char* p, std::size_t n) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (n >= 8) return w;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return n == 0 ? 0 : w & ~(~uint64_t{0} >> (8 * n));
-#else
-    return w & ((uint64_t{1} << (8 * n)) - 1);
-#endif
-  }
-
-  void Grow() {
-    const std::size_t capacity = slots_.empty() ? 128 : slots_.size() * 2;
-    slots_.assign(capacity, kEmpty);
-    shift_ = 64 - __builtin_ctzll(capacity);
-    const std::size_t mask = capacity - 1;
-    for (uint32_t id = 0; id < entries_.size(); ++id) {
-      std::size_t i = entries_[id].hash >> shift_;
-      while (slots_[i] != kEmpty) i = (i + 1) & mask;
-      slots_[i] = id;
-    }
-  }
-
-  std::vector<uint32_t> slots_;
-  std::vector<Entry> entries_;
-  int shift_ = 64;  // 64 - log2(slots_.size())
-};
+// Every token handed to TokenTable has kTokenPad readable bytes from its
+// start: the lowered text and the stem cache are padded.
+constexpr std::size_t kPad = kTokenPad;
 
 bool IsAsciiBytes(std::string_view s) noexcept {
   uint64_t any = 0;
@@ -921,25 +844,99 @@ RougeVariant ParseRougeVariant(std::string_view name) {
               "rouge9, rougeL and rougeLsum.");
 }
 
-RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVariant variant,
-                 bool use_stemmer) {
+namespace {
+
+void CheckVariant(RougeVariant variant) {
   if (variant.kind == RougeVariant::Kind::kNGram && (variant.n < 1 || variant.n > kMaxOrder))
     throw Error(ErrorKind::kInvalidParameterValue,
                 "rouge n-gram order must be between 1 and 9, not " + std::to_string(variant.n));
-  RougeWorkspace& ws = Workspace();
-  ReleaseLargeBuffers release{ws};
+}
+
+// Tokenizes both texts into ws (one id space). Line ends are recorded when a
+// variant needs them (rougeLsum); the tokens are the same either way.
+void TokenizePair(std::string_view candidate, std::string_view reference, bool lines,
+                  bool use_stemmer, RougeWorkspace& ws) {
   ws.tokens.Clear();
-  const bool lines = variant.kind == RougeVariant::Kind::kLcsSum;
   Tokenize(reference, use_stemmer, lines, ws, ws.reference);
   Tokenize(candidate, use_stemmer, lines, ws, ws.candidate);
+}
 
-  if (variant.kind == RougeVariant::Kind::kNGram) return NGramScore(ws, variant.n);
-  // The LCS machinery indexes these by token id and leaves them as it found
-  // them (all zero / all -1).
+// The LCS machinery indexes these by token id and leaves them as it found
+// them (all zero / all -1), so they are set once per tokenisation.
+void PrepareLcs(RougeWorkspace& ws) {
   ws.mask1.assign(ws.tokens.size(), 0);
   ws.first.assign(ws.tokens.size(), -1);
   ws.occurrences.assign(ws.tokens.size(), 0);
-  return variant.kind == RougeVariant::Kind::kLcs ? LcsScore(ws, "rougeL") : LcsSumScore(ws);
+}
+
+// One variant over the tokenized pair; the kernels only read the token ids.
+RougeScore ScoreTokenized(RougeWorkspace& ws, RougeVariant variant) {
+  switch (variant.kind) {
+    case RougeVariant::Kind::kNGram: return NGramScore(ws, variant.n);
+    case RougeVariant::Kind::kLcs: return LcsScore(ws, "rougeL");
+    case RougeVariant::Kind::kLcsSum: return LcsSumScore(ws);
+  }
+  return {};
+}
+
+bool NeedsLines(const std::vector<RougeVariant>& variants) {
+  return std::any_of(variants.begin(), variants.end(),
+                     [](RougeVariant v) { return v.kind == RougeVariant::Kind::kLcsSum; });
+}
+
+bool NeedsLcs(const std::vector<RougeVariant>& variants) {
+  return std::any_of(variants.begin(), variants.end(),
+                     [](RougeVariant v) { return v.kind != RougeVariant::Kind::kNGram; });
+}
+
+// Scores every variant of one (candidate, reference) pair into scores[].
+void ScorePair(std::string_view candidate, std::string_view reference,
+               const std::vector<RougeVariant>& variants, bool use_stemmer, RougeWorkspace& ws,
+               RougeScore* scores) {
+  TokenizePair(candidate, reference, NeedsLines(variants), use_stemmer, ws);
+  if (NeedsLcs(variants)) PrepareLcs(ws);
+  for (std::size_t i = 0; i < variants.size(); ++i) scores[i] = ScoreTokenized(ws, variants[i]);
+}
+
+}  // namespace
+
+RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVariant variant,
+                 bool use_stemmer) {
+  CheckVariant(variant);
+  RougeWorkspace& ws = Workspace();
+  ReleaseLargeBuffers release{ws};
+  TokenizePair(candidate, reference, variant.kind == RougeVariant::Kind::kLcsSum, use_stemmer, ws);
+  if (variant.kind != RougeVariant::Kind::kNGram) PrepareLcs(ws);
+  return ScoreTokenized(ws, variant);
+}
+
+void RougeScores(std::string_view candidate, std::string_view reference,
+                 const std::vector<RougeVariant>& variants, bool use_stemmer,
+                 std::vector<RougeScore>& scores) {
+  for (RougeVariant v : variants) CheckVariant(v);
+  scores.resize(variants.size());
+  RougeWorkspace& ws = Workspace();
+  ReleaseLargeBuffers release{ws};
+  ScorePair(candidate, reference, variants, use_stemmer, ws, scores.data());
+}
+
+void RougeMultiScores(std::string_view candidate, const std::vector<std::string_view>& references,
+                      const std::vector<RougeVariant>& variants, bool use_stemmer,
+                      std::vector<RougeScore>& scores) {
+  if (references.empty())
+    throw Error(ErrorKind::kInvalidParameterValue, "at least one reference is required");
+  for (RougeVariant v : variants) CheckVariant(v);
+  scores.resize(variants.size());
+  RougeWorkspace& ws = Workspace();
+  ReleaseLargeBuffers release{ws};
+  ScorePair(candidate, references[0], variants, use_stemmer, ws, scores.data());
+  thread_local std::vector<RougeScore> other;
+  other.resize(variants.size());
+  for (std::size_t r = 1; r < references.size(); ++r) {
+    ScorePair(candidate, references[r], variants, use_stemmer, ws, other.data());
+    for (std::size_t i = 0; i < variants.size(); ++i)
+      if (other[i].fmeasure > scores[i].fmeasure) scores[i] = other[i];
+  }
 }
 
 RougeScore RougeMulti(std::string_view candidate, const std::vector<std::string_view>& references,

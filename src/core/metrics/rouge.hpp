@@ -76,6 +76,21 @@ RougeScore Rouge(std::string_view candidate, std::string_view reference, RougeVa
 RougeScore RougeMulti(std::string_view candidate, const std::vector<std::string_view>& references,
                       RougeVariant variant, bool use_stemmer);
 
+// RougeScorer(variants).score(reference, candidate): every variant from one
+// tokenisation of each text, as rouge-score does. scores[i] receives
+// variants[i]'s score (scores is resized). The same results as Rouge() per
+// variant; a limit exceeded by one variant throws for the call.
+void RougeScores(std::string_view candidate, std::string_view reference,
+                 const std::vector<RougeVariant>& variants, bool use_stemmer,
+                 std::vector<RougeScore>& scores);
+
+// RougeScorer(variants).score_multi: for each variant separately, the score
+// against the reference with the highest fmeasure (the first on ties); each
+// reference is tokenised once. references must not be empty.
+void RougeMultiScores(std::string_view candidate, const std::vector<std::string_view>& references,
+                      const std::vector<RougeVariant>& variants, bool use_stemmer,
+                      std::vector<RougeScore>& scores);
+
 namespace internal {
 // For tests only: rougeLsum keeps a line pair's whole bit-vector table while
 // it fits in this many 64-bit words (2^21 by default) and only checkpoints

@@ -765,13 +765,9 @@ TerStats TerSegmentStats(std::string_view candidate,
   TerWorkspace& ws = Workspace();
   const ReleaseOnExit release{ws};
 
-  // sacrebleu's _cache_references drops empty references; this project keeps
-  // one empty reference when there is nothing else (sacrebleu would refuse).
-  const bool any_nonempty = std::any_of(references.begin(), references.end(),
-                                        [](std::string_view r) { return !r.empty(); });
+  // Every reference counts, empty ones included (sacrebleu 2.6.0).
   std::size_t used = 0;
   for (std::string_view reference : references) {
-    if (any_nonempty ? reference.empty() : used > 0) continue;
     if (ws.ref_texts.size() <= used) ws.ref_texts.emplace_back();
     Preprocess(reference, options, ws, ws.ref_texts[used]);
     ++used;

@@ -45,10 +45,11 @@ struct TerStats {
 };
 
 // Statistics of one candidate against its references: the fewest edits over
-// the references and the mean reference length. Empty references are dropped
-// while a non-empty one remains (sacrebleu's corpus path); if all are empty
-// the segment has one empty reference. Throws kInvalidParameterValue for an
-// empty references vector and kProgramLimitExceeded past kTerMaxWords.
+// the references and the mean reference length. An empty reference counts,
+// as in sacrebleu 2.6.0 (its _cache_references drops only None): it costs one
+// deletion per candidate word and brings the mean length down. Throws
+// kInvalidParameterValue for an empty references vector and
+// kProgramLimitExceeded past kTerMaxWords.
 TerStats TerSegmentStats(std::string_view candidate,
                          const std::vector<std::string_view>& references,
                          const TerOptions& options = {});
