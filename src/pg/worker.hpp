@@ -141,6 +141,9 @@ struct Task {
   int64_t estimated_tokens = 0;
   std::string problem;       // set when the task cannot be called at all
   bool in_flight = false;    // sent; otherwise waiting for its rate limit
+  // Its result came without a call (the cache, a problem, out of attempts):
+  // never sent, even while that result waits to be stored (deferred).
+  bool answered = false;
   int64_t not_before_ms = 0;
 
   // judge tasks

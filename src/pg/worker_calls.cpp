@@ -98,7 +98,7 @@ std::optional<Completion> Worker::EmbeddingReply(Task& task, const provider::Emb
 void Worker::StartDueCalls() {
   const int64_t now = NowMs();
   for (auto& [id, task] : tasks_) {
-    if (task.in_flight || task.not_before_ms > now) continue;
+    if (task.in_flight || task.answered || task.not_before_ms > now) continue;
     if (static_cast<int>(client_.inflight()) >= llmeval::pg::setting_max_inflight) break;
     const int64_t wait = llmeval::pg::TryAcquireRate(task.model_id, task.requests_per_minute,
                                                      task.tokens_per_minute, task.estimated_tokens);

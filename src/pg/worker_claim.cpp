@@ -175,6 +175,7 @@ int Worker::Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedR
     } else {
       continue;
     }
+    task.answered = true;
     answered.push_back(id);
   }
   if (!answered.empty()) Settle(Store(completions, failures));

@@ -50,7 +50,7 @@ int64_t Worker::IdleTimeoutMs() const {
   if (HasDeferred()) next = std::min(next, next_deferred_ms_);
   if (!fold_pending_.empty()) next = std::min(next, next_fold_ms_);
   for (const auto& entry : tasks_)
-    if (!entry.second.in_flight) next = std::min(next, entry.second.not_before_ms);
+    if (!entry.second.in_flight && !entry.second.answered) next = std::min(next, entry.second.not_before_ms);
   return std::max<int64_t>(0, next - now);
 }
 
@@ -142,8 +142,10 @@ void llmeval_worker_main(Datum arg) {
   pgstat_report_appname("pg_llmeval worker");
   SetConfigOption("llmeval.defer_job_counters", "on", PGC_SUSET, PGC_S_SESSION);
   // No lock a tenant can take is waited on without bound: a wait that would
-  // last longer fails (55P03), and the results wait in memory instead.
-  SetConfigOption("lock_timeout", "1000", PGC_SUSET, PGC_S_SESSION);
+  // last longer fails (55P03), and the results wait in memory instead. (Above
+  // deadlock_timeout, 1 s by default: a deadlock between two workers is
+  // reported as one, and retried.)
+  SetConfigOption("lock_timeout", "2000", PGC_SUSET, PGC_S_SESSION);
   llmeval::pg::SetWorkerLatch(slot, MyLatch);
   try {
     llmeval::pg::worker::RunWorker(slot);

@@ -271,6 +271,9 @@ BEGIN
     SELECT i.ckey, d.model_id, i.output, i.itok, i.otok
     FROM done d JOIN input i ON i.id = d.id
     WHERE i.ckey IS NOT NULL AND NOT i.cached
+    -- (in key order: two workers storing the same requests' replies wait
+    -- for each other in one order, never in a cycle)
+    ORDER BY i.ckey
     ON CONFLICT (key) DO NOTHING
   )
   -- (data-modifying WITH statements run to completion whether read or not)

@@ -109,9 +109,11 @@ mock_config '{"latency_ms": 0}'
 poison=$(submit_spoiled "UPDATE llmeval.jobs SET options = options || '{\"cache\": \"maybe\"}' WHERE id = (SELECT max(id) FROM llmeval.jobs)")
 victim=$(submit lv_alice d1)
 check "a job queued behind an unbuildable one completes" "SELECT llmeval.wait_job($victim, '60 s')" completed
+# (the wait first, then the count: one statement would count before it waits)
+check "the unbuildable tasks' job ends, failed" "SELECT llmeval.wait_job($poison, '60 s')" failed
 check "the unbuildable tasks fail alone, with the reason" \
-  "SELECT llmeval.wait_job($poison, '60 s') || ' ' || count(*) FROM llmeval.results
-   WHERE job_id = $poison AND status = 'failed' AND error LIKE 'cannot build the request%'" "failed 10"
+  "SELECT count(*) FROM llmeval.results
+   WHERE job_id = $poison AND status = 'failed' AND error LIKE 'cannot build the request%'" 10
 
 # 3. A write-back that fails for one task, or at commit, fails that task
 #    alone; the other responses of the batch are kept.
@@ -145,9 +147,10 @@ SQL
 poison=$(submit_spoiled "INSERT INTO public.poisoned_jobs SELECT max(id) FROM llmeval.jobs")
 victim=$(submit lv_alice d1)
 check "a job completes beside a write-back failing at commit" "SELECT llmeval.wait_job($victim, '60 s')" completed
+check "the job whose write-backs fail at commit ends, failed" "SELECT llmeval.wait_job($poison, '60 s')" failed
 check "the tasks failing at commit end, failed with the reason" \
-  "SELECT llmeval.wait_job($poison, '60 s') || ' ' || count(*) FROM llmeval.results
-   WHERE job_id = $poison AND error LIKE 'could not store the result%poisoned row%'" "failed 10"
+  "SELECT count(*) FROM llmeval.results
+   WHERE job_id = $poison AND error LIKE 'could not store the result%poisoned row%'" 10
 q "DROP TRIGGER poison_at_commit ON llmeval.task_scores" >/dev/null
 check "the workers are both alive" "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker'" 2
 
@@ -218,9 +221,10 @@ q "SELECT pg_reload_conf()" >/dev/null
 q "SELECT llmeval.create_model('mock-openai/echo-gen')" >/dev/null
 as lv_alice "SELECT llmeval.create_prompt('short', 'one two three four five six', params => '{\"max_tokens\": 2}')" >/dev/null
 short=$(as lv_alice "SELECT llmeval.submit_job('short', 'd1', ARRAY['mock-openai/echo-gen'], ARRAY['bleu'], '$nocache')")
-check "a prompt's max_tokens cuts the answer to two words" \
-  "SELECT llmeval.wait_job($short, '60 s') || ' ' || min(array_length(regexp_split_to_array(output, '\s+'), 1))
-   FROM llmeval.results WHERE job_id = $short" "completed 2"
+check "a job with a prompt's max_tokens completes" "SELECT llmeval.wait_job($short, '60 s')" completed
+check "the prompt's max_tokens cuts the answer to two words" \
+  "SELECT min(array_length(regexp_split_to_array(output, '\s+'), 1))
+   FROM llmeval.results WHERE job_id = $short" 2
 
 # 8b. A job's max_attempts bounds its tasks' calls (the setting is 5): a
 #     provider answering 503 to everything is called twice per task.
