@@ -216,6 +216,21 @@ BEGIN
 END
 $$;
 
+-- Of these (task, claim token) pairs, the tasks still claimed, locked
+-- without waiting, in id order: a row held elsewhere (a tenant's cancel_job
+-- not yet committed) is left for later. Every worker transaction that
+-- changes its claimed tasks takes them this way first.
+CREATE FUNCTION llmeval._lock_claims(task_ids bigint[], tokens uuid[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN ARRAY(SELECT t.id FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token) ON t.id = x.id
+               WHERE t.claim_token = x.token AND t.status = 'running'
+               ORDER BY t.id FOR NO KEY UPDATE OF t SKIP LOCKED);
+END $$;
+
 -- Stores completed calls: the response (priced from the model's prices, free
 -- when served from the cache), its scores, and the cache entry; marks the
 -- tasks completed. Returns the ids applied (others had lost their claim).
@@ -304,13 +319,9 @@ DECLARE
   deterministic boolean; -- their jobs have assertion or SQL metrics
   done bigint[];
 BEGIN
-  -- The tasks still claimed, locked first without waiting: a row held
-  -- elsewhere (a tenant's cancel_job not yet committed) is left for later.
-  SELECT array_agg(l.id ORDER BY l.id), bool_or(l.kind <> 'generate') INTO holding, judged
-  FROM (SELECT t.id, t.kind FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token) ON t.id = x.id
-        WHERE t.claim_token = x.token AND t.status = 'running'
-        FOR NO KEY UPDATE OF t SKIP LOCKED) l;
-  IF holding IS NULL THEN
+  holding := llmeval._lock_claims(task_ids, tokens);
+  judged := EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (holding) AND t.kind <> 'generate');
+  IF cardinality(holding) = 0 THEN
     RETURN '{}';
   END IF;
   IF judged THEN
@@ -397,11 +408,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  -- (the tasks still claimed, locked first without waiting, as in _complete_tasks)
-  holding bigint[] := ARRAY(SELECT t.id FROM llmeval.tasks t JOIN unnest(task_ids, tokens) AS x(id, token)
-                              ON t.id = x.id
-                            WHERE t.claim_token = x.token AND t.status = 'running'
-                            FOR NO KEY UPDATE OF t SKIP LOCKED);
+  holding bigint[] := llmeval._lock_claims(task_ids, tokens);
   changed bigint[];
 BEGIN
   PERFORM llmeval._lock_judged_outputs(holding);
@@ -427,6 +434,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+  held bigint[] := llmeval._lock_claims(task_ids, tokens);
   result bigint;
 BEGIN
   WITH released AS (
@@ -434,9 +442,7 @@ BEGIN
     SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
         attempts = CASE WHEN count_attempt THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
         next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
-    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r JOIN unnest(task_ids, tokens) AS x(id, token)
-                     ON r.id = x.id AND r.claim_token = x.token AND r.status = 'running'
-                   FOR NO KEY UPDATE OF r SKIP LOCKED)
+    WHERE t.id = ANY (held)
     RETURNING t.id
   )
   SELECT count(*) INTO result FROM released;
@@ -456,14 +462,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+  held bigint[] := llmeval._lock_claims(task_ids, tokens);
   result bigint;
 BEGIN
   WITH renewed AS (
     UPDATE llmeval.tasks t
     SET lease_expires_at = now() + make_interval(secs => lease_seconds)
-    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r JOIN unnest(task_ids, tokens) AS x(id, token)
-                     ON r.id = x.id AND r.claim_token = x.token AND r.status = 'running'
-                   FOR NO KEY UPDATE OF r SKIP LOCKED)
+    WHERE t.id = ANY (held)
     RETURNING t.id
   )
   SELECT count(*) INTO result FROM renewed;
@@ -555,6 +560,7 @@ REVOKE ALL ON FUNCTION llmeval._lock_jobs_for_change(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lock_claims(bigint[], uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._reclaim_expired_leases() FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._claim_abandoned(llmeval.tasks) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._renew_leases(bigint[], uuid[], int) FROM PUBLIC;
