@@ -9,9 +9,10 @@
 // - the transition table is read directly, each key hashed as
 //   llmeval.online_sampled does (hashtextextended of the key's text), so a
 //   statement whose rows are not sampled runs no SQL at all;
-// - only sampled keys are written, by one prepared INSERT into
-//   llmeval.online_pending (a table without index), in a subtransaction: an
-//   error there becomes a warning, and the application's statement goes on.
+// - only sampled keys are written, by plain heap inserts into
+//   llmeval.online_pending (a table without index); the rule's lookup (once
+//   per backend) runs in a subtransaction, and an error there becomes a
+//   warning: the application's statement goes on.
 // The rule lookup and the insert run as the owner of llmeval.online_items
 // (the extension's owner): the application's role may neither read rules
 // nor write the queue.
@@ -20,6 +21,7 @@
 extern "C" {
 #include "access/heapam.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -175,7 +177,7 @@ ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, const RuleEn
   return DatumGetArrayTypeP(makeArrayResult(keys, CurrentMemoryContext));
 }
 
-// Appends to llmeval.online_pending: a heap insert per key and nothing
+// Appends to llmeval.online_pending: the keys' heap tuples and nothing
 // else. The table has no index, constraint but NOT NULL, trigger or
 // default that matters here (enqueued_at is the transaction's start, as
 // now() would give), so the executor's work for an INSERT statement would
@@ -190,14 +192,20 @@ void InsertPending(int64 rule_id, ArrayType* keys) {
   bool* nulls;
   int count;
   deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count);
-  Datum values[3] = {Int64GetDatum(rule_id), Datum(0), TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
-  bool isnull[3] = {false, false, false};
+  // One multi-insert, as COPY does: one WAL record per page, not per key.
+  auto** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * count));
+  const Datum enqueued_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
   for (int i = 0; i < count; ++i) {
-    values[1] = elements[i];
-    HeapTuple tuple = heap_form_tuple(desc, values, isnull);
-    simple_heap_insert(rel, tuple);
-    heap_freetuple(tuple);
+    slots[i] = table_slot_create(rel, nullptr);
+    ExecClearTuple(slots[i]);
+    slots[i]->tts_values[0] = Int64GetDatum(rule_id);
+    slots[i]->tts_values[1] = elements[i];
+    slots[i]->tts_values[2] = enqueued_at;
+    memset(slots[i]->tts_isnull, 0, sizeof(bool) * 3);
+    ExecStoreVirtualTuple(slots[i]);
   }
+  table_multi_insert(rel, slots, count, GetCurrentCommandId(true), 0, nullptr);
+  for (int i = 0; i < count; ++i) ExecDropSingleTupleTableSlot(slots[i]);
   table_close(rel, NoLock);
 }
 
@@ -235,14 +243,11 @@ void Enqueue(TriggerData* trigger, int64 rule_id) {
                                  static_cast<long long>(rule_id), rule->key_column)));
       else
         keys = SampledKeys(trigger, key_attnum, *rule);
-      if (keys != nullptr) {
-        if (!in_subtransaction) {
-          BeginInternalSubTransaction(nullptr);
-          in_subtransaction = true;
-          MemoryContextSwitchTo(caller_context);
-        }
-        InsertPending(rule_id, keys);
-      }
+      // Plain heap inserts, with no subtransaction of their own (one would
+      // give the application's transaction a subtransaction id to commit):
+      // what could make them fail (a full disk, a lost connection) fails
+      // the application's own insert as well.
+      if (keys != nullptr) InsertPending(rule_id, keys);
     }
     if (connected) SPI_finish();
     if (in_subtransaction) {

@@ -11,8 +11,8 @@
 # Needs PGHOST/PGPORT (see test/harness/with_cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-RUNS=${RUNS:-5}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+RUNS=${RUNS:-9}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
 db=llmeval_online_bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

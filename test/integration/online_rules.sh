@@ -54,9 +54,11 @@ q "SET ROLE app_owner; INSERT INTO public.support_log (id, question, answer, ref
    SELECT g, 'gone', 'gone', 'gone' FROM generate_series(1000001, 1000400) g;
    DELETE FROM public.support_log WHERE id > 1000000" >/dev/null
 
-wait_scored() {  # rule: every item read and every judge call done
+wait_scored() {  # rule: every key moved from the triggers' queue, every item read, every judge call done
   for _ in $(seq 240); do
-    if [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM llmeval.online_items i JOIN llmeval.online_rules r ON r.id = i.rule_id
+    if [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM llmeval.online_pending p JOIN llmeval.online_rules r ON r.id = p.rule_id
+                                  WHERE r.name = '$1')
+                AND NOT EXISTS (SELECT 1 FROM llmeval.online_items i JOIN llmeval.online_rules r ON r.id = i.rule_id
                                   WHERE r.name = '$1' AND i.status = 'pending')
                 AND NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.online_rules r ON r.job_id = t.job_id
                                 WHERE r.name = '$1' AND t.status IN ('pending', 'running'))")" = t ]; then
