@@ -57,6 +57,8 @@ CREATE TABLE llmeval.online_rules (
   run_as_name   name NOT NULL,
   job_id        bigint NOT NULL,
   dataset_version_id bigint NOT NULL,
+  -- the metrics whose alert_below is crossed now (llmeval._online_check_alerts)
+  alerting      text[] NOT NULL DEFAULT '{}',
   -- the last error reading the rule's rows, and when to try again
   last_error    text,
   retry_after   timestamptz,
@@ -110,6 +112,8 @@ CREATE TABLE llmeval.online_items (
 );
 CREATE INDEX online_items_pending ON llmeval.online_items (rule_id, id) WHERE status = 'pending';
 CREATE INDEX ON llmeval.online_items (task_id) WHERE task_id IS NOT NULL;
+-- a rule's recent rows, for its alerts
+CREATE INDEX ON llmeval.online_items (rule_id, ingested_at) WHERE status = 'ingested';
 COMMENT ON TABLE llmeval.online_items IS
   'rows sampled by online rules (by key) and what became of them';
 
@@ -149,13 +153,14 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'judge_model', 'embedding_model',
-                   'judge_params', 'judge_logprobs', 'samples', 'max_attempts', 'cache'] $$;
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below', 'judge_model',
+                   'embedding_model', 'judge_params', 'judge_logprobs', 'samples', 'max_attempts',
+                   'cache'] $$;
 
 -- Options of the issue not built yet: refused rather than ignored.
 CREATE FUNCTION llmeval._online_options_not_supported() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['backfill_from', 'max_cost_usd_per_day', 'idle_seconds', 'review', 'alert_below'] $$;
+AS $$ SELECT ARRAY['backfill_from', 'max_cost_usd_per_day', 'idle_seconds', 'review'] $$;
 
 CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
@@ -385,7 +390,13 @@ BEGIN
     RAISE EXCEPTION 'online rule mode "poll" is not supported yet' USING ERRCODE = 'feature_not_supported',
       HINT = 'Use mode "trigger".';
   END IF;
-  PERFORM llmeval._check_params(options - ARRAY['sampling_rate', 'seed', 'filter', 'mode'], 'online rule option');
+  v := options -> 'alert_below';
+  IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'object' AND NOT jsonb_path_exists(v, '$.* ? (@.type() != "number")')) THEN
+    RAISE EXCEPTION 'online rule option "alert_below" must map metric names to numbers'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example {"relevance": 0.6}.';
+  END IF;
+  PERFORM llmeval._check_params(options - ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below'],
+                                'online rule option');
   RETURN jsonb_build_object('sampling_rate', 1, 'seed', 0, 'mode', 'trigger') || options;
 END $$;
 
@@ -489,7 +500,13 @@ BEGIN
   END;
 
   -- The job the rule's rows are scored in, with its prompt and dataset.
-  job_options := options - ARRAY['sampling_rate', 'seed', 'filter', 'mode'];
+  SELECT k INTO unknown FROM jsonb_object_keys(coalesce(options -> 'alert_below', '{}')) k
+  WHERE k <> ALL (metrics) LIMIT 1;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'alert_below names "%", which is not one of the rule''s metrics', unknown
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  job_options := options - ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below'];
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'judge'
                AND (m.tenant IS NULL OR m.tenant = tenant)) THEN
     job_options := llmeval._pin_model(job_options, 'judge_model', 'judge metrics need a judge model');
@@ -754,6 +771,7 @@ BEGIN
               jsonb_build_object('rule', rule.name, 'rule_id', rule.id, 'error', SQLERRM, 'sqlstate', SQLSTATE));
     END;
   END LOOP;
+  PERFORM llmeval._online_check_alerts();
   RETURN touched;
 END $$;
 REVOKE ALL ON FUNCTION llmeval._online_ingest(int) FROM PUBLIC;

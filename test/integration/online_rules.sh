@@ -110,7 +110,26 @@ q "SELECT llmeval._online_ingest()" >/dev/null
 check "a further pass adds no score" \
   "SELECT count(*) - count(DISTINCT (rule_id, row_key, metric)) FROM llmeval.online_scores" 0
 
-# 3. Two Supabase users on one table, each seeing its own rows.
+# 3. An alert: a rule's metric drops below its level; a listener hears it.
+q "SET ROLE app_owner;
+   SELECT llmeval.create_online_rule('watch', 'public.support_log', '{\"output\": \"answer\", \"expected\": \"reference\"}',
+     ARRAY['exact_match'], '{\"alert_below\": {\"exact_match\": 0.5}}')" >/dev/null
+listen_log=$(mktemp)
+psql -X -d postgres -c "LISTEN llmeval_online_alert" -c "SELECT pg_sleep(6)" -c "SELECT 1" > "$listen_log" 2>&1 &
+listener=$!
+sleep 0.5
+q "SET ROLE app_owner; INSERT INTO public.support_log (question, answer, reference)
+   SELECT 'q', 'wrong', 'right' FROM generate_series(1, 30)" >/dev/null
+wait_scored watch || status=1
+wait "$listener" || true
+check "the drop is an online_alert event with the window's mean" \
+  "SELECT string_agg((detail ->> 'metric') || ' ' || (detail ->> 'mean'), ',') FROM llmeval.events WHERE kind = 'online_alert'" \
+  "exact_match 0"
+expect "a listener on llmeval_online_alert is notified" \
+  "$(grep -c 'Asynchronous notification "llmeval_online_alert" with payload .*"rule" : "watch".*"alerting" : true' "$listen_log")" 1
+rm -f "$listen_log"
+
+# 4. Two Supabase users on one table, each seeing its own rows.
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
