@@ -50,7 +50,10 @@ CREATE TABLE llmeval.online_rules (
   sampling_rate float8 NOT NULL CHECK (sampling_rate BETWEEN 0 AND 1),
   seed          bigint NOT NULL DEFAULT 0,
   filter        text,
-  status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
+  -- active; paused by its owner; deferred by the workers while the day's
+  -- spending has reached max_cost_usd_per_day (until deferred_until)
+  status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'deferred')),
+  deferred_until timestamptz,
   -- the role the rows are read (and the filter run) as: the rule's creator;
   -- for a JWT role, with the tenant as its "sub" claim
   run_as        oid NOT NULL,
@@ -153,14 +156,19 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below', 'judge_model',
-                   'embedding_model', 'judge_params', 'judge_logprobs', 'samples', 'max_attempts',
-                   'cache'] $$;
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below', 'max_cost_usd_per_day',
+                   'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
+                   'max_attempts', 'cache'] $$;
+
+-- The options that are the rule's, not its job's.
+CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below', 'max_cost_usd_per_day'] $$;
 
 -- Options of the issue not built yet: refused rather than ignored.
 CREATE FUNCTION llmeval._online_options_not_supported() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['backfill_from', 'max_cost_usd_per_day', 'idle_seconds', 'review'] $$;
+AS $$ SELECT ARRAY['backfill_from', 'idle_seconds', 'review'] $$;
 
 CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
@@ -395,8 +403,12 @@ BEGIN
     RAISE EXCEPTION 'online rule option "alert_below" must map metric names to numbers'
       USING ERRCODE = 'invalid_parameter_value', HINT = 'For example {"relevance": 0.6}.';
   END IF;
-  PERFORM llmeval._check_params(options - ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below'],
-                                'online rule option');
+  v := options -> 'max_cost_usd_per_day';
+  IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric > 0) THEN
+    RAISE EXCEPTION 'online rule option "max_cost_usd_per_day" must be a positive number'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  PERFORM llmeval._check_params(options - llmeval._online_rule_only_options(), 'online rule option');
   RETURN jsonb_build_object('sampling_rate', 1, 'seed', 0, 'mode', 'trigger') || options;
 END $$;
 
@@ -506,7 +518,7 @@ BEGIN
     RAISE EXCEPTION 'alert_below names "%", which is not one of the rule''s metrics', unknown
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  job_options := options - ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below'];
+  job_options := options - llmeval._online_rule_only_options();
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'judge'
                AND (m.tenant IS NULL OR m.tenant = tenant)) THEN
     job_options := llmeval._pin_model(job_options, 'judge_model', 'judge metrics need a judge model');
@@ -598,7 +610,7 @@ AS $$
 DECLARE
   rule llmeval.online_rules := llmeval._tenant_online_rule(tenant, name);
 BEGIN
-  UPDATE llmeval.online_rules r SET status = 'active', retry_after = NULL WHERE r.id = rule.id;
+  UPDATE llmeval.online_rules r SET status = 'active', retry_after = NULL, deferred_until = NULL WHERE r.id = rule.id;
   RETURN 'active';
 END $$;
 
@@ -681,10 +693,12 @@ BEGIN
 
   FOR rule IN
     SELECT r.* FROM llmeval.online_rules r
-    WHERE r.status = 'active' AND (r.retry_after IS NULL OR r.retry_after <= now())
+    WHERE r.status IN ('active', 'deferred') AND (r.retry_after IS NULL OR r.retry_after <= now())
       AND EXISTS (SELECT 1 FROM llmeval.online_items i WHERE i.rule_id = r.id AND i.status = 'pending')
     ORDER BY r.id
   LOOP
+    -- (a rule over its day's budget waits, its rows pending: see 83_online_budget.sql)
+    CONTINUE WHEN NOT llmeval._online_budget_allows(rule);
     BEGIN
       SELECT array_agg(p.id ORDER BY p.id), array_agg(p.row_key ORDER BY p.id) INTO item_ids, item_keys
       FROM (SELECT i.id, i.row_key FROM llmeval.online_items i

@@ -56,7 +56,7 @@ SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
                     ARRAY['exact_match'], '{"mode": "poll"}') $$, '0A000', NULL, 'poll mode is refused as not built yet');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
-                    ARRAY['exact_match'], '{"max_cost_usd_per_day": 1}') $$, '0A000', NULL,
+                    ARRAY['exact_match'], '{"backfill_from": "2026-01-01"}') $$, '0A000', NULL,
                  'an option not built yet is refused, not ignored');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
                     ARRAY['exact_match'], '{"temperature": 1}') $$, '22023', NULL, 'a generation option is refused');
