@@ -60,6 +60,12 @@ CREATE TABLE llmeval.online_rules (
   run_as_name   name NOT NULL,
   job_id        bigint NOT NULL,
   dataset_version_id bigint NOT NULL,
+  -- the scan of the source (mode poll, and backfill_from): the (timestamp,
+  -- key) of the last row looked at, and where a backfill ends (NULL: poll
+  -- goes on); see 83_online_scan.sql
+  scan_ts       timestamptz,
+  scan_key      text,
+  scan_until    timestamptz,
   -- the metrics whose alert_below is crossed now (llmeval._online_check_alerts)
   alerting      text[] NOT NULL DEFAULT '{}',
   -- the last error reading the rule's rows, and when to try again
@@ -156,19 +162,20 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below', 'max_cost_usd_per_day',
-                   'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'backfill_from', 'alert_below',
+                   'max_cost_usd_per_day', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
                    'max_attempts', 'cache'] $$;
 
 -- The options that are the rule's, not its job's.
 CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'alert_below', 'max_cost_usd_per_day'] $$;
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'backfill_from', 'alert_below',
+                   'max_cost_usd_per_day'] $$;
 
 -- Options of the issue not built yet: refused rather than ignored.
 CREATE FUNCTION llmeval._online_options_not_supported() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['backfill_from', 'idle_seconds', 'review'] $$;
+AS $$ SELECT ARRAY['idle_seconds', 'review'] $$;
 
 CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
@@ -348,6 +355,18 @@ BEGIN
   END IF;
 END $$;
 
+-- Whether text is a valid timestamptz (PostgreSQL 16 has pg_input_is_valid).
+CREATE FUNCTION llmeval._is_timestamptz(value text) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM value::timestamptz;
+  RETURN value::timestamptz > '-infinity' AND value::timestamptz < 'infinity';
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_parameter_value THEN
+  RETURN false;
+END $$;
+
 -- The options, checked (22023 naming the option; 0A000 for the options not
 -- built yet), with defaults; the job options among them are checked as
 -- submit_job checks them.
@@ -394,9 +413,9 @@ BEGIN
   IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'string' AND v #>> '{}' IN ('trigger', 'poll')) THEN
     RAISE EXCEPTION 'online rule option "mode" must be "trigger" or "poll"' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF options ->> 'mode' = 'poll' THEN
-    RAISE EXCEPTION 'online rule mode "poll" is not supported yet' USING ERRCODE = 'feature_not_supported',
-      HINT = 'Use mode "trigger".';
+  v := options -> 'backfill_from';
+  IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'string' AND llmeval._is_timestamptz(v #>> '{}')) THEN
+    RAISE EXCEPTION 'online rule option "backfill_from" must be a timestamp' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   v := options -> 'alert_below';
   IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'object' AND NOT jsonb_path_exists(v, '$.* ? (@.type() != "number")')) THEN
@@ -492,6 +511,10 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'A rule in mode "trigger" needs the TRIGGER privilege on its table (or its ownership).';
   END IF;
+  IF (options ->> 'mode' = 'poll' OR options ? 'backfill_from') AND NOT columns ? 'timestamp' THEN
+    RAISE EXCEPTION 'mode "poll" and backfill_from read the table in the order of a timestamp: map the timestamp column'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   PERFORM llmeval._online_check_metrics(tenant, metrics, columns);
   IF EXISTS (SELECT 1 FROM llmeval.online_rules r WHERE r.tenant = tenant AND r.name = name) THEN
     RAISE EXCEPTION 'online rule "%" already exists', name USING ERRCODE = 'duplicate_object';
@@ -506,6 +529,10 @@ BEGIN
   BEGIN
     PERFORM llmeval._query_as(caller, jwt_sub, llmeval._online_read_sql(source, columns, options ->> 'filter'),
                               '{}', llmeval._tenant_code_timeout_ms());
+    IF columns ? 'timestamp' THEN
+      PERFORM llmeval._query_as(caller, jwt_sub, llmeval._online_scan_sql(source, columns),
+                                ARRAY['-infinity', NULL, '-infinity', '0', '1'], llmeval._tenant_code_timeout_ms());
+    END IF;
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'the rule''s filter or columns cannot be read from %: %', source, SQLERRM
       USING ERRCODE = SQLSTATE;
@@ -552,14 +579,21 @@ BEGIN
 
   INSERT INTO llmeval.online_rules AS r (tenant, name, source, columns, metrics, options, mode,
                                          sampling_rate, seed, filter, run_as, run_as_name, job_id,
-                                         dataset_version_id)
+                                         dataset_version_id, scan_ts, scan_until)
   VALUES (tenant, name, source, columns, metrics, options, options ->> 'mode',
           (options ->> 'sampling_rate')::float8, (options ->> 'seed')::bigint, options ->> 'filter',
-          caller, caller_name, new_job, version_id)
+          caller, caller_name, new_job, version_id,
+          -- the scan starts just before backfill_from (or now, polling new rows only)
+          coalesce((options ->> 'backfill_from')::timestamptz, CASE WHEN options ->> 'mode' = 'poll' THEN now() END)
+            - interval '1 microsecond',
+          -- a backfill under a trigger ends where the trigger starts: now
+          CASE WHEN options ->> 'mode' = 'trigger' AND options ? 'backfill_from' THEN now() END)
   RETURNING r.id INTO new_rule;
-  EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS llmeval_new_rows '
-                 'FOR EACH STATEMENT EXECUTE FUNCTION llmeval._online_enqueue(%L)',
-                 'llmeval_online_' || new_rule, source, new_rule);
+  IF options ->> 'mode' = 'trigger' THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS llmeval_new_rows '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION llmeval._online_enqueue(%L)',
+                   'llmeval_online_' || new_rule, source, new_rule);
+  END IF;
   INSERT INTO llmeval.events (tenant, job_id, kind, detail)
   VALUES (tenant, new_job, 'online_rule_created',
           jsonb_build_object('rule', name, 'rule_id', new_rule, 'source', source::text,
@@ -690,6 +724,10 @@ BEGIN
   GROUP BY t.rule_id, r.tenant, t.row_key
   ORDER BY min(t.enqueued_at), t.row_key
   ON CONFLICT (rule_id, row_key) DO NOTHING;
+
+  -- Rules that read their table themselves (poll, backfill) add its new
+  -- sampled keys to their items (83_online_scan.sql).
+  PERFORM llmeval._online_scan_all();
 
   FOR rule IN
     SELECT r.* FROM llmeval.online_rules r

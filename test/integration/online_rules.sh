@@ -129,7 +129,23 @@ expect "a listener on llmeval_online_alert is notified" \
   "$(grep -c 'Asynchronous notification "llmeval_online_alert" with payload .*"rule" : "watch".*"alerting" : true' "$listen_log")" 1
 rm -f "$listen_log"
 
-# 4. Two Supabase users on one table, each seeing its own rows.
+# 4. Poll mode: no trigger; the workers walk the table by its timestamp,
+#    ten seconds behind, in committed batches.
+q "SET ROLE app_owner;
+   SELECT llmeval.create_online_rule('polled', 'public.support_log',
+     '{\"output\": \"answer\", \"expected\": \"reference\", \"timestamp\": \"created_at\"}',
+     ARRAY['exact_match'], '{\"mode\": \"poll\"}')" >/dev/null
+q "SET ROLE app_owner; INSERT INTO public.support_log (question, answer, reference)
+   SELECT 'p', 'same', 'same' FROM generate_series(1, 25)" >/dev/null
+for _ in $(seq 60); do
+  [ "$(q "SELECT count(*) FROM llmeval.online_items i JOIN llmeval.online_rules r ON r.id = i.rule_id
+          WHERE r.name = 'polled' AND i.status = 'ingested'")" = 25 ] && break
+  sleep 0.5
+done
+check "the poll rule read and scored the 25 new rows, once each" \
+  "SELECT count(*) || ' ' || sum(value) FROM llmeval.online_scores WHERE rule = 'polled'" "25 25"
+
+# 5. Two Supabase users on one table, each seeing its own rows.
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN

@@ -54,9 +54,9 @@ SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{
                     ARRAY['exact_match'], '{"sampling": 0.1}') $$, '22023', 'unknown online rule option "sampling"',
                  'an unknown option is refused by name');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
-                    ARRAY['exact_match'], '{"mode": "poll"}') $$, '0A000', NULL, 'poll mode is refused as not built yet');
+                    ARRAY['exact_match'], '{"mode": "poll"}') $$, '22023', NULL, 'poll mode needs a timestamp column');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
-                    ARRAY['exact_match'], '{"backfill_from": "2026-01-01"}') $$, '0A000', NULL,
+                    ARRAY['exact_match'], '{"idle_seconds": 60}') $$, '0A000', NULL,
                  'an option not built yet is refused, not ignored');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
                     ARRAY['exact_match'], '{"temperature": 1}') $$, '22023', NULL, 'a generation option is refused');
