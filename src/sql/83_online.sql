@@ -181,6 +181,24 @@ CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['key', 'output', 'input', 'question', 'expected', 'context', 'session', 'timestamp'] $$;
 
+-- The type of the rule's key column, as a cast names it.
+CREATE FUNCTION llmeval._online_key_type(source oid, columns jsonb) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  key_type text;
+BEGIN
+  SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
+  FROM pg_attribute a
+  WHERE a.attrelid = source AND a.attname = columns ->> 'key' AND a.attnum > 0 AND NOT a.attisdropped;
+  IF key_type IS NULL THEN
+    RAISE EXCEPTION 'the key column "%" of table % no longer exists', columns ->> 'key', source::regclass
+      USING ERRCODE = 'undefined_column';
+  END IF;
+  RETURN key_type;
+END $$;
+
 -- The query that reads a rule's rows as its owner: for the keys in $1 (text
 -- array), one jsonb array of {key, passes, output, input, expected,
 -- context}. The filter was checked to be one expression
@@ -190,16 +208,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  key_type text;
+  key_type text := llmeval._online_key_type(source, columns);
   fields text;
 BEGIN
-  SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
-  FROM pg_attribute a
-  WHERE a.attrelid = source AND a.attname = columns ->> 'key' AND a.attnum > 0 AND NOT a.attisdropped;
-  IF key_type IS NULL THEN
-    RAISE EXCEPTION 'the key column "%" of table % no longer exists', columns ->> 'key', source::regclass
-      USING ERRCODE = 'undefined_column';
-  END IF;
   SELECT string_agg(format('%L, llmeval_source.%I::text', c.role, c.col), ', ' ORDER BY c.role)
   INTO fields
   FROM (SELECT CASE WHEN k = 'question' THEN 'input' ELSE k END AS role, v AS col
@@ -371,7 +382,7 @@ END $$;
 -- built yet), with defaults; the job options among them are checked as
 -- submit_job checks them.
 CREATE FUNCTION llmeval._online_options(options jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -545,20 +556,7 @@ BEGIN
     RAISE EXCEPTION 'alert_below names "%", which is not one of the rule''s metrics', unknown
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  job_options := options - llmeval._online_rule_only_options();
-  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'judge'
-               AND (m.tenant IS NULL OR m.tenant = tenant)) THEN
-    job_options := llmeval._pin_model(job_options, 'judge_model', 'judge metrics need a judge model');
-  END IF;
-  IF 'semantic_similarity' = ANY (metrics) THEN
-    job_options := llmeval._pin_model(job_options, 'embedding_model', 'semantic_similarity needs an embedding model');
-  END IF;
-  SELECT x INTO unknown FROM unnest(ARRAY[job_options ->> 'judge_model', job_options ->> 'embedding_model']) x
-  WHERE x IS NOT NULL AND NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
-  IF unknown IS NOT NULL THEN
-    RAISE EXCEPTION 'model "%" does not exist', unknown
-      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
-  END IF;
+  job_options := llmeval._pin_job_models(tenant, metrics, options - llmeval._online_rule_only_options());
   IF EXISTS (SELECT 1 FROM llmeval.prompts p WHERE p.tenant = tenant AND p.name = 'online:' || name)
      OR EXISTS (SELECT 1 FROM llmeval.datasets d WHERE d.tenant = tenant AND d.name = 'online:' || name) THEN
     RAISE EXCEPTION 'a prompt or dataset named "online:%" already exists', name

@@ -20,16 +20,7 @@ CREATE FUNCTION llmeval._online_scan_sql(source oid, columns jsonb) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  key_type text;
 BEGIN
-  SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
-  FROM pg_attribute a
-  WHERE a.attrelid = source AND a.attname = columns ->> 'key' AND a.attnum > 0 AND NOT a.attisdropped;
-  IF key_type IS NULL THEN
-    RAISE EXCEPTION 'the key column "%" of table % no longer exists', columns ->> 'key', source::regclass
-      USING ERRCODE = 'undefined_column';
-  END IF;
   RETURN format(
     'SELECT coalesce(jsonb_agg(jsonb_build_object(''key'', x.k, ''ts'', x.ts) ORDER BY x.ts, x.kv), ''[]'') '
     'FROM (SELECT s.%1$I::text AS k, s.%1$I AS kv, s.%2$I::timestamptz AS ts FROM %3$s AS s '
@@ -38,7 +29,7 @@ BEGIN
     '     OR (s.%2$I::timestamptz = $1[1]::timestamptz AND s.%1$I > $1[2]::%4$s)) '
     'AND llmeval.online_sampled(s.%1$I::text, $1[4]::bigint, $1[5]::float8) '
     'ORDER BY s.%2$I::timestamptz, s.%1$I LIMIT 1000) x',
-    columns ->> 'key', columns ->> 'timestamp', source::regclass, key_type);
+    columns ->> 'key', columns ->> 'timestamp', source::regclass, llmeval._online_key_type(source, columns));
 END $$;
 
 -- One batch of one rule's scan: the keys added to its items and the
