@@ -3,8 +3,9 @@
 # an application table, a rule with lexical, judge and assertion metrics,
 # rows scored as they are inserted; the sample's size within a binomial
 # bound and its keys exactly those llmeval.online_sampled picks; each row
-# and metric scored once, through workers killed mid-way; deleted rows
-# skipped; two Supabase users each scoring only the rows they can see.
+# and metric scored once, through workers killed mid-way and an immediate
+# restart; deleted rows skipped; an alert heard by a listener; a poll rule;
+# two Supabase users each scoring only the rows they can see.
 # Needs the throwaway cluster (test/harness/with_cluster.sh): the workers run
 # in database postgres.
 set -euo pipefail
@@ -145,7 +146,28 @@ done
 check "the poll rule read and scored the 25 new rows, once each" \
   "SELECT count(*) || ' ' || sum(value) FROM llmeval.online_scores WHERE rule = 'polled'" "25 25"
 
-# 5. Two Supabase users on one table, each seeing its own rows.
+# 5. An immediate restart while rows are being read and judged (the judge
+#    at 300 ms a call): nothing sampled is lost, nothing scored twice.
+mock_config '{"latency_ms": 300}'
+q "SET ROLE app_owner;
+   SELECT llmeval.create_online_rule('crash', 'public.support_log',
+     '{\"output\": \"answer\", \"question\": \"question\", \"expected\": \"reference\"}',
+     ARRAY['token_f1', 'relevance'], '{\"judge_model\": \"mock-openai/gpt-judge\", \"cache\": false}')" >/dev/null
+q "SET ROLE app_owner; INSERT INTO public.support_log (question, answer, reference)
+   SELECT 'crash ' || g, 'answer ' || g, 'answer ' || g FROM generate_series(1, 200) g" >/dev/null
+sleep 1.5
+runuser -u postgres -- env LLMEVAL_MOCK_API_KEY="$LLMEVAL_MOCK_API_KEY" \
+  pg_ctl -D "$LLMEVAL_CLUSTER_DATA" -l "$LLMEVAL_CLUSTER_LOG" -m immediate -w restart >/dev/null
+wait_server
+wait_scored crash || status=1
+check "after an immediate restart every sampled row is read, and scored once per metric" \
+  "SELECT count(*) FILTER (WHERE i.status = 'ingested') || ' ' ||
+          (SELECT count(*) FROM llmeval.online_scores s WHERE s.rule = 'crash') || ' ' ||
+          (SELECT count(DISTINCT (s.row_key, s.metric)) FROM llmeval.online_scores s WHERE s.rule = 'crash')
+   FROM llmeval.online_items i JOIN llmeval.online_rules r ON r.id = i.rule_id WHERE r.name = 'crash'" "200 400 400"
+mock_config '{"latency_ms": 0}'
+
+# 6. Two Supabase users on one table, each seeing its own rows.
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
