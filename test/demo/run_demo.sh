@@ -6,7 +6,9 @@
 # the background workers, with lexical metrics, an LLM judge (a rubric, and
 # a pairwise comparison of the two models in both orders) and embedding
 # similarity; progress is shown while it runs, then the comparison, the cost
-# split and the lexical metrics over the benchmark workload.
+# split and the lexical metrics over the benchmark workload. Last, online
+# evaluation: a rule on an application's table scores rows as they are
+# inserted, and an alert fires when the answers get worse.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
@@ -100,3 +102,57 @@ SELECT count(*)                                                                 
        round(avg((llmeval.rouge(candidate, reference, 'rougeL')).fmeasure)::numeric, 4) AS rouge_l
 FROM pairs;
 SQL
+
+# Online evaluation: the application logs its answers into its own table; a
+# rule samples half of the rows, the workers score them as they come (a
+# lexical metric and the judge), and the judge's mean over the last hour
+# dropping below 0.6 raises an alert that a listener hears.
+echo
+echo "== Online evaluation: a rule on the application's table support_chat =="
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+CREATE TABLE public.support_chat (id bigserial PRIMARY KEY, question text NOT NULL, answer text,
+                                  reference text, created_at timestamptz NOT NULL DEFAULT now());
+SELECT llmeval.create_online_rule('support', 'public.support_chat',
+  '{"output": "answer", "question": "question", "expected": "reference", "timestamp": "created_at"}',
+  ARRAY['token_f1', 'correctness'],
+  '{"sampling_rate": 0.5, "judge_model": "local/gpt-judge", "alert_below": {"correctness": 0.6}}') AS rule_id;
+SQL
+listen_log=$(mktemp)
+psql -X -d postgres -c "LISTEN llmeval_online_alert" -c "SELECT pg_sleep(12)" -c "SELECT 1" > "$listen_log" 2>&1 &
+listener=$!
+online_wave() {  # ANSWER-SQL: insert 60 rows, then wait until the rule has scored what it sampled
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "INSERT INTO public.support_chat (question, answer, reference)
+    SELECT q, $1, a FROM jsonb_each_text(pg_read_file('$PWD/test/mock_llm/answers.json')::jsonb) AS x(q, a),
+                         generate_series(1, 3)"
+  for _ in $(seq 100); do
+    [ "$(psql -X -At -d postgres -c "SELECT NOT EXISTS (SELECT 1 FROM llmeval.online_pending)
+        AND NOT EXISTS (SELECT 1 FROM llmeval.online_items WHERE status = 'pending')
+        AND NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.online_rules r ON r.job_id = t.job_id
+                        WHERE t.status IN ('pending', 'running'))")" = t ] && return
+    sleep 0.2
+  done
+}
+echo "  60 rows with the right answers..."
+online_wave a
+sleep 5
+echo "  60 rows after a bad deploy (wrong answers)..."
+online_wave "'I am not sure'"
+wait "$listener" || true
+psql -X -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+\pset footer off
+\echo
+\echo 'Rows sampled and scored:'
+SELECT status, count(*) AS rows FROM llmeval.online_items GROUP BY status ORDER BY status;
+\echo 'online_summary(''support'', ''5 seconds''): the scores over time'
+SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, metric, n, round(mean::numeric, 3) AS mean,
+       round(ci_low::numeric, 3) AS ci_low, round(ci_high::numeric, 3) AS ci_high,
+       round(share_below::numeric, 2) AS share_below_level
+FROM llmeval.online_summary('support', '5 seconds') ORDER BY bucket_start, metric;
+\echo 'The alert (llmeval.events):'
+SELECT kind, detail ->> 'metric' AS metric, round((detail ->> 'mean')::numeric, 3) AS last_hour_mean,
+       detail ->> 'n' AS n, detail ->> 'alert_below' AS alert_below
+FROM llmeval.events WHERE kind LIKE 'online_alert%' ORDER BY id;
+SQL
+echo "A listener on llmeval_online_alert heard:"
+grep -o 'Asynchronous notification "llmeval_online_alert" with payload .*' "$listen_log" | sed 's/^/  /' || echo "  (nothing)"
+rm -f "$listen_log"
