@@ -8,6 +8,27 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT interval '1 hour' $$;
 CREATE FUNCTION llmeval._online_alert_min_scores() RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT 10 $$;
 
+-- Each rule's metrics now: the number and mean of their scores over the
+-- alert window (the last hour), the metric's alert_below and whether it
+-- alerts. What the alerts decide on, and the Prometheus gauges show.
+CREATE VIEW llmeval.online_gauges WITH (security_invoker = true) AS
+SELECT r.tenant, r.name AS rule, m.metric, w.n, w.mean,
+       (r.options -> 'alert_below' ->> m.metric)::float8 AS alert_below,
+       m.metric = ANY (r.alerting) AS alerting, r.id AS rule_id
+FROM llmeval.online_rules r
+CROSS JOIN unnest(r.metrics) AS m(metric)
+CROSS JOIN LATERAL (
+  SELECT count(s.value) AS n, avg(s.value) AS mean
+  FROM llmeval.online_items i
+  JOIN llmeval.task_scores s ON s.task_id = i.task_id AND s.metric = m.metric
+  WHERE i.rule_id = r.id AND i.status = 'ingested'
+    -- judges score a while after the row is read: a day's rows bound the search
+    AND i.ingested_at > now() - llmeval._online_alert_window() - interval '1 day'
+    AND s.created_at > now() - llmeval._online_alert_window()) w;
+COMMENT ON VIEW llmeval.online_gauges IS
+  'per online rule and metric: n and mean of the last hour''s scores, alert_below, and whether it alerts';
+GRANT SELECT ON llmeval.online_gauges TO llmeval_user, llmeval_admin;
+
 -- Per time bucket and metric of a rule: the number of scores, their mean
 -- and its 95 % confidence interval (Student's t; NULL under 2 scores), the
 -- rule's alert_below for the metric and the share of scores below it, and
@@ -81,28 +102,13 @@ DECLARE
   change record;
 BEGIN
   FOR change IN
-    WITH levels AS (
-      SELECT r.id, r.tenant, r.name, r.job_id, r.alerting, a.metric, a.level::float8 AS level
-      FROM llmeval.online_rules r
-      CROSS JOIN LATERAL jsonb_each_text(r.options -> 'alert_below') AS a(metric, level)
-      WHERE r.options ? 'alert_below'
-    ), recent AS (
-      SELECT l.*, w.n, w.mean
-      FROM levels l
-      CROSS JOIN LATERAL (
-        SELECT count(*) AS n, avg(s.value) AS mean
-        FROM llmeval.online_items i
-        JOIN llmeval.task_scores s ON s.task_id = i.task_id AND s.metric = l.metric
-        WHERE i.rule_id = l.id AND i.status = 'ingested'
-          -- judges score a while after the row is read: a day's rows bound the search
-          AND i.ingested_at > now() - llmeval._online_alert_window() - interval '1 day'
-          AND s.created_at > now() - llmeval._online_alert_window() AND s.value IS NOT NULL) w
-    )
-    SELECT x.*, NOT (x.metric = ANY (x.alerting)) AS starts
-    FROM recent x
-    WHERE (x.n >= llmeval._online_alert_min_scores() AND x.mean < x.level AND NOT (x.metric = ANY (x.alerting)))
-       OR (x.metric = ANY (x.alerting) AND (x.n = 0 OR x.mean >= x.level))
-    ORDER BY x.id, x.metric
+    SELECT g.rule_id AS id, g.tenant, g.rule AS name, r.job_id, g.metric, g.n, g.mean,
+           g.alert_below AS level, NOT g.alerting AS starts
+    FROM llmeval.online_gauges g JOIN llmeval.online_rules r ON r.id = g.rule_id
+    WHERE g.alert_below IS NOT NULL
+      AND ((NOT g.alerting AND g.n >= llmeval._online_alert_min_scores() AND g.mean < g.alert_below)
+           OR (g.alerting AND (g.n = 0 OR g.mean >= g.alert_below)))
+    ORDER BY g.rule_id, g.metric
   LOOP
     UPDATE llmeval.online_rules r
     SET alerting = CASE WHEN change.starts THEN array_append(r.alerting, change.metric)

@@ -11,7 +11,7 @@ SELECT tables_are('llmeval', ARRAY[
   'job_counter_deltas', 'online_rules', 'online_pending', 'online_items'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
-                                 'judge_spread', 'job_costs', 'counters', 'online_scores'], 'the views');
+                                 'judge_spread', 'job_costs', 'counters', 'online_scores', 'online_gauges'], 'the views');
 
 SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'llmeval' AND c.relkind = 'r'

@@ -3,7 +3,7 @@
 -- drops below its level, another when it recovers. The workers' step
 -- (llmeval._online_ingest) is called directly, as a superuser.
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 
 CREATE ROLE tap_salice IN ROLE llmeval_user;
 CREATE ROLE tap_sbob IN ROLE llmeval_user;
@@ -50,6 +50,14 @@ SET ROLE tap_salice;
 SELECT is((SELECT (detail ->> 'metric') || ' ' || (detail ->> 'mean') || ' ' || (detail ->> 'n') FROM llmeval.events
            WHERE kind = 'online_alert'), 'exact_match 0.25 40', 'the drop raises one alert event, with the mean');
 SELECT is((SELECT alerting FROM llmeval.online_rules WHERE name = 's'), ARRAY['exact_match'], 'the rule says it alerts');
+SELECT ok(llmeval.prometheus_metrics() LIKE '%llmeval_online_alert_state{tenant="tap_salice",rule="s",metric="exact_match"} 1%'
+          AND llmeval.prometheus_metrics() LIKE '%llmeval_online_score_mean{tenant="tap_salice",rule="s",metric="exact_match"} 0.25%',
+          'the Prometheus gauges show the alert and the mean');
+RESET ROLE;
+SET ROLE tap_sbob;
+SELECT is((SELECT count(*) FROM llmeval.online_gauges), 0::bigint, 'another tenant sees none of the rule''s gauges');
+RESET ROLE;
+SET ROLE tap_salice;
 RESET ROLE;
 SELECT llmeval._online_ingest();
 SELECT is((SELECT count(*) FROM llmeval.events WHERE kind = 'online_alert'), 1::bigint, 'an alert is raised once');
