@@ -41,6 +41,7 @@ struct RuleEntry {
   int64 seed;
   double rate;
   char key_column[NAMEDATALEN];
+  char output_column[NAMEDATALEN];
 };
 
 HTAB* rule_cache = nullptr;
@@ -78,7 +79,8 @@ RuleEntry* LookupRule(int64 rule_id) {
   if (lookup_plan == nullptr) {
     Oid types[1] = {INT8OID};
     SPIPlanPtr plan = SPI_prepare(
-        "SELECT r.seed, r.sampling_rate, r.columns ->> 'key' FROM llmeval.online_rules r "
+        "SELECT r.seed, r.sampling_rate, r.columns ->> 'key', r.columns ->> 'output' "
+        "FROM llmeval.online_rules r "
         "WHERE r.id = $1", 1, types);
     if (plan == nullptr) elog(ERROR, "could not prepare the online rule lookup");
     SPI_keepplan(plan);
@@ -90,17 +92,19 @@ RuleEntry* LookupRule(int64 rule_id) {
   RuleEntry fetched{};
   fetched.rule_id = rule_id;
   if (SPI_processed == 1) {
-    bool isnull[3];
+    bool isnull[4];
     HeapTuple row = SPI_tuptable->vals[0];
     TupleDesc desc = SPI_tuptable->tupdesc;
     Datum seed = SPI_getbinval(row, desc, 1, &isnull[0]);
     Datum rate = SPI_getbinval(row, desc, 2, &isnull[1]);
     Datum key = SPI_getbinval(row, desc, 3, &isnull[2]);
-    if (!isnull[0] && !isnull[1] && !isnull[2]) {
+    Datum output = SPI_getbinval(row, desc, 4, &isnull[3]);
+    if (!isnull[0] && !isnull[1] && !isnull[2] && !isnull[3]) {
       fetched.valid = true;
       fetched.seed = DatumGetInt64(seed);
       fetched.rate = DatumGetFloat8(rate);
       strlcpy(fetched.key_column, TextDatumGetCString(key), sizeof(fetched.key_column));
+      strlcpy(fetched.output_column, TextDatumGetCString(output), sizeof(fetched.output_column));
     }
   }
   // A missing rule is not cached: it may be one being created in this
@@ -125,7 +129,10 @@ bool Sampled(const char* key, int length, double rate, int64 seed) {
 }
 
 // The sampled keys of the inserted rows, as a text[] (NULL when none).
-ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, const RuleEntry& rule) {
+// For an update (on_update), rows whose output is still NULL are passed
+// over (output_attnum; 0 for an insert): they have nothing to score yet.
+ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, AttrNumber output_attnum,
+                       const RuleEntry& rule) {
   Tuplestorestate* rows = trigger->tg_newtable;
   TupleDesc desc = RelationGetDescr(trigger->tg_relation);
   const Oid key_type = TupleDescAttr(desc, key_attnum - 1)->atttypid;
@@ -141,6 +148,10 @@ ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, const RuleEn
   ArrayBuildState* keys = nullptr;
   while (tuplestore_gettupleslot(rows, true, false, slot)) {
     bool isnull = false;
+    if (output_attnum != InvalidAttrNumber) {
+      (void)slot_getattr(slot, output_attnum, &isnull);
+      if (isnull) continue;
+    }
     const Datum value = slot_getattr(slot, key_attnum, &isnull);
     if (isnull) continue;
     // The key's text as ::text gives it; integers and text without a
@@ -242,7 +253,11 @@ void Enqueue(TriggerData* trigger, int64 rule_id) {
                                  "its key column \"%s\" no longer exists",
                                  static_cast<long long>(rule_id), rule->key_column)));
       else
-        keys = SampledKeys(trigger, key_attnum, *rule);
+        keys = SampledKeys(trigger, key_attnum,
+                           TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)
+                               ? get_attnum(RelationGetRelid(trigger->tg_relation), rule->output_column)
+                               : InvalidAttrNumber,
+                           *rule);
       // Plain heap inserts, with no subtransaction of their own (one would
       // give the application's transaction a subtransaction id to commit):
       // what could make them fail (a full disk, a lost connection) fails

@@ -110,9 +110,10 @@ CREATE TABLE llmeval.online_items (
   row_key     text NOT NULL,
   -- pending: sampled, not yet read; ingested: read and queued for scoring
   -- (task_id); filtered: the rule's filter is false for it; skipped: gone
-  -- (deleted, or not visible to the rule's owner) or without an output
+  -- (deleted, or not visible to the rule's owner); no_output: its output
+  -- was NULL when read (read again if it is written later, on_update)
   status      text NOT NULL DEFAULT 'pending'
-              CHECK (status IN ('pending', 'ingested', 'filtered', 'skipped')),
+              CHECK (status IN ('pending', 'ingested', 'filtered', 'skipped', 'no_output')),
   task_id     bigint REFERENCES llmeval.tasks ON DELETE SET NULL,
   detail      text,
   enqueued_at timestamptz NOT NULL DEFAULT now(),
@@ -162,15 +163,15 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'backfill_from', 'alert_below',
-                   'max_cost_usd_per_day', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
+                   'alert_below', 'max_cost_usd_per_day', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
                    'max_attempts', 'cache'] $$;
 
 -- The options that are the rule's, not its job's.
 CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'backfill_from', 'alert_below',
-                   'max_cost_usd_per_day'] $$;
+AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
+                   'alert_below', 'max_cost_usd_per_day'] $$;
 
 -- Options of the issue not built yet: refused rather than ignored.
 CREATE FUNCTION llmeval._online_options_not_supported() RETURNS text[]
@@ -424,6 +425,11 @@ BEGIN
   IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'string' AND v #>> '{}' IN ('trigger', 'poll')) THEN
     RAISE EXCEPTION 'online rule option "mode" must be "trigger" or "poll"' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  v := options -> 'on_update';
+  IF v IS NOT NULL AND (jsonb_typeof(v) <> 'boolean' OR (v = 'true' AND options ->> 'mode' = 'poll')) THEN
+    RAISE EXCEPTION 'online rule option "on_update" must be true or false, and goes with mode "trigger"'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   v := options -> 'backfill_from';
   IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'string' AND llmeval._is_timestamptz(v #>> '{}')) THEN
     RAISE EXCEPTION 'online rule option "backfill_from" must be a timestamp' USING ERRCODE = 'invalid_parameter_value';
@@ -592,6 +598,17 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION llmeval._online_enqueue(%L)',
                    'llmeval_online_' || new_rule, source, new_rule);
   END IF;
+  -- on_update: a row whose output is written after its insert (an answer
+  -- streamed in later) is sampled again then; read with no output before,
+  -- it is read again (once: a row scored is never scored twice). Postgres
+  -- allows no column list (UPDATE OF output) with a transition table: the
+  -- trigger passes over updated rows whose output is still NULL, and keys
+  -- already read with an output are dropped when the workers take the queue.
+  IF (options ->> 'on_update')::boolean THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING NEW TABLE AS llmeval_new_rows '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION llmeval._online_enqueue(%L)',
+                   'llmeval_online_' || new_rule || '_update', source, new_rule);
+  END IF;
   INSERT INTO llmeval.events (tenant, job_id, kind, detail)
   VALUES (tenant, new_job, 'online_rule_created',
           jsonb_build_object('rule', name, 'rule_id', new_rule, 'source', source::text,
@@ -654,10 +671,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   rule llmeval.online_rules := llmeval._tenant_online_rule(tenant, name);
+  trigger_name name;
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rule.source) THEN
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'llmeval_online_' || rule.id, rule.source::regclass);
-  END IF;
+  FOR trigger_name IN
+    SELECT t.tgname FROM pg_trigger t
+    WHERE t.tgrelid = rule.source AND t.tgname IN ('llmeval_online_' || rule.id, 'llmeval_online_' || rule.id || '_update')
+  LOOP
+    EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, rule.source::regclass);
+  END LOOP;
   DELETE FROM llmeval.online_items i WHERE i.rule_id = rule.id;
   DELETE FROM llmeval.online_pending p WHERE p.rule_id = rule.id;
   DELETE FROM llmeval.online_rules r WHERE r.id = rule.id;
@@ -721,7 +742,10 @@ BEGIN
   FROM taken t JOIN llmeval.online_rules r ON r.id = t.rule_id
   GROUP BY t.rule_id, r.tenant, t.row_key
   ORDER BY min(t.enqueued_at), t.row_key
-  ON CONFLICT (rule_id, row_key) DO NOTHING;
+  -- (a row read before its output was written is read again)
+  ON CONFLICT (rule_id, row_key) DO UPDATE
+    SET status = 'pending', detail = NULL, ingested_at = NULL, enqueued_at = EXCLUDED.enqueued_at
+    WHERE online_items.status = 'no_output';
 
   -- Rules that read their table themselves (poll, backfill) add its new
   -- sampled keys to their items (83_online_scan.sql).
@@ -760,7 +784,8 @@ BEGIN
         ON f.key = i.row_key;
 
       UPDATE llmeval.online_items i
-      SET status = CASE WHEN b.passes IS NULL OR b.output IS NULL THEN 'skipped' ELSE 'filtered' END,
+      SET status = CASE WHEN b.passes IS NULL THEN 'skipped' WHEN b.output IS NULL THEN 'no_output'
+                        ELSE 'filtered' END,
           detail = CASE WHEN b.passes IS NULL
                           THEN 'the row no longer exists, or the rule''s owner cannot see it'
                         WHEN b.output IS NULL THEN 'the output column is NULL'
