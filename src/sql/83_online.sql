@@ -710,6 +710,17 @@ REVOKE ALL ON FUNCTION llmeval._application_model() FROM PUBLIC;
 
 -- The workers' side: reading and queueing ------------------------------------------
 
+-- Locks a rule's row for a worker's change, or says it is held elsewhere
+-- (a tenant's open pause_online_rule, another worker): workers never wait
+-- on a rule.
+CREATE FUNCTION llmeval._online_lock_rule(rule_id bigint) RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT EXISTS (SELECT 1 FROM llmeval.online_rules r WHERE r.id = rule_id FOR NO KEY UPDATE SKIP LOCKED)
+$$;
+REVOKE ALL ON FUNCTION llmeval._online_lock_rule(bigint) FROM PUBLIC;
+
 -- Reads up to max_rows pending rows of each active rule, as the rule's
 -- owner, and queues those that pass the filter for scoring; returns the
 -- jobs whose tasks changed (a worker folds their counters). A rule whose
@@ -757,6 +768,10 @@ BEGIN
       AND EXISTS (SELECT 1 FROM llmeval.online_items i WHERE i.rule_id = r.id AND i.status = 'pending')
     ORDER BY r.id
   LOOP
+    -- The rule's row, held for the statements below that change it, or
+    -- passed over this time: a tenant's open transaction (pause, resume)
+    -- never holds a worker.
+    CONTINUE WHEN NOT llmeval._online_lock_rule(rule.id);
     -- (a rule over its day's budget waits, its rows pending: see 83_online_budget.sql)
     CONTINUE WHEN NOT llmeval._online_budget_allows(rule);
     BEGIN

@@ -110,10 +110,14 @@ BEGIN
            OR (g.alerting AND (g.n = 0 OR g.mean >= g.alert_below)))
     ORDER BY g.rule_id, g.metric
   LOOP
+    -- A rule held elsewhere is decided on the next pass; a change another
+    -- worker made meanwhile is not made (nor announced) twice.
+    CONTINUE WHEN NOT llmeval._online_lock_rule(change.id);
     UPDATE llmeval.online_rules r
     SET alerting = CASE WHEN change.starts THEN array_append(r.alerting, change.metric)
                         ELSE array_remove(r.alerting, change.metric) END
-    WHERE r.id = change.id;
+    WHERE r.id = change.id AND (change.metric = ANY (r.alerting)) <> change.starts;
+    CONTINUE WHEN NOT FOUND;
     INSERT INTO llmeval.events (tenant, job_id, kind, detail)
     VALUES (change.tenant, change.job_id, CASE WHEN change.starts THEN 'online_alert' ELSE 'online_alert_cleared' END,
             jsonb_build_object('rule', change.name, 'rule_id', change.id, 'metric', change.metric,

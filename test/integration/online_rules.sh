@@ -130,6 +130,36 @@ expect "a listener on llmeval_online_alert is notified" \
   "$(grep -c 'Asynchronous notification "llmeval_online_alert" with payload .*"rule" : "watch".*"alerting" : true' "$listen_log")" 1
 rm -f "$listen_log"
 
+# 3b. A tenant's open transaction holding a rule (pause not committed)
+#     holds no worker: the rule whose alert would clear is passed over, the
+#     table's other rules go on, and no worker waits on a lock meanwhile.
+psql -X -q -d postgres -c "SET ROLE app_owner" -c "BEGIN" -c "SELECT llmeval.pause_online_rule('watch')" \
+  -c "SELECT pg_sleep(6)" -c "ROLLBACK" >/dev/null 2>&1 &
+holder=$!
+sleep 0.5
+first=$(q "SELECT coalesce(max(id), 0) + 1 FROM public.support_log")
+q "SET ROLE app_owner; INSERT INTO public.support_log (question, answer, reference)
+   SELECT 'held', 'right', 'right' FROM generate_series(1, 100)" >/dev/null
+waiting=0
+for _ in $(seq 25); do
+  n=$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE NOT l.granted AND a.backend_type = 'pg_llmeval worker'")
+  waiting=$((waiting + n))
+  sleep 0.1
+done
+expect "no worker waits on the held rule" "$waiting" 0
+check "the other rules' rows of those inserts are read meanwhile" \
+  "SELECT count(*) FROM llmeval.online_items i JOIN llmeval.online_rules r ON r.id = i.rule_id
+   WHERE r.name = 'support' AND i.row_key::bigint >= $first AND i.status = 'ingested'" \
+  "$(q "SELECT count(*) FROM generate_series($first, $first + 99) g WHERE llmeval.online_sampled(g::text, 5, 0.1)")"
+check "the held rule's rows wait" \
+  "SELECT count(*) FROM llmeval.online_items i JOIN llmeval.online_rules r ON r.id = i.rule_id
+   WHERE r.name = 'watch' AND i.row_key::bigint >= $first AND i.status = 'ingested'" 0
+wait "$holder" || true
+wait_scored watch || status=1
+check "after the transaction, its alert clears (the mean is back above its level)" \
+  "SELECT count(*) FROM llmeval.events WHERE kind = 'online_alert_cleared' AND detail ->> 'rule' = 'watch'" 1
+
 # 4. Poll mode: no trigger; the workers walk the table by its timestamp,
 #    ten seconds behind, in committed batches.
 q "SET ROLE app_owner;
