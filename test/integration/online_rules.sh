@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Online rules end to end, through the workers and the local mock provider:
+# Online rules end to end, through the workers and the local mock provider
+# (lexical, judge, assertion, embedding and SQL metrics):
 # an application table, a rule with lexical, judge and assertion metrics,
 # rows scored as they are inserted; the sample's size within a binomial
 # bound and its keys exactly those llmeval.online_sampled picks; each row
@@ -110,6 +111,26 @@ check "the judge calls are priced and attributed to the rule's tenant" \
 q "SELECT llmeval._online_ingest()" >/dev/null
 check "a further pass adds no score" \
   "SELECT count(*) - count(DISTINCT (rule_id, row_key, metric)) FROM llmeval.online_scores" 0
+
+# 2b. Embedding and SQL metrics: every metric kind through a rule.
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null
+SELECT llmeval.create_model('mock-openai/text-embed', 0.02, 0);
+CREATE FUNCTION public.length_ratio(output text, tc llmeval.test_cases) RETURNS float8
+  LANGUAGE sql AS 'SELECT length(output)::float8 / greatest(length(tc.expected), 1)';
+ALTER FUNCTION public.length_ratio(text, llmeval.test_cases) OWNER TO app_owner;
+SET ROLE app_owner;
+SELECT llmeval.create_sql_metric('length_ratio', 'public.length_ratio(text, llmeval.test_cases)');
+SELECT llmeval.create_online_rule('kinds', 'public.support_log',
+  '{"output": "answer", "question": "question", "expected": "reference"}',
+  ARRAY['semantic_similarity', 'length_ratio'], '{"embedding_model": "mock-openai/text-embed"}');
+INSERT INTO public.support_log (question, answer, reference)
+SELECT 'kinds ' || g, 'same words ' || g, 'same words ' || g FROM generate_series(1, 10) g;
+SQL
+wait_scored kinds || status=1
+check "an embedding metric and a tenant's SQL metric score every row" \
+  "SELECT string_agg(metric || ':' || count || ':' || round(avg::numeric, 3), ' ' ORDER BY metric)
+   FROM (SELECT metric, count(value), avg(value) FROM llmeval.online_scores WHERE rule = 'kinds' GROUP BY 1) x" \
+  "length_ratio:10:1.000 semantic_similarity:10:1.000"
 
 # 3. An alert: a rule's metric drops below its level; a listener hears it.
 q "SET ROLE app_owner;
