@@ -423,3 +423,45 @@ REVOKE ALL ON FUNCTION llmeval._skip_annotation(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._promote_annotations(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._annotation_queue(text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._claimed_item(text, bigint) FROM PUBLIC;
+
+-- How well a metric's scores agree with the labels people gave in an
+-- annotation queue (label: a rubric key; a boolean label counts as 1 or 0),
+-- over the queue's reviewed items scored by the metric: the statistics of
+-- judge_agreement. With the caller's rights: its own queues, or those it reviews.
+CREATE FUNCTION llmeval.judge_agreement(queue text, metric text, label text)
+RETURNS TABLE (statistic text, value float8, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  q llmeval.annotation_queues;
+BEGIN
+  IF queue IS NULL OR label IS NULL OR metric IS NULL THEN
+    RAISE EXCEPTION 'queue, metric and label must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO q FROM llmeval.annotation_queues aq WHERE aq.name = queue
+  ORDER BY aq.tenant = llmeval.current_tenant() DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'annotation queue "%" does not exist', queue USING ERRCODE = 'undefined_object';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(q.rubric) r WHERE r.value ->> 'key' = label) THEN
+    RAISE EXCEPTION 'label "%" is not in the rubric of queue "%"', label, queue USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN QUERY
+  SELECT a.* FROM (
+    SELECT array_agg(s.value) AS x,
+           array_agg(llmeval._score_category(jm.kind, jm.definition, s.value, s.detail)) AS x_text,
+           array_agg(CASE jsonb_typeof(i.labels -> label)
+                       WHEN 'boolean' THEN (i.labels ->> label)::boolean::int::text
+                       ELSE i.labels ->> label END) AS y_text
+    FROM llmeval.annotation_items i
+    JOIN llmeval.tasks t ON t.id = i.task_id
+    JOIN llmeval.jobs j ON j.id = t.job_id
+    JOIN llmeval.task_scores s ON s.task_id = t.id AND s.metric = judge_agreement.metric AND s.value IS NOT NULL
+    CROSS JOIN LATERAL (SELECT m.kind, m.definition FROM llmeval._job_metrics(j) m WHERE m.name = judge_agreement.metric) jm
+    WHERE i.queue_id = q.id AND i.status = 'done' AND i.labels ? label) p
+  CROSS JOIN LATERAL llmeval._agreement(coalesce(p.x, '{}'), coalesce(p.x_text, '{}'), coalesce(p.y_text, '{}')) a;
+END $$;
+COMMENT ON FUNCTION llmeval.judge_agreement(text, text, text) IS
+  'agreement of a metric''s scores with the labels of an annotation queue''s reviewed items: Pearson, Spearman, Kendall tau-b, Cohen''s kappa, with counts';

@@ -2,7 +2,7 @@
 -- reviewers granted per queue, claims (one reviewer per item, expiry),
 -- skip, promote_annotations, and what each tenant sees.
 BEGIN;
-SELECT plan(37);
+SELECT plan(40);
 
 CREATE ROLE tap_aalice IN ROLE llmeval_user;
 CREATE ROLE tap_abob IN ROLE llmeval_user;
@@ -130,6 +130,15 @@ RESET ROLE;
 SET ROLE tap_abob;
 SELECT is((SELECT count(*) FROM llmeval.annotation_items), 6::bigint, 'a reviewer sees the queue''s items');
 RESET ROLE;
+
+-- the labels as the human side of judge_agreement: exact_match 0, 1, 0
+-- against correct false, true, true
+SELECT is((SELECT round(value::numeric, 6) || ' ' || n FROM llmeval.judge_agreement('q', 'exact_match', 'correct')
+           WHERE statistic = 'percent_agreement'), '0.666667 3', 'judge_agreement with the queue''s labels: agreement');
+SELECT is((SELECT round(value::numeric, 6) FROM llmeval.judge_agreement('q', 'exact_match', 'correct')
+           WHERE statistic = 'pearson'), 0.5, 'and Pearson''s r');
+SELECT throws_ok($$ SELECT * FROM llmeval.judge_agreement('q', 'exact_match', 'mood') $$, '42704', NULL,
+                 'a label outside the rubric is refused');
 
 -- promote: the three labelled items become a dataset version
 SET ROLE tap_aalice;
