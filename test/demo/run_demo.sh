@@ -8,7 +8,8 @@
 # similarity; progress is shown while it runs, then the comparison, the cost
 # split and the lexical metrics over the benchmark workload. Last, online
 # evaluation: a rule on an application's table scores rows as they are
-# inserted, and an alert fires when the answers get worse.
+# inserted, an alert fires when the answers get worse, and two reviewers
+# work the doubtful rows in an annotation queue.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
@@ -156,3 +157,50 @@ SQL
 echo "A listener on llmeval_online_alert heard:"
 grep -o 'Asynchronous notification "llmeval_online_alert" with payload .*' "$listen_log" | sed 's/^/  /' || echo "  (nothing)"
 rm -f "$listen_log"
+
+# Two reviewers (a role each) work the rows the judge scored lowest, at once.
+echo
+echo "== Annotation queue: two reviewers label the rows the judge doubted =="
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reviewer_ana') THEN CREATE ROLE reviewer_ana IN ROLE llmeval_user; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reviewer_ben') THEN CREATE ROLE reviewer_ben IN ROLE llmeval_user; END IF;
+END $$;
+SELECT llmeval.create_annotation_queue('support-review',
+  '[{"key": "correct", "type": "boolean", "required": true},
+    {"key": "issue", "type": "categorical", "categories": ["wrong fact", "evasive", "off topic"]}]',
+  'Is the answer right? If not, what is wrong with it?');
+SELECT llmeval.add_to_queue('support-review', (SELECT job_id FROM llmeval.online_rules WHERE name = 'support'),
+                            '{"metric": "correctness", "below": 0.5, "limit": 12}');
+SELECT llmeval.grant_annotation_queue('support-review', 'reviewer_ana');
+SELECT llmeval.grant_annotation_queue('support-review', 'reviewer_ben');
+SQL
+work_queue() {  # ROLE: claim and label until the queue is empty for ROLE
+  while :; do
+    got=$(psql -X -At -q -v ON_ERROR_STOP=1 -d postgres -c "SET ROLE $1" \
+      -c "SELECT c.item_id FROM llmeval.claim_annotation('support-review') c,
+                 LATERAL llmeval.submit_annotation(c.item_id,
+                   CASE WHEN c.output ILIKE '%not sure%' THEN '{\"correct\": false, \"issue\": \"evasive\"}'
+                        ELSE '{\"correct\": true}' END::jsonb) s
+          WHERE c.item_id IS NOT NULL")
+    [ -z "$got" ] && return
+  done
+}
+work_queue reviewer_ana &
+ana=$!
+work_queue reviewer_ben &
+ben=$!
+wait "$ana" "$ben"
+psql -X -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+\pset footer off
+\echo 'Who labelled what (each item once):'
+SELECT reviewed_by, count(*) AS items, count(*) FILTER (WHERE labels ->> 'issue' = 'evasive') AS evasive
+FROM llmeval.annotation_items GROUP BY reviewed_by ORDER BY reviewed_by;
+\echo 'The labels as regression tests (promote_annotations):'
+SELECT llmeval.promote_annotations('support-review', 'support-regressions') AS dataset_version_id \gset
+SELECT d.name AS dataset, v.version, count(tc.*) AS test_cases,
+       count(*) FILTER (WHERE tc.metadata -> 'labels' ->> 'correct' = 'false') AS labelled_wrong
+FROM llmeval.datasets d JOIN llmeval.dataset_versions v ON v.dataset_id = d.id
+JOIN llmeval.test_cases tc ON tc.dataset_version_id = v.id
+WHERE v.id = :dataset_version_id GROUP BY d.name, v.version;
+SQL
