@@ -118,6 +118,8 @@ CREATE TABLE llmeval.online_items (
   detail      text,
   enqueued_at timestamptz NOT NULL DEFAULT now(),
   ingested_at timestamptz,
+  -- its scores were all in and the rule's review option was applied to it
+  reviewed    boolean NOT NULL DEFAULT false,
   UNIQUE (rule_id, row_key)
 );
 CREATE INDEX online_items_pending ON llmeval.online_items (rule_id, id) WHERE status = 'pending';
@@ -164,19 +166,19 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
-                   'alert_below', 'max_cost_usd_per_day', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
+                   'alert_below', 'max_cost_usd_per_day', 'review', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
                    'max_attempts', 'cache'] $$;
 
 -- The options that are the rule's, not its job's.
 CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
-                   'alert_below', 'max_cost_usd_per_day'] $$;
+                   'alert_below', 'max_cost_usd_per_day', 'review'] $$;
 
 -- Options of the issue not built yet: refused rather than ignored.
 CREATE FUNCTION llmeval._online_options_not_supported() RETURNS text[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['idle_seconds', 'review'] $$;
+AS $$ SELECT ARRAY['idle_seconds'] $$;
 
 CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
@@ -562,6 +564,7 @@ BEGIN
     RAISE EXCEPTION 'alert_below names "%", which is not one of the rule''s metrics', unknown
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  PERFORM llmeval._check_review_option(tenant, metrics, options -> 'review');
   job_options := llmeval._pin_job_models(tenant, metrics, options - llmeval._online_rule_only_options());
   IF EXISTS (SELECT 1 FROM llmeval.prompts p WHERE p.tenant = tenant AND p.name = 'online:' || name)
      OR EXISTS (SELECT 1 FROM llmeval.datasets d WHERE d.tenant = tenant AND d.name = 'online:' || name) THEN
@@ -862,6 +865,7 @@ BEGIN
     END;
   END LOOP;
   PERFORM llmeval._online_check_alerts();
+  PERFORM llmeval._online_route_reviews();
   RETURN touched;
 END $$;
 REVOKE ALL ON FUNCTION llmeval._online_ingest(int) FROM PUBLIC;

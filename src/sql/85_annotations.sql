@@ -465,3 +465,88 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION llmeval.judge_agreement(text, text, text) IS
   'agreement of a metric''s scores with the labels of an annotation queue''s reviewed items: Pearson, Spearman, Kendall tau-b, Cohen''s kappa, with counts';
+
+-- Online rules' option review: the rows people should look at go to one of
+-- the rule owner's annotation queues once all their scores are in.
+--   {"queue": "name",
+--    "below": {"metric": level, ...},        a score below its level
+--    "spread_above": s,                      judge samples whose stddev exceeds s
+--    "disagree": ["judge_metric", "assertion_metric"],  the judge (>= 0.5) and an
+--                                            assertion (1) disagree
+--    "share": p}                             a deterministic random share
+-- Checked at create_online_rule (22023; 42704 for a queue the tenant does not own).
+CREATE FUNCTION llmeval._check_review_option(tenant text, metrics text[], review jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  bad text;
+BEGIN
+  IF review IS NULL THEN
+    RETURN;
+  END IF;
+  IF jsonb_typeof(review) <> 'object' OR jsonb_typeof(review -> 'queue') <> 'string' THEN
+    RAISE EXCEPTION 'online rule option "review" must be an object naming a queue'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For example {"queue": "support-review", "below": {"relevance": 0.5}, "share": 0.01}.';
+  END IF;
+  SELECT k INTO bad FROM jsonb_each(review) AS r(k, v)
+  WHERE k NOT IN ('queue', 'below', 'spread_above', 'disagree', 'share')
+     OR (k = 'below' AND (jsonb_typeof(v) <> 'object' OR jsonb_path_exists(v, '$.* ? (@.type() != "number")')
+                          OR EXISTS (SELECT 1 FROM jsonb_object_keys(v) m WHERE m <> ALL (metrics))))
+     OR (k = 'spread_above' AND jsonb_typeof(v) <> 'number')
+     OR (k = 'disagree' AND NOT (jsonb_typeof(v) = 'array' AND jsonb_array_length(v) = 2
+                                 AND (v ->> 0) = ANY (metrics) AND (v ->> 1) = ANY (metrics)))
+     OR (k = 'share' AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 1))
+  ORDER BY k LIMIT 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'online rule option "review": bad "%"', bad
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Keys: queue; below {metric: level} over the rule''s metrics; spread_above (a number); '
+                   'disagree [judge metric, assertion metric]; share (0 to 1).';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM llmeval.annotation_queues q WHERE q.tenant = tenant AND q.name = review ->> 'queue') THEN
+    RAISE EXCEPTION 'annotation queue "%" does not exist', review ->> 'queue' USING ERRCODE = 'undefined_object';
+  END IF;
+END $$;
+
+-- Applies each rule's review option to its rows whose scores are all in
+-- (the workers' step), each row once.
+CREATE FUNCTION llmeval._online_route_reviews() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  WITH ready AS (
+    SELECT i.id, i.row_key, i.task_id, r.tenant, r.seed, r.options -> 'review' AS review, q.id AS queue_id
+    FROM llmeval.online_rules r
+    JOIN llmeval.online_items i ON i.rule_id = r.id AND i.status = 'ingested' AND NOT i.reviewed
+    LEFT JOIN llmeval.annotation_queues q ON q.tenant = r.tenant AND q.name = r.options -> 'review' ->> 'queue'
+    WHERE r.options ? 'review'
+      AND (SELECT count(*) FROM llmeval.task_scores s WHERE s.task_id = i.task_id) >= cardinality(r.metrics)
+    ORDER BY i.id
+    LIMIT 5000
+    FOR UPDATE OF i SKIP LOCKED
+  ), doubtful AS (
+    SELECT x.* FROM ready x
+    WHERE x.queue_id IS NOT NULL AND (
+      EXISTS (SELECT 1 FROM jsonb_each_text(coalesce(x.review -> 'below', '{}')) AS b(metric, level)
+              JOIN llmeval.task_scores s ON s.task_id = x.task_id AND s.metric = b.metric
+              WHERE s.value < b.level::float8)
+      OR EXISTS (SELECT 1 FROM llmeval.task_scores s
+                 WHERE s.task_id = x.task_id AND (s.detail ->> 'stddev')::float8 > (x.review ->> 'spread_above')::float8)
+      OR (SELECT (j.value >= 0.5) <> (a.value = 1)
+          FROM llmeval.task_scores j, llmeval.task_scores a
+          WHERE j.task_id = x.task_id AND j.metric = x.review -> 'disagree' ->> 0
+            AND a.task_id = x.task_id AND a.metric = x.review -> 'disagree' ->> 1)
+      -- (another seed than the sampling's: the share is not the sample's first rows)
+      OR llmeval.online_sampled(x.row_key, x.seed # 6148914691236517205, coalesce((x.review ->> 'share')::float8, 0)))
+  ), added AS (
+    INSERT INTO llmeval.annotation_items (queue_id, tenant, task_id)
+    SELECT d.queue_id, d.tenant, d.task_id FROM doubtful d ORDER BY d.id
+    ON CONFLICT (queue_id, task_id) DO NOTHING
+  )
+  UPDATE llmeval.online_items i SET reviewed = true FROM ready x WHERE i.id = x.id;
+END $$;
+REVOKE ALL ON FUNCTION llmeval._online_route_reviews() FROM PUBLIC;
