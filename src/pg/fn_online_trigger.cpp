@@ -79,8 +79,10 @@ RuleEntry* LookupRule(int64 rule_id) {
   if (lookup_plan == nullptr) {
     Oid types[1] = {INT8OID};
     SPIPlanPtr plan = SPI_prepare(
-        "SELECT r.seed, r.sampling_rate, r.columns ->> 'key', r.columns ->> 'output' "
-        "FROM llmeval.online_rules r "
+        // (a session-scoped rule samples, and queues, its sessions)
+        "SELECT r.seed, r.sampling_rate, "
+        "CASE WHEN r.options ? 'idle_seconds' THEN r.columns ->> 'session' ELSE r.columns ->> 'key' END, "
+        "r.columns ->> 'output' FROM llmeval.online_rules r "
         "WHERE r.id = $1", 1, types);
     if (plan == nullptr) elog(ERROR, "could not prepare the online rule lookup");
     SPI_keepplan(plan);

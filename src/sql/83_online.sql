@@ -120,6 +120,8 @@ CREATE TABLE llmeval.online_items (
   ingested_at timestamptz,
   -- its scores were all in and the rule's review option was applied to it
   reviewed    boolean NOT NULL DEFAULT false,
+  -- a session not yet idle: read again then
+  not_before  timestamptz,
   UNIQUE (rule_id, row_key)
 );
 CREATE INDEX online_items_pending ON llmeval.online_items (rule_id, id) WHERE status = 'pending';
@@ -166,26 +168,21 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
-                   'alert_below', 'max_cost_usd_per_day', 'review', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
+                   'alert_below', 'max_cost_usd_per_day', 'review', 'idle_seconds', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
                    'max_attempts', 'cache'] $$;
 
 -- The options that are the rule's, not its job's.
 CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
-                   'alert_below', 'max_cost_usd_per_day', 'review'] $$;
-
--- Options of the issue not built yet: refused rather than ignored.
-CREATE FUNCTION llmeval._online_options_not_supported() RETURNS text[]
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['idle_seconds'] $$;
+                   'alert_below', 'max_cost_usd_per_day', 'review', 'idle_seconds'] $$;
 
 CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['key', 'output', 'input', 'question', 'expected', 'context', 'session', 'timestamp'] $$;
 
--- The type of the rule's key column, as a cast names it.
-CREATE FUNCTION llmeval._online_key_type(source oid, columns jsonb) RETURNS text
+-- The type of the rule's key column (or another role's), as a cast names it.
+CREATE FUNCTION llmeval._online_key_type(source oid, columns jsonb, role text DEFAULT 'key') RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -194,9 +191,9 @@ DECLARE
 BEGIN
   SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
   FROM pg_attribute a
-  WHERE a.attrelid = source AND a.attname = columns ->> 'key' AND a.attnum > 0 AND NOT a.attisdropped;
+  WHERE a.attrelid = source AND a.attname = columns ->> role AND a.attnum > 0 AND NOT a.attisdropped;
   IF key_type IS NULL THEN
-    RAISE EXCEPTION 'the key column "%" of table % no longer exists', columns ->> 'key', source::regclass
+    RAISE EXCEPTION 'the % column "%" of table % no longer exists', role, columns ->> role, source::regclass
       USING ERRCODE = 'undefined_column';
   END IF;
   RETURN key_type;
@@ -206,14 +203,35 @@ END $$;
 -- array), one jsonb array of {key, passes, output, input, expected,
 -- context}. The filter was checked to be one expression
 -- (llmeval._check_filter_expression); CASE makes it boolean.
-CREATE FUNCTION llmeval._online_read_sql(source oid, columns jsonb, filter text) RETURNS text
+CREATE FUNCTION llmeval._online_read_sql(source oid, columns jsonb, filter text, session boolean DEFAULT false)
+RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   key_type text := llmeval._online_key_type(source, columns);
   fields text;
+  passes text := CASE WHEN filter IS NULL THEN 'true' ELSE format('CASE WHEN (%s) THEN true ELSE false END', filter) END;
+  input_column text := coalesce(columns ->> 'input', columns ->> 'question');
+  input_expr text := CASE WHEN input_column IS NULL THEN 'NULL' ELSE 's.' || quote_ident(input_column) END;
 BEGIN
+  -- Session scope: one item per session ($1 holds session ids), its output
+  -- the transcript of the turns that pass the filter, in (timestamp, key)
+  -- order; last is its latest turn's timestamp, for its idle time.
+  IF session THEN
+    RETURN format(
+      'SELECT coalesce(jsonb_agg(jsonb_build_object(''key'', x.k, ''passes'', x.n > 0, ''last'', x.last, '
+      '''output'', x.transcript, ''input'', x.first_input)), ''[]'') FROM ('
+      'SELECT s.%1$I::text AS k, max(s.%2$I::timestamptz) AS last, count(*) FILTER (WHERE p.ok) AS n, '
+      'string_agg(''User: '' || coalesce(%3$s::text, '''') || E''\nAssistant: '' || coalesce(s.%4$I::text, ''''), '
+      '           E''\n\n'' ORDER BY s.%2$I, s.%5$I) FILTER (WHERE p.ok) AS transcript, '
+      '(array_agg(%3$s::text ORDER BY s.%2$I, s.%5$I) FILTER (WHERE p.ok))[1] AS first_input '
+      'FROM %6$s AS s CROSS JOIN LATERAL (SELECT %7$s AS ok) p '
+      'WHERE s.%1$I = ANY ($1::%8$s[]) GROUP BY 1) x',
+      columns ->> 'session', columns ->> 'timestamp',
+      input_expr, columns ->> 'output', columns ->> 'key', source::regclass,
+      passes, llmeval._online_key_type(source, columns, 'session'));
+  END IF;
   SELECT string_agg(format('%L, llmeval_source.%I::text', c.role, c.col), ', ' ORDER BY c.role)
   INTO fields
   FROM (SELECT CASE WHEN k = 'question' THEN 'input' ELSE k END AS role, v AS col
@@ -381,8 +399,7 @@ EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_par
   RETURN false;
 END $$;
 
--- The options, checked (22023 naming the option; 0A000 for the options not
--- built yet), with defaults; the job options among them are checked as
+-- The options, checked (22023 naming the option), with defaults; the job options among them are checked as
 -- submit_job checks them.
 CREATE FUNCTION llmeval._online_options(options jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -395,11 +412,6 @@ BEGIN
   options := coalesce(options, '{}');
   IF jsonb_typeof(options) <> 'object' THEN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  SELECT k INTO bad FROM jsonb_object_keys(options) k
-  WHERE k = ANY (llmeval._online_options_not_supported()) ORDER BY k LIMIT 1;
-  IF bad IS NOT NULL THEN
-    RAISE EXCEPTION 'online rule option "%" is not supported yet', bad USING ERRCODE = 'feature_not_supported';
   END IF;
   SELECT k INTO bad FROM jsonb_object_keys(options) k
   WHERE k <> ALL (llmeval._online_option_names()) ORDER BY k LIMIT 1;
@@ -430,6 +442,15 @@ BEGIN
   v := options -> 'on_update';
   IF v IS NOT NULL AND (jsonb_typeof(v) <> 'boolean' OR (v = 'true' AND options ->> 'mode' = 'poll')) THEN
     RAISE EXCEPTION 'online rule option "on_update" must be true or false, and goes with mode "trigger"'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  v := options -> 'idle_seconds';
+  IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 86400) THEN
+    RAISE EXCEPTION 'online rule option "idle_seconds" must be an integer from 1 to 86400'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF v IS NOT NULL AND (options ->> 'mode' = 'poll' OR options ? 'backfill_from') THEN
+    RAISE EXCEPTION 'session scope (idle_seconds) goes with mode "trigger" and no backfill_from'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   v := options -> 'backfill_from';
@@ -534,6 +555,16 @@ BEGIN
     RAISE EXCEPTION 'mode "poll" and backfill_from read the table in the order of a timestamp: map the timestamp column'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  IF options ? 'idle_seconds' AND NOT (columns ? 'session' AND columns ? 'timestamp') THEN
+    RAISE EXCEPTION 'session scope (idle_seconds) needs the session and timestamp columns'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF options ? 'idle_seconds' AND EXISTS (
+       SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind IN ('lexical', 'embedding')
+         AND (m.tenant IS NULL OR m.tenant = tenant)) THEN
+    RAISE EXCEPTION 'a session is scored as a whole: metrics that compare with an expected answer do not apply'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   PERFORM llmeval._online_check_metrics(tenant, metrics, columns);
   IF EXISTS (SELECT 1 FROM llmeval.online_rules r WHERE r.tenant = tenant AND r.name = name) THEN
     RAISE EXCEPTION 'online rule "%" already exists', name USING ERRCODE = 'duplicate_object';
@@ -546,7 +577,8 @@ BEGIN
   jwt_sub := CASE WHEN EXISTS (SELECT 1 FROM llmeval.jwt_roles jr WHERE jr.role_name = caller_name)
                   THEN tenant END;
   BEGIN
-    PERFORM llmeval._query_as(caller, jwt_sub, llmeval._online_read_sql(source, columns, options ->> 'filter'),
+    PERFORM llmeval._query_as(caller, jwt_sub, llmeval._online_read_sql(source, columns, options ->> 'filter',
+                                                                          options ? 'idle_seconds'),
                               '{}', llmeval._tenant_code_timeout_ms());
     IF columns ? 'timestamp' THEN
       PERFORM llmeval._query_as(caller, jwt_sub, llmeval._online_scan_sql(source, columns),
@@ -768,7 +800,8 @@ BEGIN
   FOR rule IN
     SELECT r.* FROM llmeval.online_rules r
     WHERE r.status IN ('active', 'deferred') AND (r.retry_after IS NULL OR r.retry_after <= now())
-      AND EXISTS (SELECT 1 FROM llmeval.online_items i WHERE i.rule_id = r.id AND i.status = 'pending')
+      AND EXISTS (SELECT 1 FROM llmeval.online_items i WHERE i.rule_id = r.id AND i.status = 'pending'
+                    AND (i.not_before IS NULL OR i.not_before <= now()))
     ORDER BY r.id
   LOOP
     -- The rule's row, held for the statements below that change it, or
@@ -781,25 +814,37 @@ BEGIN
       SELECT array_agg(p.id ORDER BY p.id), array_agg(p.row_key ORDER BY p.id) INTO item_ids, item_keys
       FROM (SELECT i.id, i.row_key FROM llmeval.online_items i
             WHERE i.rule_id = rule.id AND i.status = 'pending'
+              AND (i.not_before IS NULL OR i.not_before <= now())
             ORDER BY i.id LIMIT max_rows
             FOR UPDATE SKIP LOCKED) p;
       CONTINUE WHEN item_ids IS NULL;
       found_rows := llmeval._query_as(rule.run_as, llmeval._online_jwt_sub(rule),
-                                      llmeval._online_read_sql(rule.source, rule.columns, rule.filter),
+                                      llmeval._online_read_sql(rule.source, rule.columns, rule.filter,
+                                                               rule.options ? 'idle_seconds'),
                                       item_keys, llmeval._tenant_code_timeout_ms());
       application_model := llmeval._application_model();
       IF to_regclass('pg_temp.llmeval_online_batch') IS NULL THEN
         CREATE TEMP TABLE llmeval_online_batch (
           item_id bigint, row_key text, passes boolean, output text, input text, expected text,
-          context text, task_id bigint) ON COMMIT DROP;
+          context text, last timestamptz, task_id bigint) ON COMMIT DROP;
       END IF;
       TRUNCATE llmeval_online_batch;
-      INSERT INTO llmeval_online_batch (item_id, row_key, passes, output, input, expected, context)
-      SELECT i.id, i.row_key, f.passes, f.output, f.input, f.expected, f.context
+      INSERT INTO llmeval_online_batch (item_id, row_key, passes, output, input, expected, context, last)
+      SELECT i.id, i.row_key, f.passes, f.output, f.input, f.expected, f.context, f.last
       FROM unnest(item_ids, item_keys) AS i(id, row_key)
       LEFT JOIN jsonb_to_recordset(found_rows)
-             AS f(key text, passes boolean, output text, input text, expected text, context text)
+             AS f(key text, passes boolean, output text, input text, expected text, context text, last timestamptz)
         ON f.key = i.row_key;
+      -- A session whose last turn is more recent than idle_seconds waits
+      -- until it has been idle that long (and is read again then).
+      IF rule.options ? 'idle_seconds' THEN
+        UPDATE llmeval.online_items i
+        SET not_before = b.last + make_interval(secs => (rule.options ->> 'idle_seconds')::int)
+        FROM llmeval_online_batch b
+        WHERE i.id = b.item_id AND b.last + make_interval(secs => (rule.options ->> 'idle_seconds')::int) > now();
+        DELETE FROM llmeval_online_batch b
+        WHERE b.last + make_interval(secs => (rule.options ->> 'idle_seconds')::int) > now();
+      END IF;
 
       UPDATE llmeval.online_items i
       SET status = CASE WHEN b.passes IS NULL THEN 'skipped' WHEN b.output IS NULL THEN 'no_output'

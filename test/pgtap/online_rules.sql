@@ -56,8 +56,8 @@ SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
                     ARRAY['exact_match'], '{"mode": "poll"}') $$, '22023', NULL, 'poll mode needs a timestamp column');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
-                    ARRAY['exact_match'], '{"idle_seconds": 60}') $$, '0A000', NULL,
-                 'an option not built yet is refused, not ignored');
+                    ARRAY['exact_match'], '{"on_update": true, "mode": "poll"}') $$, '22023', NULL,
+                 'on_update goes with mode trigger');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"output": "answer", "expected": "reference"}',
                     ARRAY['exact_match'], '{"temperature": 1}') $$, '22023', NULL, 'a generation option is refused');
 SELECT throws_ok($$ SELECT llmeval.create_online_rule('r', 'public.tap_chat', '{"input": "question"}',
