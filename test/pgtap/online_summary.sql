@@ -3,7 +3,7 @@
 -- drops below its level, another when it recovers. The workers' step
 -- (llmeval._online_ingest) is called directly, as a superuser.
 BEGIN;
-SELECT plan(19);
+SELECT plan(24);
 
 CREATE ROLE tap_salice IN ROLE llmeval_user;
 CREATE ROLE tap_sbob IN ROLE llmeval_user;
@@ -69,6 +69,24 @@ RESET ROLE;
 SELECT llmeval._online_ingest();
 SET ROLE tap_salice;
 SELECT is((SELECT count(*) FROM llmeval.events WHERE kind = 'online_alert_cleared'), 1::bigint, 'recovery clears it');
+
+-- the rule's report page, with an output that is markup
+INSERT INTO public.tap_answers (answer, reference) VALUES ('<script>alert(1)</script>', 'yes');
+RESET ROLE;
+SELECT llmeval._online_ingest();
+SET ROLE tap_salice;
+CREATE TEMP TABLE page AS SELECT llmeval.report_html_online('s', '1 minute', 3) AS html;
+SELECT is((SELECT (length(html) - length(replace(html, '<svg class="chart line"', ''))) / length('<svg class="chart line"') FROM page),
+          2, 'the report page has a line chart per metric');
+SELECT ok((SELECT html LIKE '%stroke-dasharray%alert_below 0.5%' FROM page), 'with the alert level dashed');
+SELECT ok((SELECT html LIKE '%&lt;script&gt;alert(1)&lt;/script&gt;%' AND html NOT LIKE '%<script>%' FROM page),
+          'the worst rows are listed, their text escaped');
+SELECT throws_ok($$ SELECT llmeval.report_html_online('s', '1 hour', -1) $$, '22023', NULL, 'worst is checked');
+RESET ROLE;
+SET ROLE tap_sbob;
+SELECT throws_ok($$ SELECT llmeval.report_html_online('s') $$, '42704', NULL, 'another tenant''s rule has no page');
+RESET ROLE;
+SET ROLE tap_salice;
 
 SELECT throws_ok($$ SELECT * FROM llmeval.online_summary('s', '0 seconds') $$, '22023', NULL, 'a bucket of 0 is refused');
 SELECT throws_ok($$ SELECT * FROM llmeval.online_summary('s', '1 month') $$, '22023', NULL, 'a bucket in months is refused');
