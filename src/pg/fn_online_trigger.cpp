@@ -46,10 +46,25 @@ struct RuleEntry {
 
 HTAB* rule_cache = nullptr;
 SPIPlanPtr lookup_plan = nullptr;
+Oid items_owner = InvalidOid;
+// The llmeval.online_rules the cache was filled from: the extension dropped
+// and created again (rule ids start over) empties it.
+Oid cached_rules_relid = InvalidOid;
+
+void ForgetRulesIfRecreated() {
+  const Oid rules = get_relname_relid("online_rules", get_namespace_oid("llmeval", false));
+  if (rules == cached_rules_relid) return;
+  if (rule_cache != nullptr) hash_destroy(rule_cache);
+  rule_cache = nullptr;
+  if (lookup_plan != nullptr) SPI_freeplan(lookup_plan);
+  lookup_plan = nullptr;
+  items_owner = InvalidOid;
+  cached_rules_relid = rules;
+}
 
 // The owner of llmeval.online_items, as whom rules are read and items written.
 Oid ItemsOwner() {
-  static Oid owner = InvalidOid;
+  Oid& owner = items_owner;
   if (!OidIsValid(owner)) {
     const Oid items = get_relname_relid("online_items", get_namespace_oid("llmeval", false));
     if (!OidIsValid(items)) elog(ERROR, "llmeval.online_items does not exist");
@@ -234,6 +249,7 @@ void Enqueue(TriggerData* trigger, int64 rule_id) {
   volatile bool connected = false;
   PG_TRY();
   {
+    ForgetRulesIfRecreated();
     SetUserIdAndSecContext(ItemsOwner(), saved_context | SECURITY_LOCAL_USERID_CHANGE);
     // The common case costs no subtransaction: a cached rule, no key sampled.
     RuleEntry* rule = rule_cache == nullptr ? nullptr

@@ -187,23 +187,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-  queue llmeval.annotation_queues;
-  n int;
+  found llmeval.annotation_queues[];
 BEGIN
-  SELECT count(*) INTO n FROM llmeval.annotation_queues q
+  -- (the caller's own queue first: a name may also be another owner's it reviews)
+  SELECT array_agg(q ORDER BY q.tenant = tenant DESC) INTO found FROM llmeval.annotation_queues q
   WHERE q.name = name AND (q.tenant = tenant OR (NOT owner AND EXISTS (
           SELECT 1 FROM llmeval.annotation_reviewers r WHERE r.queue_id = q.id AND r.reviewer = tenant)));
-  IF n > 1 THEN
+  IF found IS NULL THEN
+    RAISE EXCEPTION 'annotation queue "%" does not exist', name USING ERRCODE = 'undefined_object';
+  END IF;
+  IF cardinality(found) > 1 AND found[1].tenant <> tenant THEN
     RAISE EXCEPTION 'several annotation queues you may review are named "%"', name
       USING ERRCODE = 'ambiguous_parameter';
   END IF;
-  SELECT q.* INTO queue FROM llmeval.annotation_queues q
-  WHERE q.name = name AND (q.tenant = tenant OR (NOT owner AND EXISTS (
-          SELECT 1 FROM llmeval.annotation_reviewers r WHERE r.queue_id = q.id AND r.reviewer = tenant)));
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'annotation queue "%" does not exist', name USING ERRCODE = 'undefined_object';
-  END IF;
-  RETURN queue;
+  RETURN found[1];
 END $$;
 
 CREATE FUNCTION llmeval._grant_annotation_queue(tenant text, queue text, reviewer text) RETURNS boolean
