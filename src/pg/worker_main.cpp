@@ -18,9 +18,11 @@ void Worker::Step(bool woken) {
     next_lease_check_ms_ = now + kLeaseCheckMs;
     ReclaimExpiredLeases();
   }
-  if (now >= next_online_ms_) {
-    next_online_ms_ = now + kOnlineIngestMs;
-    IngestOnlineRows();
+  // (a wake-up, e.g. a rule just created, brings the next pass forward, at
+  // most once a second)
+  if (now >= next_online_ms_ || (woken && now >= last_online_ms_ + kOnlineIngestMs)) {
+    last_online_ms_ = now;
+    next_online_ms_ = now + (IngestOnlineRows() ? kOnlineIngestMs : kOnlineIdleMs);
   }
   if (!tasks_.empty() && now >= next_renewal_ms_) {
     next_renewal_ms_ = now + llmeval::pg::setting_lease_seconds * 1000 / 3;

@@ -7,11 +7,16 @@
 
 namespace llmeval::pg::worker {
 
-void Worker::IngestOnlineRows() {
+bool Worker::IngestOnlineRows() {
+  bool rules_exist = false;
   try {
     spi::InTransaction([&] {
-      static spi::Statement ingest("SELECT llmeval._online_ingest($1)", {INT4OID});
+      // (and whether any rule exists: a database without one is looked at
+      // every ten seconds, not every second)
+      static spi::Statement ingest(
+          "SELECT llmeval._online_ingest($1), EXISTS (SELECT 1 FROM llmeval.online_rules)", {INT4OID});
       ingest.Execute({Int32GetDatum(kOnlineIngestRows)});
+      rules_exist = spi::Bool(0, 2);
       // the rules' jobs gained tasks: their counters, as after any write-back
       FoldJobCounters(spi::Int64Array(0, 1));
     });
@@ -21,7 +26,9 @@ void Worker::IngestOnlineRows() {
     // tried again next pass: it must not cost the worker the tasks it holds.
     if (e.sqlerrcode() == ERRCODE_QUERY_CANCELED) throw;
     Log(LOG, std::string("pg_llmeval worker: online rules: ") + e.what());
+    return true;
   }
+  return rules_exist;
 }
 
 }  // namespace llmeval::pg::worker

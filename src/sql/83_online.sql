@@ -644,6 +644,8 @@ BEGIN
                    'FOR EACH STATEMENT EXECUTE FUNCTION llmeval._online_enqueue(%L)',
                    'llmeval_online_' || new_rule || '_update', source, new_rule);
   END IF;
+  -- the workers look for rules every ten seconds while there is none
+  PERFORM llmeval._wake_workers_on_commit();
   INSERT INTO llmeval.events (tenant, job_id, kind, detail)
   VALUES (tenant, new_job, 'online_rule_created',
           jsonb_build_object('rule', name, 'rule_id', new_rule, 'source', source::text,
