@@ -103,6 +103,7 @@ bench: deps
 	$(HARNESS)/with_cluster.sh test/bench/run_sql_bench.sh
 	$(HARNESS)/with_cluster.sh test/bench/run_data_bench.sh
 	$(HARNESS)/with_cluster.sh test/bench/run_engine_bench.sh
+	LLMEVAL_PRELOAD= $(HARNESS)/with_cluster.sh test/bench/run_online_bench.sh
 
 demo: deps
 	$(MAKE) all

@@ -1,68 +1,31 @@
 // llmeval._call_sql_metric(fn, run_as, jwt_sub, output, tc, timeout_ms):
-// one call of a tenant's SQL metric, from the workers' write-back.
-//
-// The worker's session user is a superuser, so tenant code runs the way
-// Postgres runs code it does not trust during maintenance (index expressions
-// in VACUUM, REFRESH MATERIALIZED VIEW): as the tenant's role, inside a
-// security-restricted operation with its own GUC nest level. There SET ROLE,
-// RESET ROLE, SET SESSION AUTHORIZATION and temporary objects are refused,
-// and every setting the function changes is undone when it returns. For a
-// JWT role (Supabase's authenticated) the tenant is the "sub" claim, which
-// row-level security reads from request.jwt.claims: it is set for the call.
-//
-// Whatever the call does to settings (SET, SET LOCAL, set_config) or
-// session advisory locks is undone when it returns or fails.
-//
-// The call is under a clock: when timeout_ms passes, the call is cancelled
-// like a statement timeout, and the error is turned into a catchable one
-// (54000) so the caller stores a NULL score with the reason. A function that
-// catches the cancel and goes on is stopped for good a second later: the
-// worker exits (FATAL), and its claims come back to the queue, rather than
-// serving one tenant's loop forever.
+// one call of a tenant's SQL metric, from the workers' write-back, as the
+// role that registered it, sandboxed and under a clock (RunAsTenant,
+// src/pg/tenant_code.cpp).
 //
 // The function is resolved by OID and checked at every call: it may have
 // been replaced, or the tenant's EXECUTE right revoked, since the metric was
 // registered.
 #include "core/error.hpp"
 #include "pg/guard.hpp"
+#include "pg/tenant_code.hpp"
 
 extern "C" {
-#include "utils/json.h"
-#include "storage/lock.h"
 #include "utils/regproc.h"
 }
 
 namespace {
 
-constexpr int kGraceMs = 1000;  // after the cancel, before the worker gives up on the call
+struct MetricCall {
+  FunctionCallInfo call;
+  Datum result;
+  bool result_null;
+};
 
-volatile sig_atomic_t timeout_fired = 0;  // 1: cancelled; 2: cancel ignored, terminating
-TimeoutId call_timeout = MAX_TIMEOUTS;    // registered on first use
-
-void OnCallTimeout() {
-  if (timeout_fired == 0) {
-    timeout_fired = 1;
-    QueryCancelPending = true;
-    // re-armed: a function that catches the cancel gets no further
-    enable_timeout_after(call_timeout, kGraceMs);
-  } else {
-    timeout_fired = 2;
-    ProcDiePending = true;
-  }
-  InterruptPending = true;
-  SetLatch(MyLatch);
-}
-
-// {"sub": sub, "role": role} as JSON, in the current memory context.
-char* JwtClaims(const char* sub, Oid role) {
-  StringInfoData json;
-  initStringInfo(&json);
-  appendStringInfoString(&json, "{\"sub\": ");
-  escape_json(&json, sub);
-  appendStringInfoString(&json, ", \"role\": ");
-  escape_json(&json, GetUserNameFromId(role, false));
-  appendStringInfoChar(&json, '}');
-  return json.data;
+void InvokeMetric(void* arg) {
+  auto* metric = static_cast<MetricCall*>(arg);
+  metric->result = FunctionCallInvoke(metric->call);
+  metric->result_null = metric->call->isnull;
 }
 
 }  // namespace
@@ -113,79 +76,11 @@ LLMEVAL_PG_FUNCTION(llmeval_call_sql_metric) {
       fcinfo->isnull = true;
       return Datum(0);
     }
-    const char* claims = PG_ARGISNULL(2) ? nullptr : JwtClaims(TextDatumGetCString(PG_GETARG_DATUM(2)), role);
-
-    Oid saved_user;
-    int saved_context;
-    GetUserIdAndSecContext(&saved_user, &saved_context);
-    const int nest_level = NewGUCNestLevel();
-    if (claims != nullptr)
-      (void)set_config_option("request.jwt.claims", claims, PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SET, true, 0, false);
-    SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
-                                     SECURITY_RESTRICTED_OPERATION);
-    // What the worker is doing, for llmeval.worker_status and pg_stat_activity.
-    pgstat_report_activity(STATE_RUNNING,
-                           psprintf("pg_llmeval worker: SQL metric %s as %s (limit %d ms)",
-                                    format_procedure(fn), GetUserNameFromId(role, false), timeout_ms));
-    if (call_timeout == MAX_TIMEOUTS) call_timeout = RegisterTimeout(USER_TIMEOUT, OnCallTimeout);
-    timeout_fired = 0;
-    enable_timeout_after(call_timeout, timeout_ms);
-
-    MemoryContext caller_context = CurrentMemoryContext;
-    volatile Datum result = Datum(0);
-    volatile bool result_null = false;
-    PG_TRY();
-    {
-      result = FunctionCallInvoke(call);
-      result_null = call->isnull;
-    }
-    PG_CATCH();
-    {
-      disable_timeout(call_timeout, false);
-      AtEOXact_GUC(false, nest_level);
-      SetUserIdAndSecContext(saved_user, saved_context);
-      if (timeout_fired != 0) {
-        timeout_fired = 0;
-        MemoryContextSwitchTo(caller_context);
-        FlushErrorState();
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                        errmsg("SQL metric timeout: %s ran longer than %d ms and was cancelled",
-                               format_procedure(fn), timeout_ms),
-                        errhint("The limit is the setting llmeval.sql_metric_timeout_ms.")));
-      }
-      // The errors a PL/pgSQL "WHEN OTHERS" does not catch (query_canceled,
-      // assert_failure) are the tenant's to raise too: re-raised as they
-      // are, they would abort the worker's whole write-back, again and again.
-      // They become the metric's own error, like any other.
-      MemoryContextSwitchTo(caller_context);
-      ErrorData* raised = CopyErrorData();
-      if (raised->sqlerrcode == ERRCODE_QUERY_CANCELED || raised->sqlerrcode == ERRCODE_ASSERT_FAILURE) {
-        FlushErrorState();
-        ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-                        errmsg("SQL metric %s raised: %s", format_procedure(fn),
-                               raised->message ? raised->message : "(no message)")));
-      }
-      FreeErrorData(raised);
-      PG_RE_THROW();
-    }
-    PG_END_TRY();
-    disable_timeout(call_timeout, false);
-    // false even on success, as Postgres's own sandboxes do: every setting
-    // the tenant's function changed, SET (session) included, is undone; kept,
-    // it would be the worker's (a search_path of the tenant's schema, for
-    // its next statement as superuser).
-    AtEOXact_GUC(false, nest_level);
-    SetUserIdAndSecContext(saved_user, saved_context);
-    // Session-level advisory locks taken by the function would outlive it in
-    // the worker's session.
-    LockReleaseSession(USER_LOCKMETHOD);
-    if (timeout_fired != 0) {
-      // The timer fired as the function returned: its cancel is not for
-      // whatever the worker does next.
-      timeout_fired = 0;
-      QueryCancelPending = false;
-    }
+    MetricCall metric{call, Datum(0), false};
+    llmeval::pg::RunAsTenant(role, PG_ARGISNULL(2) ? nullptr : TextDatumGetCString(PG_GETARG_DATUM(2)),
+                             "SQL metric", format_procedure(fn), timeout_ms, InvokeMetric, &metric);
+    const bool result_null = metric.result_null;
+    const Datum result = metric.result;
     if (result_null) {
       fcinfo->isnull = true;
       return Datum(0);

@@ -71,6 +71,9 @@ using llmeval::pg::PgCall;
 constexpr int kClaimBatch = 64;             // tasks per claim transaction at most
 constexpr int64_t kIdleClaimMs = 1000;      // slow timer: due retries, new work missed
 constexpr int64_t kLeaseCheckMs = 5000;     // how often expired leases are reclaimed
+constexpr int64_t kOnlineIngestMs = 1000;   // how often online rules' sampled rows are read,
+constexpr int64_t kOnlineIdleMs = 10000;    // ...or looked for when there is no rule (or when woken)
+constexpr int kOnlineIngestRows = 500;      // rows per rule and pass at most
 constexpr int64_t kCancelCheckMs = 250;     // how often held claims are checked
 constexpr int64_t kFoldRetryMs = 5;         // job counters passed over (row held): folded again after,
 constexpr int64_t kFoldRetryMaxMs = 1000;   // doubling up to this while a row stays held
@@ -232,6 +235,9 @@ class Worker {
   static http::ClientOptions ClientOptions();
   void CheckExtension();
   void ReclaimExpiredLeases();
+  // Reads the rows online rules sampled and queues them for scoring
+  // (llmeval._online_ingest; worker_online.cpp); returns whether any rule exists.
+  bool IngestOnlineRows();
   // Folds the job counter changes this transaction can see into these jobs
   // (every job's, with every_job), passing over job rows held elsewhere
   // (worker_counters.cpp). The last statement of every worker transaction
@@ -366,6 +372,8 @@ class Worker {
   bool extension_ready_ = false;
   int64_t next_extension_check_ms_ = 0;
   int64_t next_lease_check_ms_ = 0;
+  int64_t next_online_ms_ = 0;
+  int64_t last_online_ms_ = 0;
   int64_t next_claim_ms_ = 0;
   int64_t next_cancel_check_ms_ = 0;
 };

@@ -18,6 +18,12 @@ void Worker::Step(bool woken) {
     next_lease_check_ms_ = now + kLeaseCheckMs;
     ReclaimExpiredLeases();
   }
+  // (a wake-up, e.g. a rule just created, brings the next pass forward, at
+  // most once a second)
+  if (now >= next_online_ms_ || (woken && now >= last_online_ms_ + kOnlineIngestMs)) {
+    last_online_ms_ = now;
+    next_online_ms_ = now + (IngestOnlineRows() ? kOnlineIngestMs : kOnlineIdleMs);
+  }
   if (!tasks_.empty() && now >= next_renewal_ms_) {
     next_renewal_ms_ = now + llmeval::pg::setting_lease_seconds * 1000 / 3;
     RenewLeases();
@@ -45,7 +51,7 @@ void Worker::Step(bool woken) {
 
 int64_t Worker::IdleTimeoutMs() const {
   const int64_t now = NowMs();
-  int64_t next = std::min(next_claim_ms_, next_lease_check_ms_);
+  int64_t next = std::min({next_claim_ms_, next_lease_check_ms_, next_online_ms_});
   if (!extension_ready_) next = next_extension_check_ms_;
   if (HasDeferred()) next = std::min(next, next_deferred_ms_);
   if (!fold_pending_.empty()) next = std::min(next, next_fold_ms_);

@@ -146,6 +146,33 @@ BEGIN
   RETURN options || jsonb_build_object(option, chosen);
 END $$;
 
+-- A job's options with the models of its judge and embedding metrics
+-- pinned (the job's own options, else the server settings), each checked to
+-- exist.
+CREATE FUNCTION llmeval._pin_job_models(tenant text, metrics text[], options jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  unknown text;
+BEGIN
+  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics)
+             AND m.kind IN ('judge', 'pairwise') AND (m.tenant IS NULL OR m.tenant = tenant)) THEN
+    options := llmeval._pin_model(options, 'judge_model', 'judge metrics need a judge model');
+  END IF;
+  IF 'semantic_similarity' = ANY (metrics) THEN
+    options := llmeval._pin_model(options, 'embedding_model', 'semantic_similarity needs an embedding model');
+  END IF;
+  SELECT x INTO unknown FROM unnest(ARRAY[options ->> 'judge_model', options ->> 'embedding_model']) x
+  WHERE x IS NOT NULL AND NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION 'model "%" does not exist', unknown
+      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
+  END IF;
+  RETURN options;
+END $$;
+
 CREATE FUNCTION llmeval._submit_job(tenant text, prompt text, dataset text, models text[],
                                     metrics text[], options jsonb)
 RETURNS bigint
@@ -239,19 +266,7 @@ BEGIN
 
   -- Judge and embedding metrics: the models that run them, pinned in the
   -- job (a later change of the server defaults leaves it alone).
-  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics)
-             AND m.kind IN ('judge', 'pairwise') AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant)) THEN
-    options := llmeval._pin_model(options, 'judge_model', 'judge metrics need a judge model');
-  END IF;
-  IF 'semantic_similarity' = ANY (metrics) THEN
-    options := llmeval._pin_model(options, 'embedding_model', 'semantic_similarity needs an embedding model');
-  END IF;
-  SELECT x INTO unknown FROM unnest(ARRAY[options ->> 'judge_model', options ->> 'embedding_model']) x
-  WHERE x IS NOT NULL AND NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
-  IF unknown IS NOT NULL THEN
-    RAISE EXCEPTION 'model "%" does not exist', unknown
-      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
-  END IF;
+  options := llmeval._pin_job_models(tenant, metrics, options);
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise')
      AND cardinality(models) <> 2 THEN
     RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)

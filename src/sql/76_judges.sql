@@ -548,48 +548,22 @@ REVOKE ALL ON FUNCTION llmeval._score_judgements(bigint[]) FROM PUBLIC;
 
 -- Judge meta-evaluation and cost ---------------------------------------------------
 
--- How well a metric's scores in a job agree with human labels stored in each
--- test case's metadata under label: Pearson, Spearman (average ranks for
--- ties) and Kendall's tau-b over the numeric labels, Cohen's kappa over all
--- labels as categories (a judge metric's score is put back on its scale and
--- rounded; a pairwise metric's category is its verdict win, tie or loss).
--- Each with the number of pairs it used; NULL where undefined.
-CREATE FUNCTION llmeval.judge_agreement(job_id bigint, metric text, label text)
+-- Agreement statistics over pairs of a metric's scores and human labels,
+-- as parallel arrays: x the score, x_text the score as a category, y_text
+-- the label. Pearson, Spearman (average ranks for ties) and Kendall's tau-b
+-- over the numeric labels, Cohen's kappa and percent agreement over all
+-- labels as categories; each with the number of pairs it used, NULL where
+-- undefined.
+CREATE FUNCTION llmeval._agreement(x float8[], x_text text[], y_text text[])
 RETURNS TABLE (statistic text, value float8, n bigint)
-LANGUAGE plpgsql STABLE
+LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_variable
-DECLARE
-  job llmeval.jobs;
-  def jsonb;
-  mkind text;
-BEGIN
-  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = judge_agreement.job_id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'job % does not exist', judge_agreement.job_id USING ERRCODE = 'undefined_object';
-  END IF;
-  IF label IS NULL OR metric IS NULL THEN
-    RAISE EXCEPTION 'metric and label must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  SELECT jm.kind, jm.definition INTO mkind, def FROM llmeval._job_metrics(job) jm WHERE jm.name = metric;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'job % has no metric "%"', job.id, metric USING ERRCODE = 'undefined_object';
-  END IF;
-  RETURN QUERY
   WITH pairs AS (
-    SELECT s.value AS x, btrim(tc.metadata ->> label) AS y_text,
-           CASE WHEN btrim(tc.metadata ->> label) ~ '^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
-                THEN (tc.metadata ->> label)::float8 END AS y,
-           CASE WHEN mkind = 'pairwise' THEN s.detail ->> 'verdict'
-                WHEN mkind = 'judge' THEN round((def ->> 'min')::numeric
-                                                + s.value::numeric * ((def ->> 'max')::numeric - (def ->> 'min')::numeric))::text
-                ELSE s.value::text END AS x_text
-    FROM llmeval.task_scores s
-    JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
-    JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
-    WHERE t.job_id = job.id AND s.metric = judge_agreement.metric AND s.value IS NOT NULL
-      AND tc.metadata ->> label IS NOT NULL
+    SELECT p.x, btrim(p.y_text) AS y_text, p.x_text,
+           CASE WHEN btrim(p.y_text) ~ '^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$'
+                THEN p.y_text::float8 END AS y
+    FROM unnest(x, x_text, y_text) AS p(x, x_text, y_text)
   ), numeric_pairs AS (
     SELECT p.x, p.y,
            rank() OVER (ORDER BY p.x) + (count(*) OVER (PARTITION BY p.x) - 1) / 2.0 AS rx,
@@ -620,7 +594,54 @@ BEGIN
          c.total
   FROM categories c, chance ch
   UNION ALL
-  SELECT 'percent_agreement', c.agree::float8 / nullif(c.total, 0), c.total FROM categories c;
+  SELECT 'percent_agreement', c.agree::float8 / nullif(c.total, 0), c.total FROM categories c
+$$;
+
+-- A score as a category: a judge metric's put back on its scale and
+-- rounded, a pairwise metric's its verdict (win, tie, loss), others as they are.
+CREATE FUNCTION llmeval._score_category(kind text, definition jsonb, value float8, detail jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT CASE WHEN kind = 'pairwise' THEN detail ->> 'verdict'
+              WHEN kind = 'judge' THEN round((definition ->> 'min')::numeric
+                                             + value::numeric * ((definition ->> 'max')::numeric - (definition ->> 'min')::numeric))::text
+              ELSE value::text END
+$$;
+
+-- How well a metric's scores in a job agree with human labels stored in each
+-- test case's metadata under label (llmeval._agreement's statistics).
+CREATE FUNCTION llmeval.judge_agreement(job_id bigint, metric text, label text)
+RETURNS TABLE (statistic text, value float8, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs;
+  def jsonb;
+  mkind text;
+BEGIN
+  SELECT * INTO job FROM llmeval.jobs j WHERE j.id = judge_agreement.job_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % does not exist', judge_agreement.job_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF label IS NULL OR metric IS NULL THEN
+    RAISE EXCEPTION 'metric and label must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT jm.kind, jm.definition INTO mkind, def FROM llmeval._job_metrics(job) jm WHERE jm.name = metric;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'job % has no metric "%"', job.id, metric USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN QUERY
+  SELECT a.* FROM (
+    SELECT array_agg(s.value) AS x, array_agg(llmeval._score_category(mkind, def, s.value, s.detail)) AS x_text,
+           array_agg(tc.metadata ->> label) AS y_text
+    FROM llmeval.task_scores s
+    JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
+    JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
+    WHERE t.job_id = job.id AND s.metric = judge_agreement.metric AND s.value IS NOT NULL
+      AND tc.metadata ->> label IS NOT NULL) p
+  CROSS JOIN LATERAL llmeval._agreement(coalesce(p.x, '{}'), coalesce(p.x_text, '{}'), coalesce(p.y_text, '{}')) a;
 END $$;
 COMMENT ON FUNCTION llmeval.judge_agreement(bigint, text, text) IS
   'agreement of a job''s metric with human labels in test case metadata: Pearson, Spearman, Kendall tau-b, Cohen''s kappa, with counts';

@@ -248,6 +248,8 @@ BEGIN
                 WHERE j.status IN ('completed', 'failed', 'cancelled')
                   AND j.finished_at < now() - retention
                   AND NOT EXISTS (SELECT 1 FROM llmeval.baselines b WHERE b.job_id = j.id)
+                  -- an online rule's job lives as long as the rule
+                  AND NOT EXISTS (SELECT 1 FROM llmeval.online_rules r WHERE r.job_id = j.id)
                 ORDER BY j.id
                 LIMIT batch_size
                 FOR UPDATE SKIP LOCKED) e) x
@@ -256,7 +258,8 @@ BEGIN
     DELETE FROM llmeval.jobs j
     WHERE j.id = ANY (jobs) AND j.status IN ('completed', 'failed', 'cancelled')
       AND j.finished_at < now() - retention
-      AND NOT EXISTS (SELECT 1 FROM llmeval.baselines b WHERE b.job_id = j.id);
+      AND NOT EXISTS (SELECT 1 FROM llmeval.baselines b WHERE b.job_id = j.id)
+      AND NOT EXISTS (SELECT 1 FROM llmeval.online_rules r WHERE r.job_id = j.id);
     GET DIAGNOSTICS deleted = ROW_COUNT;
     total := total || jsonb_build_object('jobs', coalesce((total ->> 'jobs')::bigint, 0) + deleted);
     COMMIT;

@@ -429,11 +429,21 @@ AS $$
                                w.worker, (w.heartbeat_age < interval '30 seconds')::int,
                                round(extract(epoch FROM w.heartbeat_age)::numeric, 3))
     FROM llmeval.worker_status w
+    UNION ALL
+    SELECT 10, 0, E'# HELP llmeval_online_score_mean Mean of an online rule''s metric over the last hour.\n# TYPE llmeval_online_score_mean gauge\n# HELP llmeval_online_alert_state Whether an online rule''s metric is below its alert_below (1) or not (0).\n# TYPE llmeval_online_alert_state gauge'
+    UNION ALL
+    SELECT 10, 1, format('llmeval_online_score_mean{tenant="%s",rule="%s",metric="%s"} %s', llmeval._prom_label(g.tenant),
+                         llmeval._prom_label(g.rule), llmeval._prom_label(g.metric), g.mean)
+    FROM llmeval.online_gauges g WHERE g.n > 0
+    UNION ALL
+    SELECT 10, 2, format('llmeval_online_alert_state{tenant="%s",rule="%s",metric="%s"} %s', llmeval._prom_label(g.tenant),
+                         llmeval._prom_label(g.rule), llmeval._prom_label(g.metric), g.alerting::int)
+    FROM llmeval.online_gauges g WHERE g.alert_below IS NOT NULL
   )
   SELECT string_agg(line, E'\n' ORDER BY part, ord, line) || E'\n' FROM lines
 $$;
 COMMENT ON FUNCTION llmeval.prometheus_metrics() IS
-  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost and worker heartbeats in Prometheus text format; the *_total series never decrease';
+  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost, worker heartbeats and online rules'' score means and alert states in Prometheus text format; the *_total series never decrease';
 
 -- (trigger functions: never called directly, and not by anyone)
 REVOKE ALL ON FUNCTION llmeval._count_tasks_finished() FROM PUBLIC;

@@ -6,7 +6,10 @@
 # the background workers, with lexical metrics, an LLM judge (a rubric, and
 # a pairwise comparison of the two models in both orders) and embedding
 # similarity; progress is shown while it runs, then the comparison, the cost
-# split and the lexical metrics over the benchmark workload.
+# split and the lexical metrics over the benchmark workload. Last, online
+# evaluation: a rule on an application's table scores rows as they are
+# inserted, an alert fires when the answers get worse, and two reviewers
+# work the doubtful rows in an annotation queue.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/harness/mock_llm.sh
@@ -99,4 +102,105 @@ SELECT count(*)                                                                 
        round(llmeval.corpus_ter(candidate, reference)::numeric, 2)               AS corpus_ter,
        round(avg((llmeval.rouge(candidate, reference, 'rougeL')).fmeasure)::numeric, 4) AS rouge_l
 FROM pairs;
+SQL
+
+# Online evaluation: the application logs its answers into its own table; a
+# rule samples half of the rows, the workers score them as they come (a
+# lexical metric and the judge), and the judge's mean over the last hour
+# dropping below 0.6 raises an alert that a listener hears.
+echo
+echo "== Online evaluation: a rule on the application's table support_chat =="
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+CREATE TABLE public.support_chat (id bigserial PRIMARY KEY, question text NOT NULL, answer text,
+                                  reference text, created_at timestamptz NOT NULL DEFAULT now());
+SELECT llmeval.create_online_rule('support', 'public.support_chat',
+  '{"output": "answer", "question": "question", "expected": "reference", "timestamp": "created_at"}',
+  ARRAY['token_f1', 'correctness'],
+  '{"sampling_rate": 0.5, "judge_model": "local/gpt-judge", "alert_below": {"correctness": 0.6}}') AS rule_id;
+SQL
+listen_log=$(mktemp)
+psql -X -d postgres -c "LISTEN llmeval_online_alert" -c "SELECT pg_sleep(12)" -c "SELECT 1" > "$listen_log" 2>&1 &
+listener=$!
+online_wave() {  # ANSWER-SQL: insert 60 rows, then wait until the rule has scored what it sampled
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "INSERT INTO public.support_chat (question, answer, reference)
+    SELECT q, $1, a FROM jsonb_each_text(pg_read_file('$PWD/test/mock_llm/answers.json')::jsonb) AS x(q, a),
+                         generate_series(1, 3)"
+  for _ in $(seq 100); do
+    [ "$(psql -X -At -d postgres -c "SELECT NOT EXISTS (SELECT 1 FROM llmeval.online_pending)
+        AND NOT EXISTS (SELECT 1 FROM llmeval.online_items WHERE status = 'pending')
+        AND NOT EXISTS (SELECT 1 FROM llmeval.tasks t JOIN llmeval.online_rules r ON r.job_id = t.job_id
+                        WHERE t.status IN ('pending', 'running'))")" = t ] && return
+    sleep 0.2
+  done
+}
+echo "  60 rows with the right answers..."
+online_wave a
+sleep 5
+echo "  60 rows after a bad deploy (wrong answers)..."
+online_wave "'I am not sure'"
+wait "$listener" || true
+psql -X -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+\pset footer off
+\echo
+\echo 'Rows sampled and scored:'
+SELECT status, count(*) AS rows FROM llmeval.online_items GROUP BY status ORDER BY status;
+\echo 'online_summary(''support'', ''5 seconds''): the scores over time'
+SELECT to_char(bucket_start, 'HH24:MI:SS') AS bucket, metric, n, round(mean::numeric, 3) AS mean,
+       round(ci_low::numeric, 3) AS ci_low, round(ci_high::numeric, 3) AS ci_high,
+       round(share_below::numeric, 2) AS share_below_level
+FROM llmeval.online_summary('support', '5 seconds') ORDER BY bucket_start, metric;
+\echo 'The alert (llmeval.events):'
+SELECT kind, detail ->> 'metric' AS metric, round((detail ->> 'mean')::numeric, 3) AS last_hour_mean,
+       detail ->> 'n' AS n, detail ->> 'alert_below' AS alert_below
+FROM llmeval.events WHERE kind LIKE 'online_alert%' ORDER BY id;
+SQL
+echo "A listener on llmeval_online_alert heard:"
+grep -o 'Asynchronous notification "llmeval_online_alert" with payload .*' "$listen_log" | sed 's/^/  /' || echo "  (nothing)"
+rm -f "$listen_log"
+
+# Two reviewers (a role each) work the rows the judge scored lowest, at once.
+echo
+echo "== Annotation queue: two reviewers label the rows the judge doubted =="
+psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reviewer_ana') THEN CREATE ROLE reviewer_ana IN ROLE llmeval_user; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reviewer_ben') THEN CREATE ROLE reviewer_ben IN ROLE llmeval_user; END IF;
+END $$;
+SELECT llmeval.create_annotation_queue('support-review',
+  '[{"key": "correct", "type": "boolean", "required": true},
+    {"key": "issue", "type": "categorical", "categories": ["wrong fact", "evasive", "off topic"]}]',
+  'Is the answer right? If not, what is wrong with it?');
+SELECT llmeval.add_to_queue('support-review', (SELECT job_id FROM llmeval.online_rules WHERE name = 'support'),
+                            '{"metric": "correctness", "below": 0.5, "limit": 12}');
+SELECT llmeval.grant_annotation_queue('support-review', 'reviewer_ana');
+SELECT llmeval.grant_annotation_queue('support-review', 'reviewer_ben');
+SQL
+work_queue() {  # ROLE: claim and label until the queue is empty for ROLE
+  while :; do
+    got=$(psql -X -At -q -v ON_ERROR_STOP=1 -d postgres -c "SET ROLE $1" \
+      -c "SELECT c.item_id FROM llmeval.claim_annotation('support-review') c,
+                 LATERAL llmeval.submit_annotation(c.item_id,
+                   CASE WHEN c.output ILIKE '%not sure%' THEN '{\"correct\": false, \"issue\": \"evasive\"}'
+                        ELSE '{\"correct\": true}' END::jsonb) s
+          WHERE c.item_id IS NOT NULL")
+    [ -z "$got" ] && return
+  done
+}
+work_queue reviewer_ana &
+ana=$!
+work_queue reviewer_ben &
+ben=$!
+wait "$ana" "$ben"
+psql -X -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+\pset footer off
+\echo 'Who labelled what (each item once):'
+SELECT reviewed_by, count(*) AS items, count(*) FILTER (WHERE labels ->> 'issue' = 'evasive') AS evasive
+FROM llmeval.annotation_items GROUP BY reviewed_by ORDER BY reviewed_by;
+\echo 'The labels as regression tests (promote_annotations):'
+SELECT llmeval.promote_annotations('support-review', 'support-regressions') AS dataset_version_id \gset
+SELECT d.name AS dataset, v.version, count(tc.*) AS test_cases,
+       count(*) FILTER (WHERE tc.metadata -> 'labels' ->> 'correct' = 'false') AS labelled_wrong
+FROM llmeval.datasets d JOIN llmeval.dataset_versions v ON v.dataset_id = d.id
+JOIN llmeval.test_cases tc ON tc.dataset_version_id = v.id
+WHERE v.id = :dataset_version_id GROUP BY d.name, v.version;
 SQL

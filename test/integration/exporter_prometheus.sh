@@ -122,6 +122,16 @@ JOIN (VALUES ('exp/alpha', 7, 'task_retry', 1, 'timeout: operation timed out', n
 
 INSERT INTO llmeval.task_scores (task_id, tenant, metric, value)
 SELECT r.task_id, r.tenant, 'bleu', 40 + r.latency_ms / 1000 FROM llmeval.responses r WHERE r.output IS NOT NULL;
+
+-- An online rule whose rows were scored like those outputs (its items point
+-- at them), below its alert_below and alerting.
+CREATE TABLE public.exp_log (id int PRIMARY KEY, answer text, reference text);
+SELECT llmeval.create_online_rule('quality', 'public.exp_log', '{"output": "answer", "expected": "reference"}',
+                                  ARRAY['bleu'], '{"alert_below": {"bleu": 50}}');
+INSERT INTO llmeval.online_items (rule_id, tenant, row_key, status, task_id, ingested_at)
+SELECT r.id, r.tenant, s.task_id::text, 'ingested', s.task_id, now()
+FROM llmeval.online_rules r CROSS JOIN llmeval.task_scores s WHERE r.name = 'quality';
+UPDATE llmeval.online_rules SET alerting = '{bleu}' WHERE name = 'quality';
 SQL
 
 # ---- the monitoring roles ----
@@ -275,6 +285,7 @@ want = {
     key("llmeval_last_15m_input_tokens", model=A): 1500, key("llmeval_last_15m_output_tokens", model=A): 150,
     key("llmeval_last_15m_latency_seconds_count", model=A): 5, key("llmeval_last_15m_latency_seconds_sum", model=A): 4.27,
     key("llmeval_last_24h_cost", model=A): 150.5, key("llmeval_last_24h_cost", model=B): 3.75,
+    key("llmeval_online_alert_state", tenant="postgres", rule="quality", metric="bleu"): 1,
 }
 for w in range(1, workers + 1):
     want[key("llmeval_worker_up", worker=str(w))] = 1
@@ -285,6 +296,9 @@ for le, a, b in [("0.1", 1, 1), ("0.25", 2, 1), ("0.5", 3, 1), ("1", 4, 1), ("2.
 wrong = [(k, v, exp.get(k)) for k, v in want.items() if exp.get(k) is None or abs(exp[k] - v) > 1e-9 * max(1, v)]
 check(f"the exporter's {len(want)} figures are those of the rows inserted", not wrong, f"{wrong[:5]}")
 age = exp.get(key("llmeval_oldest_pending_seconds"))
+mean = exp.get(key("llmeval_online_score_mean", tenant="postgres", rule="quality", metric="bleu"))
+check("the online rule's score mean is exported (the 8 outputs' bleu, 40 plus latency in seconds)",
+      mean is not None and 40 < mean < 50, f"{mean}")
 check("the oldest due pending task is 10 minutes old (the one not yet due does not count)",
       age is not None and 600 <= age < 660, f"{age}")
 age = [v for (n, _), v in exp.items() if n == "llmeval_worker_heartbeat_age_seconds"]
@@ -366,7 +380,7 @@ doc = json.load(sys.stdin)
 rules = [r for g in doc["data"]["groups"] if g["name"] == "llmeval" for r in g["rules"]]
 print(" ".join(f'{r["name"]}={r.get("state", "")}/{r["health"]}' for r in sorted(rules, key=lambda r: r["name"])))
 PY
-want_state="LlmevalCostBudget=firing/ok LlmevalHighErrorRate=inactive/ok LlmevalMetricsAbsent=inactive/ok LlmevalNoWorkers=inactive/ok LlmevalQueueStuck=inactive/ok LlmevalWorkersDegraded=inactive/ok"
+want_state="LlmevalCostBudget=firing/ok LlmevalHighErrorRate=inactive/ok LlmevalMetricsAbsent=inactive/ok LlmevalNoWorkers=inactive/ok LlmevalOnlineScoreDrop=firing/ok LlmevalQueueStuck=inactive/ok LlmevalWorkersDegraded=inactive/ok"
 state=
 for _ in $(seq 1 60); do
   if doc=$(api rules); then
@@ -376,7 +390,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 if [ "$state" = "$want_state" ]; then
-  ok "Prometheus loads the 6 rules and evaluates them: only the cost budget alert fires"
+  ok "Prometheus loads the 7 rules and evaluates them: only the cost budget and online score alerts fire"
 else
   not_ok "Prometheus rule states: got '$state', want '$want_state'"
   tail -n 20 "$work/prometheus.log"
