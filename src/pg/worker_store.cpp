@@ -73,7 +73,20 @@ std::vector<int64_t> Worker::Store(const std::vector<Completion>& completions,
         Log(LOG, std::string("pg_llmeval worker: write-back retried after: ") + e.what());
         continue;
       }
-      if (!IsPerTaskError(e.sqlerrcode()) || completions.size() + failures.size() <= 1) throw;
+      if (!IsPerTaskError(e.sqlerrcode())) throw;
+      if (completions.size() + failures.size() == 1) {
+        // The one result cannot be stored: its task fails alone, with the
+        // reason (never the worker: it holds other tenants' claims).
+        if (completions.empty()) {
+          StoreAlone(failures.front(), settled);
+        } else {
+          const Completion& c = completions.front();
+          StoreAlone({c.task, std::string("could not store the result: ") + e.what(), 0, true,
+                      c.latency_ms},
+                     settled);
+        }
+        return settled;
+      }
       Log(LOG, "pg_llmeval worker: write-back of " +
                    std::to_string(completions.size() + failures.size()) + " results failed (" +
                    e.what() + "); storing them one by one");
