@@ -328,7 +328,7 @@ BEGIN
   IF pairwise_jobs IS NULL THEN
     RETURN;
   END IF;
-  PERFORM llmeval._lock_jobs_for_change(pairwise_jobs);
+  PERFORM llmeval._lock_rows_for_change('llmeval.jobs', pairwise_jobs, 'job');
   INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, target_task_id,
                              other_task_id, metric, sample, swapped)
   SELECT a.job_id, a.test_case_id, jm_model.id, a.tenant, 'judge', a.id, b.id, jm.name, s.i, o.swapped
@@ -403,38 +403,16 @@ CREATE FUNCTION llmeval._lock_judged_outputs(task_ids bigint[]) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  wanted bigint[];
-  held bigint[] := '{}';
-  wait_ms int := coalesce(nullif(current_setting('llmeval.job_lock_wait_ms', true), '')::int, 0);
-  give_up timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
 BEGIN
-  wanted := ARRAY(SELECT DISTINCT o.id
-                  FROM llmeval.tasks t
-                  CROSS JOIN LATERAL (VALUES (t.target_task_id), (t.other_task_id)) AS o(id)
-                  WHERE t.id = ANY (task_ids) AND t.kind = 'judge' AND o.id IS NOT NULL
-                    AND (t.other_task_id IS NOT NULL
-                         OR EXISTS (SELECT 1 FROM llmeval.tasks s
-                                    WHERE s.target_task_id = t.target_task_id AND s.metric = t.metric
-                                      AND s.id <> t.id))
-                  ORDER BY 1);
-  IF cardinality(wanted) = 0 THEN
-    RETURN;
-  END IF;
-  IF wait_ms = 0 THEN
-    PERFORM 1 FROM llmeval.tasks g WHERE g.id = ANY (wanted) ORDER BY g.id FOR NO KEY UPDATE;
-    RETURN;
-  END IF;
-  LOOP
-    held := held || ARRAY(SELECT g.id FROM llmeval.tasks g WHERE g.id = ANY (wanted) AND g.id <> ALL (held)
-                          ORDER BY g.id FOR NO KEY UPDATE SKIP LOCKED);
-    EXIT WHEN cardinality(held) >= cardinality(wanted);
-    IF clock_timestamp() >= give_up THEN
-      RAISE EXCEPTION 'a judged output''s row is held by another transaction'
-        USING ERRCODE = 'lock_not_available';
-    END IF;
-    PERFORM pg_sleep(0.002);
-  END LOOP;
+  PERFORM llmeval._lock_rows_for_change('llmeval.tasks', ARRAY(
+    SELECT DISTINCT o.id
+    FROM llmeval.tasks t
+    CROSS JOIN LATERAL (VALUES (t.target_task_id), (t.other_task_id)) AS o(id)
+    WHERE t.id = ANY (task_ids) AND t.kind = 'judge' AND o.id IS NOT NULL
+      AND (t.other_task_id IS NOT NULL
+           OR EXISTS (SELECT 1 FROM llmeval.tasks s
+                      WHERE s.target_task_id = t.target_task_id AND s.metric = t.metric AND s.id <> t.id))
+    ORDER BY 1), 'judged output');
 END $$;
 REVOKE ALL ON FUNCTION llmeval._lock_judged_outputs(bigint[]) FROM PUBLIC;
 

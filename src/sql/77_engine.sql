@@ -114,12 +114,13 @@ BEGIN
 END
 $$;
 
--- Locks these job rows, waiting at most wait_ms in all, and returns those
--- this transaction now holds. SKIP LOCKED, tried again every 2 ms: never a
--- lock wait, so never a deadlock, and no subtransaction (a row locked in a
--- subtransaction and then updated by its parent gets a MultiXact, which made
--- every read of a busy job's row expensive).
-CREATE FUNCTION llmeval._lock_job_rows(job_ids bigint[], wait_ms int)
+-- Locks these rows of relation (jobs or tasks, by id), waiting at most
+-- wait_ms in all, and returns those this transaction now holds. SKIP LOCKED,
+-- tried again every 2 ms: never a lock wait, so never a deadlock, and no
+-- subtransaction (a row locked in a subtransaction and then updated by its
+-- parent gets a MultiXact, which made every read of a busy job's row
+-- expensive).
+CREATE FUNCTION llmeval._lock_rows(relation regclass, ids bigint[], wait_ms int)
 RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -128,26 +129,27 @@ DECLARE
   held bigint[] := '{}';
   give_up timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
 BEGIN
-  job_ids := ARRAY(SELECT DISTINCT x FROM unnest(job_ids) x WHERE x IS NOT NULL);
+  ids := ARRAY(SELECT DISTINCT x FROM unnest(ids) x WHERE x IS NOT NULL);
   LOOP
-    held := held || ARRAY(SELECT j.id FROM llmeval.jobs j
-                          WHERE j.id = ANY (job_ids) AND j.id <> ALL (held)
-                          ORDER BY j.id FOR NO KEY UPDATE SKIP LOCKED);
-    EXIT WHEN cardinality(held) >= cardinality(job_ids) OR clock_timestamp() >= give_up;
+    EXECUTE format('SELECT $2 || ARRAY(SELECT r.id FROM %s r WHERE r.id = ANY ($1) AND r.id <> ALL ($2)'
+                   ' ORDER BY r.id FOR NO KEY UPDATE SKIP LOCKED)', relation)
+      INTO held USING ids, held;
+    EXIT WHEN cardinality(held) >= cardinality(ids) OR clock_timestamp() >= give_up;
     PERFORM pg_sleep(0.002);
   END LOOP;
   RETURN held;
 END $$;
 
--- Locks these job rows, for a change that must see every other change of
--- the jobs' tasks committed first (the pairwise queueing: two workers
--- completing the two halves of a pair; the scoring of an output judged by
--- several calls). A worker's write-back sets
--- llmeval.job_lock_wait_ms (for its transaction): it holds its own task rows
--- by then, and must not wait on a job row a tenant holds, so it tries for
--- that long and gives up (55P03; the worker keeps the results and tries
--- again later). Everyone else waits, in id order.
-CREATE FUNCTION llmeval._lock_jobs_for_change(job_ids bigint[]) RETURNS void
+-- Locks these rows of relation for a change that must see every other
+-- change committed first: the pairwise queueing (two workers completing the
+-- two halves of a pair: the job's row) and the scoring of an output judged
+-- by several calls (the judged generation's row). A worker's write-back
+-- sets llmeval.job_lock_wait_ms (for its transaction): it holds its own
+-- task rows by then, and must not wait on a row a tenant may hold, so it
+-- tries for that long and gives up (55P03 naming what, e.g. "job"; the
+-- worker keeps the results and tries again later). Everyone else waits, in
+-- id order.
+CREATE FUNCTION llmeval._lock_rows_for_change(relation regclass, ids bigint[], what text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -155,13 +157,17 @@ DECLARE
   -- (milliseconds, no unit; NULL where the library is not loaded)
   wait_ms int := coalesce(nullif(current_setting('llmeval.job_lock_wait_ms', true), '')::int, 0);
 BEGIN
+  IF coalesce(cardinality(ids), 0) = 0 THEN
+    RETURN;
+  END IF;
   IF wait_ms > 0 THEN
-    IF cardinality(llmeval._lock_job_rows(job_ids, wait_ms))
-       < (SELECT count(DISTINCT x) FROM unnest(job_ids) x WHERE x IS NOT NULL) THEN
-      RAISE EXCEPTION 'a job''s row is held by another transaction' USING ERRCODE = 'lock_not_available';
+    IF cardinality(llmeval._lock_rows(relation, ids, wait_ms))
+       < (SELECT count(DISTINCT x) FROM unnest(ids) x WHERE x IS NOT NULL) THEN
+      RAISE EXCEPTION 'a %''s row is held by another transaction', what USING ERRCODE = 'lock_not_available';
     END IF;
   ELSE
-    PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (job_ids) ORDER BY j.id FOR NO KEY UPDATE;
+    EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s r WHERE r.id = ANY ($1) ORDER BY r.id'
+                   ' FOR NO KEY UPDATE) l', relation) USING ids;
   END IF;
 END $$;
 
@@ -555,8 +561,8 @@ REVOKE ALL ON FUNCTION llmeval._complete_tasks_apply(bigint[], uuid[], text[], f
                                                      bytea[], bigint[], text[], float8[], bigint[], int[], int[],
                                                      int[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks_apply(bigint[], uuid[], text[], bigint[], boolean[], float8[], bigint[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._lock_job_rows(bigint[], int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmeval._lock_jobs_for_change(bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lock_rows(regclass, bigint[], int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._lock_rows_for_change(regclass, bigint[], text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fail_tasks(bigint[], uuid[], text[], bigint[], boolean[], float8[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._release_tasks(bigint[], uuid[], bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._lost_claims(bigint[], uuid[]) FROM PUBLIC;
