@@ -235,6 +235,15 @@ check "a job whose every call fails ends failed" "SELECT llmeval.wait_job($twice
 check "each task made the job's max_attempts calls" \
   "SELECT count(*) FILTER (WHERE attempts = 2) || ' ' || $(mock_stat "s['requests_total']")
    FROM llmeval.tasks WHERE job_id = $twice" "10 20"
+# ...and cannot raise them above the operator's setting (5): a tenant's
+# {"max_attempts": 100} against an outage is 5 calls per task, not 100.
+mock_reset
+mock_config '{"status_override": 503}'
+greedy=$(submit lv_alice d1 '{"cache": false, "max_attempts": 100}')
+check "a job asking for 100 attempts against an outage ends failed" "SELECT llmeval.wait_job($greedy, '90 s')" failed
+check "its tasks made the operator's 5 calls each, not 100" \
+  "SELECT count(*) FILTER (WHERE attempts = 5) || ' ' || $(mock_stat "s['requests_total']")
+   FROM llmeval.tasks WHERE job_id = $greedy" "10 50"
 mock_reset
 
 # 9. The workers exchange UTF-8 with providers without converting: in a
