@@ -41,6 +41,17 @@ void AbortQuietly() noexcept {
   }
 }
 
+bool LockExtension() {
+  return PgCall([]() noexcept {
+    const Oid extension = get_extension_oid("pg_llmeval", true);
+    if (!OidIsValid(extension)) return false;
+    LockDatabaseObject(ExtensionRelationId, extension, 0, AccessShareLock);
+    // (taking the lock processed the invalidations of a DROP that committed
+    // while this waited: the catalog lookup sees it)
+    return get_extension_oid("pg_llmeval", true) == extension;
+  });
+}
+
 uint64_t Statement::Execute(const std::vector<Datum>& values, const std::vector<char>& nulls) {
   if (values.size() != argtypes_.size())
     throw core::Error(core::ErrorKind::kInternal, "wrong number of SPI arguments");

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,31 @@ void InTransaction(Fn&& fn) {
     AbortQuietly();
     throw;
   }
+}
+
+// Thrown by InExtensionTransaction when the extension does not exist (any
+// more): nothing of it is left to work on.
+class ExtensionGone : public std::runtime_error {
+ public:
+  ExtensionGone() : std::runtime_error("the extension pg_llmeval is not installed") {}
+};
+
+// Takes a share lock on the extension pg_llmeval until the end of the
+// transaction; false when it does not exist, or was dropped while this
+// waited. DROP EXTENSION locks the extension before any of its tables, so
+// a transaction that holds this lock first is waited for, instead of taking
+// a table lock that DROP holds while DROP waits for another it holds: a
+// deadlock, which Postgres resolves by failing the DROP.
+bool LockExtension();
+
+// InTransaction for work on the extension's tables: with the extension
+// locked first (LockExtension), or ExtensionGone.
+template <typename Fn>
+void InExtensionTransaction(Fn&& fn) {
+  InTransaction([&] {
+    if (!LockExtension()) throw ExtensionGone();
+    fn();
+  });
 }
 
 // A statement prepared once per process (SPI_keepplan) and run with

@@ -229,8 +229,9 @@ class Worker {
   // After an error (a cancel by pg_cancel_backend among them) the worker
   // gives its claims back, or, if even that fails, forgets them (the reclaim
   // of claims whose worker is gone, or their leases, bring them back), and
-  // checks the extension again before claiming.
-  void ResetAfterError();
+  // checks the extension again before claiming. With extension_gone (the
+  // extension was dropped) there are no claims left to give back.
+  void ResetAfterError(bool extension_gone = false);
  private:
   static http::ClientOptions ClientOptions();
   void CheckExtension();

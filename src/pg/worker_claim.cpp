@@ -24,7 +24,7 @@ void Worker::ReleaseAll(bool count_attempt) {
   HeldClaims(ids, tokens);
   for (const auto& entry : tasks_) jobs.push_back(entry.second.job_id);
   tasks_.clear();
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     static spi::Statement release("SELECT llmeval._release_tasks($1, $2, 0, $3)",
                                   {INT8ARRAYOID, UUIDARRAYOID, BOOLOID});
     release.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),
@@ -33,11 +33,12 @@ void Worker::ReleaseAll(bool count_attempt) {
   });
 }
 
-void Worker::ResetAfterError() {
+void Worker::ResetAfterError(bool extension_gone) {
   try {
     // The attempt counts: an error that comes back with the same tasks
     // (tenant code, a bad row) must end in their failure, not loop.
-    ReleaseAll(true);
+    // (Without the extension there is nothing to give them back to.)
+    if (!extension_gone) ReleaseAll(true);
   } catch (const std::exception& e) {
     spi::AbortQuietly();
     Log(LOG, std::string("pg_llmeval worker: could not release its tasks: ") + e.what());
@@ -52,17 +53,12 @@ void Worker::ResetAfterError() {
 }
 
 void Worker::CheckExtension() {
-  spi::InTransaction([&] {
-    static spi::Statement check(
-        "SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'pg_llmeval'", {});
-    check.Execute({});
-    extension_ready_ = spi::Int64(0, 1) > 0;
-  });
+  spi::InTransaction([&] { extension_ready_ = spi::LockExtension(); });
 }
 
 void Worker::ReclaimExpiredLeases() {
   int64_t n = 0;
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     static spi::Statement reclaim("SELECT llmeval._reclaim_expired_leases()", {});
     reclaim.Execute({});
     n = spi::Int64(0, 1);
@@ -76,7 +72,7 @@ int Worker::Claim(int max_tasks) {
   // The claim itself: ids and tokens.
   std::vector<int64_t> ids, jobs;
   std::vector<spi::Uuid> tokens;
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     static spi::Statement claim("SELECT task_id, claim_token, job_id FROM llmeval._claim_tasks($1, $2)",
                                 {INT4OID, INT4OID});
     const uint64_t n = claim.Execute(
@@ -126,7 +122,7 @@ int Worker::Claim(int max_tasks) {
 
 void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& claimed,
                            std::vector<std::optional<CachedReply>>& cached) {
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     static spi::Statement requests(
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
@@ -324,7 +320,7 @@ void Worker::DropLostClaims() {
   std::vector<spi::Uuid> tokens;
   HeldClaims(ids, tokens);
   std::vector<int64_t> lost;
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     static spi::Statement check("SELECT llmeval._lost_claims($1, $2)", {INT8ARRAYOID, UUIDARRAYOID});
     check.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens)});
     lost = spi::Int64Array(0, 1);
@@ -346,7 +342,7 @@ void Worker::RenewLeases() {
   std::vector<int64_t> ids;
   std::vector<spi::Uuid> tokens;
   HeldClaims(ids, tokens);
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     static spi::Statement renew("SELECT llmeval._renew_leases($1, $2, $3)",
                                 {INT8ARRAYOID, UUIDARRAYOID, INT4OID});
     renew.Execute({spi::Int64ArrayDatum(ids), spi::UuidArrayDatum(tokens),

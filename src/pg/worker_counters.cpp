@@ -29,7 +29,7 @@ void Worker::FoldJobCounters(std::vector<int64_t> job_ids, bool every_job) {
 
 void Worker::FoldPendingJobCounters(bool every_job) {
   try {
-    spi::InTransaction([&] { FoldJobCounters({}, every_job); });
+    spi::InExtensionTransaction([&] { FoldJobCounters({}, every_job); });
   } catch (const llmeval::pg::PgError& e) {
     // A fold of its own fails alone: the claims and calls of this worker
     // are not given up for it, and the next sweep folds those jobs.

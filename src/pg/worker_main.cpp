@@ -93,6 +93,12 @@ void RunWorker(int slot) {
       worker.Step(woken);
       if (worker.HasCalls()) worker.PollCalls();
       error_backoff_ms = 0;
+    } catch (const spi::ExtensionGone&) {
+      // DROP EXTENSION (or DROP SCHEMA ... CASCADE): its tasks went with it;
+      // wait for a CREATE EXTENSION.
+      spi::AbortQuietly();
+      Log(LOG, "pg_llmeval worker: the extension was dropped; its claims are gone with it");
+      worker.ResetAfterError(true);
     } catch (const std::exception& e) {
       spi::AbortQuietly();
       Log(LOG, std::string("pg_llmeval worker: ") + e.what());

@@ -10,7 +10,7 @@ namespace llmeval::pg::worker {
 bool Worker::IngestOnlineRows() {
   bool rules_exist = false;
   try {
-    spi::InTransaction([&] {
+    spi::InExtensionTransaction([&] {
       // (and whether any rule exists: a database without one is looked at
       // every ten seconds, not every second)
       static spi::Statement ingest(

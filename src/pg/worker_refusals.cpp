@@ -44,7 +44,7 @@ void Worker::RememberRefusals() {
   }
   refusals_.clear();
   try {
-    spi::InTransaction([&] {
+    spi::InExtensionTransaction([&] {
       static spi::Statement remember("SELECT llmeval._remember_refused_params($1, $2)",
                                      {INT4ARRAYOID, TEXTARRAYOID});
       remember.Execute({spi::Int32ArrayDatum(models), spi::TextArrayDatum(params)});

@@ -154,7 +154,7 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
   const std::vector<Completion>& completions = all_completions;
   const std::vector<Failure>& failures = all_failures;
   std::vector<int64_t> applied;  // the tasks whose results were stored
-  spi::InTransaction([&] {
+  spi::InExtensionTransaction([&] {
     // This transaction holds its own task rows (SKIP LOCKED) before it needs
     // their jobs' rows; it tries for those for kJobLockWaitMs, then gives up
     // (55P03), rather than wait on a job row a tenant holds.

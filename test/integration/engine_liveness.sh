@@ -24,6 +24,7 @@ as() { psql -X -At -v ON_ERROR_STOP=1 -U "$1" -d postgres -c "$2"; }
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
 ALTER SYSTEM RESET llmeval.lease_seconds;
+ALTER SYSTEM RESET llmeval.max_attempts;
 ALTER SYSTEM SET llmeval.request_timeout_ms = 20000;
 SELECT pg_reload_conf();
 DROP EXTENSION IF EXISTS pg_llmeval CASCADE;
@@ -39,6 +40,7 @@ SELECT llmeval.create_model('mock-openai/gpt-judge', 1, 2);
 SELECT llmeval.create_model('mock-openai/gpt-limited', 0, 0, '{"requests_per_minute": 60, "api_model": "gpt-good"}');
 SQL
 check "the lease is the default 300 s" "SHOW llmeval.lease_seconds" 5min
+check "a task is called at most the default 5 times" "SHOW llmeval.max_attempts" 5
 
 # datasets built from the mock's questions, readable by the tenants
 q "CREATE TABLE IF NOT EXISTS public.lv_data (name text PRIMARY KEY, doc jsonb)" >/dev/null
