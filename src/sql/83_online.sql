@@ -168,14 +168,14 @@ REVOKE ALL ON FUNCTION llmeval._online_enqueue() FROM PUBLIC;
 CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
-                   'alert_below', 'max_cost_usd_per_day', 'review', 'idle_seconds', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
+                   'alert_below', 'alert_window', 'alert_min_scores', 'max_cost_usd_per_day', 'review', 'idle_seconds', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
                    'max_attempts', 'cache'] $$;
 
 -- The options that are the rule's, not its job's.
 CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
-                   'alert_below', 'max_cost_usd_per_day', 'review', 'idle_seconds'] $$;
+                   'alert_below', 'alert_window', 'alert_min_scores', 'max_cost_usd_per_day', 'review', 'idle_seconds'] $$;
 
 CREATE FUNCTION llmeval._online_column_roles() RETURNS text[]
 LANGUAGE sql IMMUTABLE
@@ -387,6 +387,18 @@ BEGIN
   END IF;
 END $$;
 
+-- Whether text is a valid interval.
+CREATE FUNCTION llmeval._is_interval(value text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM value::interval;
+  RETURN true;
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+  RETURN false;
+END $$;
+
 -- Whether text is a valid timestamptz (PostgreSQL 16 has pg_input_is_valid).
 CREATE FUNCTION llmeval._is_timestamptz(value text) RETURNS boolean
 LANGUAGE plpgsql STABLE
@@ -461,6 +473,18 @@ BEGIN
   IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'object' AND NOT jsonb_path_exists(v, '$.* ? (@.type() != "number")')) THEN
     RAISE EXCEPTION 'online rule option "alert_below" must map metric names to numbers'
       USING ERRCODE = 'invalid_parameter_value', HINT = 'For example {"relevance": 0.6}.';
+  END IF;
+  v := options -> 'alert_window';
+  IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'string' AND llmeval._is_interval(v #>> '{}')
+                            AND (v #>> '{}')::interval BETWEEN interval '1 minute' AND interval '30 days') THEN
+    RAISE EXCEPTION 'online rule option "alert_window" must be an interval from 1 minute to 30 days'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example "15 minutes"; the default is "1 hour".';
+  END IF;
+  v := options -> 'alert_min_scores';
+  IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$'
+                            AND v::text::numeric BETWEEN 1 AND 1000000) THEN
+    RAISE EXCEPTION 'online rule option "alert_min_scores" must be an integer from 1 to 1000000'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'The default is 10.';
   END IF;
   v := options -> 'max_cost_usd_per_day';
   IF v IS NOT NULL AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric > 0) THEN

@@ -1,20 +1,24 @@
 -- What people watch of an online rule: its scores over time, and an alert
 -- when a metric drops below the level its owner set (option alert_below).
 
--- The window and the least number of scores an alert is decided on: one
--- hour, 10 scores (fewer would alert on noise).
-CREATE FUNCTION llmeval._online_alert_window() RETURNS interval
-LANGUAGE sql IMMUTABLE AS $$ SELECT interval '1 hour' $$;
-CREATE FUNCTION llmeval._online_alert_min_scores() RETURNS int
-LANGUAGE sql IMMUTABLE AS $$ SELECT 10 $$;
+-- The window and the least number of scores a rule's alerts are decided
+-- on: its options alert_window and alert_min_scores, by default one hour
+-- and 10 scores (fewer would alert on noise). (Checked at the rule's
+-- creation: llmeval._check_online_options.)
+CREATE FUNCTION llmeval._online_alert_window(options jsonb) RETURNS interval
+LANGUAGE sql STABLE AS $$ SELECT coalesce((options ->> 'alert_window')::interval, interval '1 hour') $$;
+CREATE FUNCTION llmeval._online_alert_min_scores(options jsonb) RETURNS int
+LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce((options ->> 'alert_min_scores')::int, 10) $$;
 
 -- Each rule's metrics now: the number and mean of their scores over the
--- alert window (the last hour), the metric's alert_below and whether it
--- alerts. What the alerts decide on, and the Prometheus gauges show.
+-- rule's alert window, the metric's alert_below and whether it alerts.
+-- What the alerts decide on, and the Prometheus gauges show.
 CREATE VIEW llmeval.online_gauges WITH (security_invoker = true) AS
 SELECT r.tenant, r.name AS rule, m.metric, w.n, w.mean,
        (r.options -> 'alert_below' ->> m.metric)::float8 AS alert_below,
-       m.metric = ANY (r.alerting) AS alerting, r.id AS rule_id
+       m.metric = ANY (r.alerting) AS alerting, r.id AS rule_id,
+       llmeval._online_alert_window(r.options) AS alert_window,
+       llmeval._online_alert_min_scores(r.options) AS alert_min_scores
 FROM llmeval.online_rules r
 CROSS JOIN unnest(r.metrics) AS m(metric)
 CROSS JOIN LATERAL (
@@ -23,10 +27,10 @@ CROSS JOIN LATERAL (
   JOIN llmeval.task_scores s ON s.task_id = i.task_id AND s.metric = m.metric
   WHERE i.rule_id = r.id AND i.status = 'ingested'
     -- judges score a while after the row is read: a day's rows bound the search
-    AND i.ingested_at > now() - llmeval._online_alert_window() - interval '1 day'
-    AND s.created_at > now() - llmeval._online_alert_window()) w;
+    AND i.ingested_at > now() - llmeval._online_alert_window(r.options) - interval '1 day'
+    AND s.created_at > now() - llmeval._online_alert_window(r.options)) w;
 COMMENT ON VIEW llmeval.online_gauges IS
-  'per online rule and metric: n and mean of the last hour''s scores, alert_below, and whether it alerts';
+  'per online rule and metric: n and mean of the scores in the rule''s alert window (default the last hour), alert_below, and whether it alerts';
 GRANT SELECT ON llmeval.online_gauges TO llmeval_user, llmeval_admin;
 
 -- Per time bucket and metric of a rule: the number of scores, their mean
@@ -89,7 +93,8 @@ COMMENT ON FUNCTION llmeval.online_summary(text, interval) IS
   'per time bucket and metric of an online rule: n, mean and its 95% CI, share below alert_below, cost of its judge calls';
 
 -- Decides the alerts of every rule with alert_below: a metric whose mean
--- over the last hour (at least 10 scores) is below its level starts
+-- over the rule's alert window (with at least its alert_min_scores
+-- scores; by default the last hour, 10 scores) is below its level starts
 -- alerting; one back at or above it stops. Each change is an event
 -- (online_alert, online_alert_cleared) and a NOTIFY on llmeval_online_alert
 -- with the rule, tenant, metric, mean, n and level; while it lasts the
@@ -103,10 +108,10 @@ DECLARE
 BEGIN
   FOR change IN
     SELECT g.rule_id AS id, g.tenant, g.rule AS name, r.job_id, g.metric, g.n, g.mean,
-           g.alert_below AS level, NOT g.alerting AS starts
+           g.alert_below AS level, NOT g.alerting AS starts, g.alert_window
     FROM llmeval.online_gauges g JOIN llmeval.online_rules r ON r.id = g.rule_id
     WHERE g.alert_below IS NOT NULL
-      AND ((NOT g.alerting AND g.n >= llmeval._online_alert_min_scores() AND g.mean < g.alert_below)
+      AND ((NOT g.alerting AND g.n >= g.alert_min_scores AND g.mean < g.alert_below)
            OR (g.alerting AND (g.n = 0 OR g.mean >= g.alert_below)))
     ORDER BY g.rule_id, g.metric
   LOOP
@@ -122,7 +127,7 @@ BEGIN
     VALUES (change.tenant, change.job_id, CASE WHEN change.starts THEN 'online_alert' ELSE 'online_alert_cleared' END,
             jsonb_build_object('rule', change.name, 'rule_id', change.id, 'metric', change.metric,
                                'mean', change.mean, 'n', change.n, 'alert_below', change.level,
-                               'window', llmeval._online_alert_window()::text));
+                               'window', change.alert_window::text));
     PERFORM pg_notify('llmeval_online_alert',
                       json_build_object('rule', change.name, 'tenant', change.tenant, 'metric', change.metric,
                                         'alerting', change.starts, 'mean', change.mean, 'n', change.n,

@@ -430,7 +430,7 @@ AS $$
                                round(extract(epoch FROM w.heartbeat_age)::numeric, 3))
     FROM llmeval.worker_status w
     UNION ALL
-    SELECT 10, 0, E'# HELP llmeval_online_score_mean Mean of an online rule''s metric over the last hour.\n# TYPE llmeval_online_score_mean gauge\n# HELP llmeval_online_alert_state Whether an online rule''s metric is below its alert_below (1) or not (0).\n# TYPE llmeval_online_alert_state gauge'
+    SELECT 10, 0, E'# HELP llmeval_online_score_mean Mean of an online rule''s metric over its alert window (default the last hour).\n# TYPE llmeval_online_score_mean gauge\n# HELP llmeval_online_alert_state Whether an online rule''s metric is below its alert_below (1) or not (0).\n# TYPE llmeval_online_alert_state gauge'
     UNION ALL
     SELECT 10, 1, format('llmeval_online_score_mean{tenant="%s",rule="%s",metric="%s"} %s', llmeval._prom_label(g.tenant),
                          llmeval._prom_label(g.rule), llmeval._prom_label(g.metric), g.mean)

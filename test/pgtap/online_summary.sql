@@ -3,7 +3,7 @@
 -- drops below its level, another when it recovers. The workers' step
 -- (llmeval._online_ingest) is called directly, as a superuser.
 BEGIN;
-SELECT plan(24);
+SELECT plan(33);
 
 CREATE ROLE tap_salice IN ROLE llmeval_user;
 CREATE ROLE tap_sbob IN ROLE llmeval_user;
@@ -22,6 +22,23 @@ SELECT throws_ok($$ SELECT llmeval.create_online_rule('s', 'public.tap_answers',
                  'alert_below names only the rule''s metrics');
 SELECT ok(llmeval.create_online_rule('s', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
             ARRAY['exact_match', 'token_f1'], '{"alert_below": {"exact_match": 0.5}}') > 0, 'a rule with an alert');
+-- The alert window and the least number of scores, a rule's options.
+SELECT throws_ok($$ SELECT llmeval.create_online_rule('w', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
+                    ARRAY['exact_match'], '{"alert_window": "soon"}') $$, '22023',
+                 'online rule option "alert_window" must be an interval from 1 minute to 30 days', 'alert_window must be an interval');
+SELECT throws_ok($$ SELECT llmeval.create_online_rule('w', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
+                    ARRAY['exact_match'], '{"alert_window": "10 seconds"}') $$, '22023', NULL, 'alert_window of 10 seconds is too short');
+SELECT throws_ok($$ SELECT llmeval.create_online_rule('w', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
+                    ARRAY['exact_match'], '{"alert_window": "1 year"}') $$, '22023', NULL, 'alert_window of a year is too long');
+SELECT throws_ok($$ SELECT llmeval.create_online_rule('w', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
+                    ARRAY['exact_match'], '{"alert_min_scores": 1.5}') $$, '22023',
+                 'online rule option "alert_min_scores" must be an integer from 1 to 1000000', 'alert_min_scores must be an integer');
+SELECT throws_ok($$ SELECT llmeval.create_online_rule('w', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
+                    ARRAY['exact_match'], '{"alert_min_scores": 0}') $$, '22023', NULL, 'alert_min_scores must be positive');
+-- the same level, over 10 minutes and with at least 50 scores
+SELECT ok(llmeval.create_online_rule('s50', 'public.tap_answers', '{"output": "answer", "expected": "reference"}',
+            ARRAY['exact_match'], '{"alert_below": {"exact_match": 0.5}, "alert_window": "10 minutes", "alert_min_scores": 50}') > 0,
+          'a rule with its own alert window and least number of scores');
 -- 10 right answers and 10 wrong ones
 INSERT INTO public.tap_answers (answer, reference)
 SELECT CASE WHEN g <= 10 THEN 'yes' ELSE 'no' END, 'yes' FROM generate_series(1, 20) g;
@@ -50,6 +67,9 @@ SET ROLE tap_salice;
 SELECT is((SELECT (detail ->> 'metric') || ' ' || (detail ->> 'mean') || ' ' || (detail ->> 'n') FROM llmeval.events
            WHERE kind = 'online_alert'), 'exact_match 0.25 40', 'the drop raises one alert event, with the mean');
 SELECT is((SELECT alerting FROM llmeval.online_rules WHERE name = 's'), ARRAY['exact_match'], 'the rule says it alerts');
+SELECT is((SELECT n || ' ' || mean || ' ' || alert_window || ' ' || alert_min_scores || ' ' || alerting
+           FROM llmeval.online_gauges WHERE rule = 's50'), '40 0.25 00:10:00 50 false',
+          'the same drop over 40 scores is no alert for a rule that needs 50');
 SELECT ok(llmeval.prometheus_metrics() LIKE '%llmeval_online_alert_state{tenant="tap_salice",rule="s",metric="exact_match"} 1%'
           AND llmeval.prometheus_metrics() LIKE '%llmeval_online_score_mean{tenant="tap_salice",rule="s",metric="exact_match"} 0.25%',
           'the Prometheus gauges show the alert and the mean');
@@ -69,6 +89,15 @@ RESET ROLE;
 SELECT llmeval._online_ingest();
 SET ROLE tap_salice;
 SELECT is((SELECT count(*) FROM llmeval.events WHERE kind = 'online_alert_cleared'), 1::bigint, 'recovery clears it');
+-- scores 20 minutes old: out of a 10-minute window, within the hour
+RESET ROLE;
+UPDATE llmeval.task_scores s SET created_at = now() - interval '20 minutes'
+FROM llmeval.online_items i WHERE i.task_id = s.task_id;
+SET ROLE tap_salice;
+SELECT is((SELECT string_agg(rule || ' ' || n, ', ' ORDER BY rule) FROM llmeval.online_gauges WHERE metric = 'exact_match'),
+          's 100, s50 0', 'a rule''s alert window bounds the scores its gauges and alerts count');
+SELECT is((SELECT detail ->> 'window' FROM llmeval.events WHERE kind = 'online_alert'), '01:00:00',
+          'the alert event names its window');
 
 -- the rule's report page, with an output that is markup
 INSERT INTO public.tap_answers (answer, reference) VALUES ('<script>alert(1)</script>', 'yes');
