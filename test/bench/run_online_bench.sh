@@ -47,17 +47,25 @@ median() { sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
 printf '\nInserts into a source table, without and with an online rule (rate 0.1)\n'
 printf 'median of %s runs of %s s, one client, autocommit\n\n' "$RUNS" "$SECONDS_PER_RUN"
-printf '%-12s %16s %16s %8s\n' "rows/stmt" "no rule rows/s" "rule rows/s" "ratio"
+printf '%-12s %16s %16s %8s %8s %12s\n' "rows/stmt" "no rule rows/s" "rule rows/s" "ratio" "pairs" "pair range"
 for batch in 1 1000; do
-  : > "$work/plain" ; : > "$work/ruled"
+  : > "$work/plain" ; : > "$work/ruled" ; : > "$work/ratios"
   for _ in $(seq "$RUNS"); do
-    rows_per_second plain_log "$batch" >> "$work/plain"; echo >> "$work/plain"
-    rows_per_second ruled_log "$batch" >> "$work/ruled"; echo >> "$work/ruled"
+    a=$(rows_per_second plain_log "$batch")
+    b=$(rows_per_second ruled_log "$batch")
+    echo "$a" >> "$work/plain"
+    echo "$b" >> "$work/ruled"
+    awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b / a }' >> "$work/ratios"
   done
   plain=$(median < "$work/plain")
   ruled=$(median < "$work/ruled")
-  printf '%-12s %16s %16s %8s\n' "$batch" "$plain" "$ruled" "$(awk -v a="$ruled" -v b="$plain" 'BEGIN { printf "%.3f", a / b }')"
+  # Also the ratio within each pair of adjacent runs, and their median: load
+  # that comes and goes over the measurement hits both runs of a pair alike.
+  printf '%-12s %16s %16s %8s %8s %12s\n' "$batch" "$plain" "$ruled" \
+    "$(awk -v a="$ruled" -v b="$plain" 'BEGIN { printf "%.3f", a / b }')" "$(median < "$work/ratios")" \
+    "$(sort -g "$work/ratios" | sed -n '1p;$p' | paste -sd-)"
 done
+printf '\nratio: of the two medians; pairs: the median of the ratios within pairs of adjacent runs\n'
 sampled=$(psql -X -At -d "$db" -c "SELECT (SELECT count(*) FROM llmeval.online_pending) + (SELECT count(*) FROM llmeval.online_items)")
 inserted=$(psql -X -At -d "$db" -c "SELECT count(*) FROM ruled_log")
 printf '\nrows sampled by the rule (queued): %s of %s (%.3f)\n' "$sampled" "$inserted" "$(awk -v s="$sampled" -v n="$inserted" 'BEGIN { print s / n }')"
