@@ -248,6 +248,9 @@ CREATE TABLE llmeval.tasks (
 -- the index without sorting every pending task (a job's tasks share one
 -- next_attempt_at)
 CREATE INDEX tasks_claimable ON llmeval.tasks (next_attempt_at, id) WHERE status = 'pending';
+-- the same by job: the jobs with pending tasks (a skip scan), and the first
+-- due tasks of each, for the claim's fair shares (llmeval._claim_tasks)
+CREATE INDEX tasks_pending_by_job ON llmeval.tasks (job_id, next_attempt_at, id) WHERE status = 'pending';
 -- leases to reclaim when a worker died
 CREATE INDEX tasks_leases ON llmeval.tasks (lease_expires_at) WHERE status = 'running';
 CREATE UNIQUE INDEX tasks_generation_key ON llmeval.tasks (job_id, test_case_id, model_id)

@@ -37,7 +37,7 @@ CREATE FUNCTION llmeval._job_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params', 'temperature',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
-                   'embedding_model', 'judge_params', 'judge_logprobs'] $$;
+                   'embedding_model', 'judge_params', 'judge_logprobs', 'priority'] $$;
 
 -- The rule a job option or request parameter breaks, if any (NULL: fine).
 -- Request parameters reach a provider's request body (a prompt version's
@@ -98,6 +98,9 @@ AS $$
     WHEN k = 'samples'
          AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 20)
       THEN 'an integer from 1 to 20'
+    WHEN k = 'priority'
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]+$' AND v::text::numeric BETWEEN -1000 AND 1000)
+      THEN 'an integer from -1000 to 1000'
   END
 $$;
 

@@ -178,26 +178,123 @@ END $$;
 -- or a tenant's open transaction holds are passed over. The requests are
 -- built afterwards, in a transaction of their own (_task_requests), so
 -- that a task whose request cannot be built fails alone.
+--
+-- Which tasks: fair shares between tenants, then priorities within one.
+-- First how many each tenant gets: its k-th due task would have the key
+-- (tasks the tenant has running now + k) / its share (llmeval.tenant_shares,
+-- 1 by default), and the claim's max_tasks lowest keys decide (with at most
+-- max_tasks due tasks counted per job). So the tasks in flight are divided
+-- between the tenants with work in proportion to their shares
+-- (water-filling): one tenant's 50,000-task job does not make another
+-- tenant's 20 tasks wait behind it, and a tenant without due work leaves
+-- its part to the others. Then each tenant's part is taken from its jobs in
+-- order of their priority option (higher first), then of their ids, each
+-- job's tasks in (next_attempt_at, id) order, passing over rows other
+-- workers hold; what that leaves untaken (rows held) goes to the first due
+-- tasks of anyone, as before fair shares.
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
 RETURNS TABLE (task_id bigint, claim_token uuid, job_id bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+  -- the jobs with due tasks, in the order their tenant's part is taken
+  job_ids bigint[];
+  job_tenants text[];
+  job_due int[];
+  part record;
+  i int;
+  wanted int;
+  taken bigint;
+  total bigint := 0;
 BEGIN
-  RETURN QUERY
-  WITH due AS (
-    SELECT t.id FROM llmeval.tasks t
-    WHERE t.status = 'pending' AND t.next_attempt_at <= now()
-    ORDER BY t.next_attempt_at, t.id
-    LIMIT max_tasks
-    FOR NO KEY UPDATE SKIP LOCKED
+  WITH RECURSIVE pending_jobs(id) AS (
+    (SELECT t.job_id FROM llmeval.tasks t WHERE t.status = 'pending' ORDER BY t.job_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.job_id FROM llmeval.tasks t
+            WHERE t.status = 'pending' AND t.job_id > p.id ORDER BY t.job_id LIMIT 1)
+    FROM pending_jobs p WHERE p.id IS NOT NULL
+  ), due AS (
+    SELECT p.id, j.tenant, coalesce((j.options ->> 'priority')::int, 0) AS priority, d.n
+    FROM pending_jobs p
+    JOIN llmeval.jobs j ON j.id = p.id
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM llmeval.tasks t
+        WHERE t.job_id = p.id AND t.status = 'pending' AND t.next_attempt_at <= now()
+        LIMIT max_tasks) x) d
+    WHERE d.n > 0
   )
-  UPDATE llmeval.tasks t
-  SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-      lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
-  FROM due WHERE t.id = due.id
-  RETURNING t.id, t.claim_token, t.job_id;
+  SELECT array_agg(due.id ORDER BY due.priority DESC, due.id), array_agg(due.tenant ORDER BY due.priority DESC, due.id),
+         array_agg(due.n ORDER BY due.priority DESC, due.id)
+  INTO job_ids, job_tenants, job_due
+  FROM due;
+  IF job_ids IS NULL THEN
+    RETURN;
+  END IF;
+
+  FOR part IN
+    -- (one tenant with due work, the usual case: all of it, nothing to divide)
+    SELECT job_tenants[1] AS tenant, max_tasks AS n
+    WHERE job_tenants[1] = ALL (job_tenants)
+    UNION ALL (
+    WITH due AS (
+      SELECT d.tenant, least(sum(d.n), max_tasks)::int AS n
+      FROM unnest(job_tenants, job_due) AS d(tenant, n) GROUP BY d.tenant
+    ), running AS (
+      SELECT t.tenant, count(*) AS n FROM llmeval.tasks t WHERE t.status = 'running' GROUP BY t.tenant
+    ), keys AS (
+      SELECT d.tenant, (coalesce(r.n, 0) + k) / coalesce(s.share, 1) AS fair_key
+      FROM due d
+      LEFT JOIN running r ON r.tenant = d.tenant
+      LEFT JOIN llmeval.tenant_shares s ON s.tenant = d.tenant
+      CROSS JOIN generate_series(1, d.n) AS k
+      ORDER BY 2, 1
+      LIMIT max_tasks
+    )
+    SELECT keys.tenant, count(*)::int AS n FROM keys
+    WHERE job_tenants[1] <> ANY (job_tenants)
+    GROUP BY keys.tenant ORDER BY min(keys.fair_key), 1)
+  LOOP
+    wanted := part.n;
+    FOR i IN 1 .. cardinality(job_ids) LOOP
+      EXIT WHEN wanted <= 0;
+      CONTINUE WHEN job_tenants[i] <> part.tenant;
+      RETURN QUERY
+      WITH picked AS (
+        SELECT t.id FROM llmeval.tasks t
+        WHERE t.job_id = job_ids[i] AND t.status = 'pending' AND t.next_attempt_at <= now()
+        ORDER BY t.next_attempt_at, t.id
+        LIMIT wanted
+        FOR NO KEY UPDATE SKIP LOCKED
+      )
+      UPDATE llmeval.tasks t
+      SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+          lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+      FROM picked WHERE t.id = picked.id
+      RETURNING t.id, t.claim_token, t.job_id;
+      GET DIAGNOSTICS taken = ROW_COUNT;
+      wanted := wanted - taken;
+      total := total + taken;
+    END LOOP;
+  END LOOP;
+
+  IF total < max_tasks THEN
+    RETURN QUERY
+    WITH picked AS (
+      SELECT t.id FROM llmeval.tasks t
+      WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+      ORDER BY t.next_attempt_at, t.id
+      LIMIT max_tasks - total
+      FOR NO KEY UPDATE SKIP LOCKED
+    )
+    UPDATE llmeval.tasks t
+    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+        lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+    FROM picked WHERE t.id = picked.id
+    RETURNING t.id, t.claim_token, t.job_id;
+  END IF;
 END
 $$;
 

@@ -169,7 +169,7 @@ CREATE FUNCTION llmeval._online_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['sampling_rate', 'seed', 'filter', 'mode', 'on_update', 'backfill_from',
                    'alert_below', 'alert_window', 'alert_min_scores', 'max_cost_usd_per_day', 'review', 'idle_seconds', 'judge_model', 'embedding_model', 'judge_params', 'judge_logprobs', 'samples',
-                   'max_attempts', 'cache'] $$;
+                   'max_attempts', 'cache', 'priority'] $$;
 
 -- The options that are the rule's, not its job's.
 CREATE FUNCTION llmeval._online_rule_only_options() RETURNS text[]

@@ -1,7 +1,7 @@
 -- The data model's schema: tables, keys, indexes, row-level security,
 -- roles, and the privileges of its functions.
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 
 SELECT tables_are('llmeval', ARRAY[
   'jwt_roles', 'providers', 'provider_secrets', 'models', 'metrics', 'prompts', 'prompt_versions',
@@ -9,7 +9,7 @@ SELECT tables_are('llmeval', ARRAY[
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
   'response_cache', 'baselines', 'judgements', 'embedding_cache', 'direct_calls', 'counter_shards',
   'job_counter_deltas', 'online_rules', 'online_pending', 'online_items', 'annotation_queues',
-  'annotation_reviewers', 'annotation_items'],
+  'annotation_reviewers', 'annotation_items', 'tenant_shares'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
                                  'judge_spread', 'job_costs', 'counters', 'online_scores', 'online_gauges'], 'the views');
@@ -53,6 +53,7 @@ SELECT is((SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k
           0::bigint, 'every foreign key column leads an index');
 
 SELECT has_index('llmeval', 'tasks', 'tasks_claimable', 'pending tasks are indexed by next attempt');
+SELECT has_index('llmeval', 'tasks', 'tasks_pending_by_job', 'pending tasks are indexed by job, then next attempt');
 SELECT has_index('llmeval', 'tasks', 'tasks_leases', 'running tasks are indexed by lease expiry');
 SELECT ok((SELECT reloptions @> ARRAY['fillfactor=70'] FROM pg_class WHERE oid = 'llmeval.tasks'::regclass),
           'the queue leaves room for HOT updates');
