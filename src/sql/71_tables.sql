@@ -155,7 +155,11 @@ CREATE TABLE llmeval.jobs (
   metrics            text[] NOT NULL DEFAULT '{}',
   options            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
   status             text NOT NULL DEFAULT 'queued'
-                     CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+                     CHECK (status IN ('queued', 'running', 'paused', 'completed', 'failed', 'cancelled')),
+  -- why a job is paused (its max_cost_usd reached); NULL otherwise
+  paused_reason      text,
+  -- the cost of its calls so far (responses.cost), kept like the counters
+  spent              numeric NOT NULL DEFAULT 0 CHECK (spent >= 0),
   correlation_id     uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
   -- task counts by status, kept by the trigger on tasks
   total              int NOT NULL DEFAULT 0 CHECK (total >= 0),
@@ -177,7 +181,7 @@ CREATE TABLE llmeval.jobs (
     ON DELETE RESTRICT
 );
 CREATE INDEX ON llmeval.jobs (tenant, created_at DESC);
-CREATE INDEX ON llmeval.jobs (status) WHERE status IN ('queued', 'running');
+CREATE INDEX ON llmeval.jobs (status) WHERE status IN ('queued', 'running', 'paused');
 CREATE INDEX ON llmeval.jobs (prompt_version_id);
 CREATE INDEX ON llmeval.jobs (dataset_version_id);
 
@@ -198,7 +202,8 @@ CREATE TABLE llmeval.job_counter_deltas (
   running   int NOT NULL,
   completed int NOT NULL,
   failed    int NOT NULL,
-  cancelled int NOT NULL
+  cancelled int NOT NULL,
+  cost      numeric NOT NULL DEFAULT 0
 -- (rows live for milliseconds: vacuumed often, so that folds do not wade
 -- through dead ones)
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);

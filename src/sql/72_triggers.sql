@@ -95,6 +95,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE
            WHEN status = 'cancelled' THEN status
+           -- (paused at its budget: until resume_job, or until nothing is pending)
+           WHEN status = 'paused' AND pending > 0 THEN status
            WHEN pending + running = 0 AND total > 0 THEN
              CASE WHEN completed = 0 AND failed > 0 THEN 'failed' ELSE 'completed' END
            WHEN running + completed + failed > 0 THEN 'running'
@@ -137,19 +139,21 @@ BEGIN
       RETURNING d.*
     ), sums AS (
       SELECT f.job_id, sum(f.total) AS total, sum(f.pending) AS pending, sum(f.running) AS running,
-             sum(f.completed) AS completed, sum(f.failed) AS failed, sum(f.cancelled) AS cancelled
+             sum(f.completed) AS completed, sum(f.failed) AS failed, sum(f.cancelled) AS cancelled,
+             sum(f.cost) AS cost
       FROM folded f GROUP BY f.job_id
     ), counts AS (
       SELECT s.job_id, j.total + s.total AS total, j.pending + s.pending AS pending,
              j.running + s.running AS running, j.completed + s.completed AS completed,
-             j.failed + s.failed AS failed, j.cancelled + s.cancelled AS cancelled
+             j.failed + s.failed AS failed, j.cancelled + s.cancelled AS cancelled,
+             j.spent + s.cost AS spent
       FROM sums s JOIN llmeval.jobs j ON j.id = s.job_id
-      WHERE (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled)
-            IS DISTINCT FROM (0, 0, 0, 0, 0, 0)
+      WHERE (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled, s.cost)
+            IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0)
     ), counted AS (
       UPDATE llmeval.jobs j SET
         total = n.total, pending = n.pending, running = n.running, completed = n.completed,
-        failed = n.failed, cancelled = n.cancelled,
+        failed = n.failed, cancelled = n.cancelled, spent = greatest(n.spent, 0),
         status = llmeval._job_status(j.status, n.total, n.pending, n.running, n.completed, n.failed),
         started_at = CASE WHEN j.status <> 'cancelled' AND j.started_at IS NULL
                                AND n.running + n.completed + n.failed > 0
@@ -197,12 +201,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   PERFORM 1 FROM llmeval.jobs j WHERE j.id = ANY (job_ids) ORDER BY j.id FOR NO KEY UPDATE;
+  -- (the cost not yet folded is kept: spent counts calls made, whatever
+  -- became of their responses since)
   WITH dropped AS (
     DELETE FROM llmeval.job_counter_deltas d WHERE d.job_id = ANY (job_ids)
+    RETURNING d.job_id, d.cost
   )
-  INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled)
+  INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled, cost)
   SELECT j.id, c.total - j.total, c.pending - j.pending, c.running - j.running,
-         c.completed - j.completed, c.failed - j.failed, c.cancelled - j.cancelled
+         c.completed - j.completed, c.failed - j.failed, c.cancelled - j.cancelled,
+         coalesce((SELECT sum(x.cost) FROM dropped x WHERE x.job_id = j.id), 0)
   FROM llmeval.jobs j
   CROSS JOIN LATERAL (SELECT count(*) AS total,
                              count(*) FILTER (WHERE t.status = 'pending') AS pending,
@@ -245,6 +253,32 @@ CREATE TRIGGER count_updated AFTER UPDATE ON llmeval.tasks
   REFERENCING OLD TABLE AS old_tasks NEW TABLE AS new_tasks
   FOR EACH STATEMENT EXECUTE FUNCTION llmeval._tasks_count_updated();
 
+-- The cost of the calls stored, appended as counter changes (cost only) and
+-- folded into jobs.spent like the counts: what a job's budget is checked
+-- against without summing its responses at each claim.
+CREATE FUNCTION llmeval._responses_count_cost() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  jobs_changed bigint[];
+BEGIN
+  WITH appended AS (
+    INSERT INTO llmeval.job_counter_deltas AS d (job_id, total, pending, running, completed, failed, cancelled, cost)
+    SELECT t.job_id, 0, 0, 0, 0, 0, 0, sum(r.cost)
+    FROM new_responses r JOIN llmeval.tasks t ON t.id = r.task_id
+    GROUP BY t.job_id HAVING sum(r.cost) > 0
+    RETURNING d.job_id
+  )
+  SELECT array_agg(a.job_id ORDER BY a.job_id) INTO jobs_changed FROM appended a;
+  IF jobs_changed IS NOT NULL
+     AND NOT coalesce(nullif(current_setting('llmeval.defer_job_counters', true), '')::boolean, false) THEN
+    PERFORM llmeval._fold_job_counters(jobs_changed, true);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER count_cost AFTER INSERT ON llmeval.responses
+  REFERENCING NEW TABLE AS new_responses
+  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._responses_count_cost();
+
 -- The event log records every job status change.
 CREATE FUNCTION llmeval._log_job_status() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -261,7 +295,9 @@ BEGIN
   VALUES (NEW.tenant, NEW.id, NEW.correlation_id, 'job_' || NEW.status,
           jsonb_build_object('from', OLD.status, 'to', NEW.status, 'total', NEW.total,
                              'completed', NEW.completed, 'failed', NEW.failed,
-                             'cancelled', NEW.cancelled));
+                             'cancelled', NEW.cancelled)
+            || CASE WHEN NEW.status = 'paused' THEN jsonb_build_object('reason', NEW.paused_reason, 'spent', NEW.spent)
+                    ELSE '{}' END);
   RETURN NULL;
 END $$;
 

@@ -37,7 +37,7 @@ CREATE FUNCTION llmeval._job_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params', 'temperature',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
-                   'embedding_model', 'judge_params', 'judge_logprobs', 'priority'] $$;
+                   'embedding_model', 'judge_params', 'judge_logprobs', 'priority', 'max_cost_usd'] $$;
 
 -- The rule a job option or request parameter breaks, if any (NULL: fine).
 -- Request parameters reach a provider's request body (a prompt version's
@@ -98,6 +98,9 @@ AS $$
     WHEN k = 'samples'
          AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 20)
       THEN 'an integer from 1 to 20'
+    WHEN k = 'max_cost_usd'
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text::numeric > 0 AND v::text::numeric <= 1000000000)
+      THEN 'a positive number (the most the job may spend, in the models'' price currency)'
     WHEN k = 'priority'
          AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]+$' AND v::text::numeric BETWEEN -1000 AND 1000)
       THEN 'an integer from -1000 to 1000'
@@ -410,7 +413,10 @@ BEGIN
   IF job.failed = 0 THEN
     RETURN 0;
   END IF;
-  UPDATE llmeval.jobs j SET status = 'running', finished_at = NULL WHERE j.id = job.id;
+  -- (a job paused at its budget stays paused: its retries wait for resume_job)
+  UPDATE llmeval.jobs j SET status = CASE WHEN j.status = 'paused' THEN 'paused' ELSE 'running' END,
+                            finished_at = NULL
+  WHERE j.id = job.id;
   DELETE FROM llmeval.responses r USING llmeval.tasks t
   WHERE r.task_id = t.id AND t.job_id = job.id AND t.status = 'failed';
   UPDATE llmeval.tasks t SET status = 'pending', attempts = 0, next_attempt_at = now(),
@@ -430,6 +436,54 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.retry_failed(bigint) IS
   'puts the job''s failed tasks back in the queue with fresh attempts; returns how many';
 
+-- Continues a job paused at its budget, with a new max_cost_usd (NULL: the
+-- same, when the job was paused for another reason that has passed). The
+-- new limit must be above what the job has spent.
+CREATE FUNCTION llmeval._resume_job(tenant text, caller regrole, job_id bigint, max_cost_usd numeric)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id, true);
+  new_status text;
+BEGIN
+  IF job.status <> 'paused' THEN
+    RAISE EXCEPTION 'job % is not paused (it is %)', job_id, job.status
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  IF max_cost_usd IS NOT NULL AND NOT (max_cost_usd > 0 AND max_cost_usd <= 1000000000) THEN
+    RAISE EXCEPTION 'max_cost_usd must be a positive number' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  max_cost_usd := coalesce(max_cost_usd, (job.options ->> 'max_cost_usd')::numeric);
+  IF max_cost_usd IS NOT NULL AND max_cost_usd <= job.spent THEN
+    RAISE EXCEPTION 'job % has spent % of its max_cost_usd %', job_id, round(job.spent, 6),
+                    job.options ->> 'max_cost_usd'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Resume it with a higher limit: llmeval.resume_job(job_id, max_cost_usd).';
+  END IF;
+  new_status := CASE WHEN job.running + job.completed + job.failed > 0 THEN 'running' ELSE 'queued' END;
+  INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
+  VALUES (job.tenant, job.id, job.correlation_id, 'job_resume',
+          jsonb_build_object('max_cost_usd', max_cost_usd, 'spent', job.spent, 'by', caller::text));
+  UPDATE llmeval.jobs j
+  SET status = new_status, paused_reason = NULL,
+      options = CASE WHEN max_cost_usd IS NULL THEN j.options
+                     ELSE j.options || jsonb_build_object('max_cost_usd', max_cost_usd) END
+  WHERE j.id = job.id;
+  PERFORM llmeval._wake_workers_on_commit();
+  RETURN new_status;
+END $$;
+
+CREATE FUNCTION llmeval.resume_job(job_id bigint, max_cost_usd numeric DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION llmeval.resume_job(bigint, numeric) IS
+  'continues a job paused at its budget, with a new max_cost_usd; returns its status';
+
+REVOKE ALL ON FUNCTION llmeval._resume_job(text, regrole, bigint, numeric) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._submit_job(text, text, text, text[], text[], jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._cancel_job(text, regrole, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._retry_failed(text, regrole, bigint) FROM PUBLIC;
@@ -489,7 +543,8 @@ BEGIN
     IF NOT FOUND THEN
       RAISE EXCEPTION 'job % does not exist', wait_job.job_id USING ERRCODE = 'undefined_object';
     END IF;
-    IF current_status IN ('completed', 'failed', 'cancelled') OR clock_timestamp() >= deadline THEN
+    -- (paused: it will not end before someone resumes it)
+    IF current_status IN ('completed', 'failed', 'cancelled', 'paused') OR clock_timestamp() >= deadline THEN
       RETURN current_status;
     END IF;
     PERFORM pg_sleep(least(pause, greatest(extract(epoch FROM deadline - clock_timestamp()), 0)));
@@ -497,7 +552,7 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON FUNCTION llmeval.wait_job(bigint, interval) IS
-  'waits until the job ends and returns its status (or the current status at the timeout)';
+  'waits until the job ends or is paused at its budget and returns its status (or the current status at the timeout)';
 
 -- A CSV field as RFC 4180 writes it: quoted when needed; NULL as nothing.
 CREATE FUNCTION llmeval._csv_field(value text) RETURNS text

@@ -439,11 +439,20 @@ AS $$
     SELECT 10, 2, format('llmeval_online_alert_state{tenant="%s",rule="%s",metric="%s"} %s', llmeval._prom_label(g.tenant),
                          llmeval._prom_label(g.rule), llmeval._prom_label(g.metric), g.alerting::int)
     FROM llmeval.online_gauges g WHERE g.alert_below IS NOT NULL
+    UNION ALL
+    SELECT 11, 0, E'# HELP llmeval_jobs_paused Jobs paused at their budget (max_cost_usd), by tenant.\n# TYPE llmeval_jobs_paused gauge\n# HELP llmeval_job_budget_used_ratio Share of its max_cost_usd a job not yet ended has spent.\n# TYPE llmeval_job_budget_used_ratio gauge'
+    UNION ALL
+    SELECT 11, 1, format('llmeval_jobs_paused{tenant="%s"} %s', llmeval._prom_label(j.tenant), count(*))
+    FROM llmeval.jobs j WHERE j.status = 'paused' GROUP BY j.tenant
+    UNION ALL
+    SELECT 11, 2, format('llmeval_job_budget_used_ratio{tenant="%s",job_id="%s"} %s', llmeval._prom_label(j.tenant), j.id,
+                         trim_scale(round(j.spent / (j.options ->> 'max_cost_usd')::numeric, 6)))
+    FROM llmeval.jobs j WHERE j.status IN ('queued', 'running', 'paused') AND j.options ? 'max_cost_usd'
   )
   SELECT string_agg(line, E'\n' ORDER BY part, ord, line) || E'\n' FROM lines
 $$;
 COMMENT ON FUNCTION llmeval.prometheus_metrics() IS
-  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost, worker heartbeats and online rules'' score means and alert states in Prometheus text format; the *_total series never decrease';
+  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost, worker heartbeats, online rules'' score means and alert states, and job budgets in Prometheus text format; the *_total series never decrease';
 
 -- (trigger functions: never called directly, and not by anyone)
 REVOKE ALL ON FUNCTION llmeval._count_tasks_finished() FROM PUBLIC;

@@ -63,5 +63,26 @@ expect "its output tokens are the estimate's, from the first job (the mock answe
 # is above the mock's count, by less than 2.5 times.
 echo "# input tokens: estimated $e_input, the mock counted $a_input (words)"
 check_true "its input tokens are within what the mock's word count allows" "$e_input BETWEEN $a_input AND 2.5 * $a_input"
+
+# Budgets: a job with max_cost_usd stops starting calls at its limit and is
+# paused; resume_job with a higher limit continues it. A dear model (the
+# mock's gpt-good at $1,000 per million tokens: about 1 cent a call).
+q "SELECT llmeval.create_model('mock-openai/gpt-dear', 1000, 1000, '{\"api_model\": \"gpt-good\"}')" >/dev/null
+mock_reset
+budgeted=$(as ce_alice "SELECT llmeval.submit_job('p', 'd', ARRAY['mock-openai/gpt-dear'], ARRAY['exact_match'],
+                          '{\"cache\": false, \"max_cost_usd\": 0.1}')")
+check "a job with max_cost_usd 0.1 is paused at its budget" "SELECT llmeval.wait_job($budgeted, '60 s')" paused
+check_true "having spent no more than its budget, and not every task" \
+  "(SELECT spent <= 0.1 AND completed < 20 AND pending > 0 FROM llmeval.jobs WHERE id = $budgeted)"
+echo "# paused: $(q "SELECT paused_reason || ' (' || completed || ' of 20 done)' FROM llmeval.jobs WHERE id = $budgeted")"
+check_true "the spent is its responses' cost" \
+  "(SELECT j.spent = (SELECT sum(r.cost) FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id
+                      WHERE t.job_id = j.id) FROM llmeval.jobs j WHERE j.id = $budgeted)"
+check "no call starts while it is paused" "SELECT pg_sleep(1.5); SELECT count(*) FROM llmeval.tasks WHERE job_id = $budgeted AND status = 'running'" "
+0"
+expect "resume_job with a higher limit continues it" "$(as ce_alice "SELECT llmeval.resume_job($budgeted, 10)")" running
+check "to its end" "SELECT llmeval.wait_job($budgeted, '60 s')" completed
+check "each task called once" "SELECT count(*) FILTER (WHERE attempts = 1) || ' ' || $(mock_stat "s['requests_total']")
+   FROM llmeval.tasks WHERE job_id = $budgeted" "20 20"
 q "DROP EXTENSION pg_llmeval CASCADE" >/dev/null
 exit $status

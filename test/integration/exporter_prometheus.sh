@@ -78,6 +78,8 @@ SELECT llmeval.create_prompt('p', 'Answer: {{q}}');
 SELECT llmeval.import_dataset('d', (SELECT jsonb_agg(jsonb_build_object('input', jsonb_build_object('q', 'q' || g), 'expected', 'a'))
                                     FROM generate_series(1, 10) g));
 SELECT llmeval.submit_job('p', 'd', ARRAY['exp/alpha', 'exp/beta "v2"'], ARRAY['bleu']);
+-- (with a budget: its share spent is a gauge)
+UPDATE llmeval.jobs SET options = options || '{"max_cost_usd": 2000}';
 
 CREATE TEMP TABLE numbered AS
 SELECT t.id, t.tenant, t.job_id, m.name AS model, row_number() OVER (PARTITION BY m.name ORDER BY t.id) AS n
