@@ -35,7 +35,7 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmeval_exp
 SELECT format('ALTER ROLE llmeval_exporter LOGIN BYPASSRLS PASSWORD %L', :'exporter_password') \gexec
 GRANT pg_monitor TO llmeval_exporter;
 GRANT USAGE ON SCHEMA llmeval TO llmeval_exporter;
-GRANT SELECT ON llmeval.tasks, llmeval.models, llmeval.responses, llmeval.events, llmeval.worker_status,
+GRANT SELECT ON llmeval.jobs, llmeval.tasks, llmeval.models, llmeval.responses, llmeval.events, llmeval.worker_status,
   llmeval.counters, llmeval.counter_shards, llmeval.online_gauges, llmeval.online_rules, llmeval.online_items,
   llmeval.task_scores TO llmeval_exporter;
 \echo created or updated role llmeval_exporter

@@ -80,6 +80,11 @@ SELECT llmeval.import_dataset('d', (SELECT jsonb_agg(jsonb_build_object('input',
 SELECT llmeval.submit_job('p', 'd', ARRAY['exp/alpha', 'exp/beta "v2"'], ARRAY['bleu']);
 -- (with a budget: its share spent is a gauge)
 UPDATE llmeval.jobs SET options = options || '{"max_cost_usd": 2000}';
+-- and a job of no task paused at its budget (the paused gauge, and its alert pending)
+INSERT INTO llmeval.jobs (tenant, prompt_version_id, dataset_version_id, models, metrics, options, status, paused_reason)
+SELECT j.tenant, j.prompt_version_id, j.dataset_version_id, j.models, j.metrics, '{"max_cost_usd": 1}', 'paused',
+       'max_cost_usd 1 reached'
+FROM llmeval.jobs j ORDER BY j.id LIMIT 1;
 
 CREATE TEMP TABLE numbered AS
 SELECT t.id, t.tenant, t.job_id, m.name AS model, row_number() OVER (PARTITION BY m.name ORDER BY t.id) AS n
@@ -382,7 +387,7 @@ doc = json.load(sys.stdin)
 rules = [r for g in doc["data"]["groups"] if g["name"] == "llmeval" for r in g["rules"]]
 print(" ".join(f'{r["name"]}={r.get("state", "")}/{r["health"]}' for r in sorted(rules, key=lambda r: r["name"])))
 PY
-want_state="LlmevalCostBudget=firing/ok LlmevalHighErrorRate=inactive/ok LlmevalMetricsAbsent=inactive/ok LlmevalNoWorkers=inactive/ok LlmevalOnlineScoreDrop=firing/ok LlmevalQueueStuck=inactive/ok LlmevalWorkersDegraded=inactive/ok"
+want_state="LlmevalCostBudget=firing/ok LlmevalHighErrorRate=inactive/ok LlmevalJobPausedAtBudget=pending/ok LlmevalMetricsAbsent=inactive/ok LlmevalNoWorkers=inactive/ok LlmevalOnlineScoreDrop=firing/ok LlmevalQueueStuck=inactive/ok LlmevalWorkersDegraded=inactive/ok"
 state=
 for _ in $(seq 1 60); do
   if doc=$(api rules); then
@@ -392,7 +397,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 if [ "$state" = "$want_state" ]; then
-  ok "Prometheus loads the 7 rules and evaluates them: only the cost budget and online score alerts fire"
+  ok "Prometheus loads the 8 rules and evaluates them: only the cost budget and online score alerts fire (the paused job's waits its minute)"
 else
   not_ok "Prometheus rule states: got '$state', want '$want_state'"
   tail -n 20 "$work/prometheus.log"
