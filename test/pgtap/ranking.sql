@@ -3,7 +3,7 @@
 -- on hand-computed cases and Wikipedia's nDCG example; NULLs, empty arrays,
 -- duplicates, unicode ids, large inputs and bad input with SQLSTATEs.
 BEGIN;
-SELECT plan(52);
+SELECT plan(53);
 
 -- Run d1..d10, relevant d1, d3, d6, d9 and d20 (never retrieved).
 CREATE TEMP TABLE q AS
@@ -125,6 +125,10 @@ SELECT is((SELECT count(*)::int FROM pg_proc
                              'average_precision', 'ndcg_at_k')
              AND provolatile = 'i' AND proparallel = 's' AND proisstrict), 6,
           'the ranking metrics are IMMUTABLE, PARALLEL SAFE and STRICT');
+
+SELECT ok(has_function_privilege('llmeval_user', 'llmeval.ndcg_at_k(text[], jsonb, int)', 'EXECUTE')
+          AND has_function_privilege('public', 'llmeval.precision_at_k(text[], text[], int)', 'EXECUTE'),
+          'tenants (and everyone) may call the ranking metrics');
 
 SELECT * FROM finish();
 ROLLBACK;

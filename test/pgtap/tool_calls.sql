@@ -3,7 +3,7 @@
 -- the provider shapes, unparseable argument strings, NULLs, empty lists,
 -- unicode, large inputs and bad input with SQLSTATEs.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 -- F1 over multisets: actual a, a, b against expected a, c matches one a:
 -- P = 1/3, R = 1/2, F1 = 0.4.
@@ -100,7 +100,7 @@ SELECT ok(llmeval.tool_call_valid('{"name": "now", "arguments": {}}', tools), 'a
 SELECT is(llmeval.tool_call_errors('{"name": "get_time", "arguments": {}}', tools), ARRAY['unknown tool "get_time"'],
           'an unknown tool') FROM t;
 SELECT is(llmeval.tool_call_errors('{"name": "get_weather", "arguments": {"unit": "k"}}', tools),
-          ARRAY['/: missing required property "city"', '/unit: "k" is not one of the enum values'],
+          ARRAY['/: required property "city" is missing', '/unit: "k" is not one of ["c","f"]'],
           'arguments against the schema') FROM t;
 SELECT is(llmeval.tool_call_errors('{"function": {"name": "get_weather", "arguments": "{city: Paris}"}}', tools)::text
           LIKE '{"arguments are not JSON: %', true, 'arguments that are not JSON') FROM t;
@@ -131,6 +131,15 @@ SELECT throws_ok($$ SELECT llmeval.tool_call_valid('{"name": "a"}', '[{"name": "
                  '22023', 'invalid parameters schema of tool "a"', 'an invalid schema: 22023');
 SELECT throws_ok($$ SELECT llmeval.tool_call_valid('{"name": "a"}', '[{"name": "a"}, {"name": "a"}]') $$,
                  '22023', 'tool "a" is defined twice', 'a tool defined twice: 22023');
+
+SELECT is((SELECT count(*)::int FROM pg_proc
+           WHERE pronamespace = 'llmeval'::regnamespace
+             AND proname IN ('tool_call_f1', 'tool_call_scores', 'tool_call_accuracy', 'tool_args_match',
+                             'tool_call_errors', 'tool_call_valid')
+             AND provolatile = 'i' AND proparallel = 's'), 6,
+          'the tool-call metrics are IMMUTABLE and PARALLEL SAFE');
+SELECT ok(has_function_privilege('llmeval_user', 'llmeval.tool_call_valid(jsonb, jsonb)', 'EXECUTE'),
+          'tenants may call the tool-call metrics');
 
 SELECT * FROM finish();
 ROLLBACK;
