@@ -31,6 +31,16 @@ std::string Quoted(const std::string& s) {
   return "\"" + s.substr(0, cut) + "...\"";
 }
 
+// nlohmann's message without its "[json.exception.parse_error.101] " tag.
+std::string ParseMessage(const json::exception& e) {
+  std::string message = e.what();
+  if (!message.empty() && message[0] == '[') {
+    const std::size_t end = message.find("] ");
+    if (end != std::string::npos) message.erase(0, end + 2);
+  }
+  return message;
+}
+
 void CheckDepth(int depth) {
   if (depth > kMaxArgumentsDepth)
     throw Error(ErrorKind::kProgramLimitExceeded, "tool call arguments are nested too deeply",
@@ -190,7 +200,7 @@ json ParseJsonArgument(std::string_view text, const std::string& what) {
   } catch (const json::exception& e) {
     // jsonb numbers can exceed a double's range, which nlohmann refuses.
     throw Error(ErrorKind::kInvalidParameterValue, what + " cannot be read",
-                std::string("The JSON parser says: ") + e.what() + ".");
+                "The JSON parser says: " + ParseMessage(e) + ".");
   }
 }
 
@@ -227,7 +237,7 @@ ToolCall ParseToolCall(const json& call, const std::string& what) {
       out.arguments = json::parse(text);
     } catch (const json::exception& e) {
       out.arguments = text;
-      out.parse_error = e.what();
+      out.parse_error = ParseMessage(e);
     }
   } else {
     out.arguments = *arguments;
