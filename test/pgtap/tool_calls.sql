@@ -3,7 +3,7 @@
 -- the provider shapes, unparseable argument strings, NULLs, empty lists,
 -- unicode, large inputs and bad input with SQLSTATEs.
 BEGIN;
-SELECT plan(53);
+SELECT plan(56);
 
 -- F1 over multisets: actual a, a, b against expected a, c matches one a:
 -- P = 1/3, R = 1/2, F1 = 0.4.
@@ -114,6 +114,17 @@ SELECT jsonb_agg(jsonb_build_object('name', 'f' || (i % 100), 'arguments', jsonb
 FROM generate_series(1, 20000) i;
 SELECT is(llmeval.tool_call_f1(a, e, 'name_args'), 1::float8, 'F1 of 20 000 calls') FROM many;
 SELECT is(llmeval.tool_call_accuracy(a, e, false), 1::float8, 'unordered accuracy of 20 000 calls') FROM many;
+
+-- A 10 MB argument, and arguments nested past the limit (54000, not a crash).
+SELECT ok(llmeval.tool_args_match(c, c) AND llmeval.tool_call_f1(jsonb_build_array(c), jsonb_build_array(c), 'name_args') = 1,
+          'a call with a 10 MB argument')
+FROM (SELECT jsonb_build_object('name', 'f', 'arguments', jsonb_build_object('text', repeat('abc ', 2500000))) AS c) s;
+SELECT throws_ok($$ SELECT llmeval.tool_args_match(c, c)
+                    FROM (SELECT ('{"name": "f", "arguments": {"a": ' || repeat('[', 300) || repeat(']', 300) || '}}')::jsonb AS c) s $$,
+                 '54000', 'tool call arguments are nested too deeply', 'arguments 300 levels deep: 54000');
+SELECT is(llmeval.tool_call_valid(('{"name": "f", "arguments": {"a": ' || repeat('[', 300) || repeat(']', 300) || '}}')::jsonb,
+                                  '[{"name": "f", "parameters": {"type": "object"}}]'), false,
+          'tool_call_valid reports arguments deeper than the validator goes as invalid');
 
 -- NULLs and bad input.
 SELECT is(llmeval.tool_call_f1(NULL, '[]'), NULL, 'NULL actual gives NULL');

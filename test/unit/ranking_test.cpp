@@ -1,10 +1,10 @@
 #include "core/metrics/ranking.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 
@@ -91,8 +91,8 @@ TEST(Ranking, NdcgWikipediaExample) {
   // D7 (3) and D8 (2) judged but not retrieved. DCG6 = 6.861, IDCG6 = 8.740
   // (ideal 3, 3, 3, 2, 2, 2), nDCG6 = 0.785.
   const std::vector<std::string> run = {"D1", "D2", "D3", "D4", "D5", "D6"};
-  const Grades grades = {{"D1", 3}, {"D2", 2}, {"D3", 3}, {"D4", 0}, {"D5", 1},
-                         {"D6", 2}, {"D7", 3}, {"D8", 2}};
+  const Grades grades = {{"D1", 3}, {"D2", 2}, {"D3", 3}, {"D4", 0},
+                         {"D5", 1}, {"D6", 2}, {"D7", 3}, {"D8", 2}};
   const double ndcg = *NdcgAtK(Ids(run), grades, 6);
   EXPECT_NEAR(Dcg({3, 2, 3, 0, 1, 2}), 6.861, 5e-4);
   EXPECT_NEAR(Dcg({3, 3, 3, 2, 2, 2}), 8.740, 5e-4);

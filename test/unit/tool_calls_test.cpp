@@ -1,9 +1,9 @@
 #include "core/metrics/tool_calls.hpp"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/error.hpp"
 
@@ -12,7 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<ToolCall> Calls(const char* text) { return ParseToolCalls(json::parse(text), "actual"); }
+std::vector<ToolCall> Calls(const char* text) {
+  return ParseToolCalls(json::parse(text), "actual");
+}
 ToolCall Call(const char* text) { return ParseToolCall(json::parse(text), "call"); }
 
 TEST(ToolCalls, ParsesEveryShape) {
@@ -21,12 +23,13 @@ TEST(ToolCalls, ParsesEveryShape) {
   EXPECT_EQ(normalised.arguments, json::parse(R"({"a": 1})"));
   EXPECT_FALSE(normalised.parse_error);
 
-  const ToolCall openai =
-      Call(R"({"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}})");
+  const ToolCall openai = Call(
+      R"({"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}})");
   EXPECT_EQ(openai.name, "f");
   EXPECT_EQ(openai.arguments, json::parse(R"({"a": 1})"));
 
-  const ToolCall anthropic = Call(R"({"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}})");
+  const ToolCall anthropic =
+      Call(R"({"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}})");
   EXPECT_EQ(anthropic.arguments, json::parse(R"({"a": 1})"));
 
   const ToolCall gemini = Call(R"({"functionCall": {"name": "f", "args": {"a": 1}}})");
@@ -100,10 +103,14 @@ TEST(ToolCalls, F1ByNameAndArguments) {
   // 1e2 is 100; 0.1 and 0.10 are one number; "1" is a string
   EXPECT_DOUBLE_EQ(ToolCallF1(Calls(R"([{"name": "f", "arguments": {"x": 1e2, "y": 0.1}}])"),
                               Calls(R"([{"name": "f", "arguments": {"x": 100, "y": 0.10}}])"),
-                              ToolCallMatch::kNameArgs).f1, 1.0);
-  EXPECT_DOUBLE_EQ(ToolCallF1(Calls(R"([{"name": "f", "arguments": {"x": 1}}])"),
-                              Calls(R"([{"name": "f", "arguments": {"x": "1"}}])"),
-                              ToolCallMatch::kNameArgs).f1, 0.0);
+                              ToolCallMatch::kNameArgs)
+                       .f1,
+                   1.0);
+  EXPECT_DOUBLE_EQ(
+      ToolCallF1(Calls(R"([{"name": "f", "arguments": {"x": 1}}])"),
+                 Calls(R"([{"name": "f", "arguments": {"x": "1"}}])"), ToolCallMatch::kNameArgs)
+          .f1,
+      0.0);
 }
 
 TEST(ToolCalls, AccuracyOrderedAndUnordered) {
@@ -146,7 +153,8 @@ TEST(ToolCalls, ArgsMatchExactPartialIgnore) {
   const ToolCall other_name = Call(R"({"name": "cancel", "arguments": {"city": "Paris"}})");
   EXPECT_FALSE(ToolArgsMatch(call, other_name, ArgsMatchMode::kPartial, {}));
   // ignore is top-level only
-  const ToolCall nested_id = Call(R"({"name": "book", "arguments": {"guests": {"request_id": 1}}})");
+  const ToolCall nested_id =
+      Call(R"({"name": "book", "arguments": {"guests": {"request_id": 1}}})");
   EXPECT_FALSE(ToolArgsMatch(call, nested_id, ArgsMatchMode::kPartial, {"request_id"}));
   // an object is not a subset of a scalar, nor a scalar of an object
   EXPECT_FALSE(ToolArgsMatch(Call(R"({"name": "f", "arguments": {"a": 1}})"),
@@ -179,9 +187,13 @@ const char* kTools = R"([
 
 TEST(ToolCalls, ValidAgainstToolSchemas) {
   const ToolSet tools(json::parse(kTools));
-  EXPECT_TRUE(tools.Errors(Call(R"({"name": "get_weather", "arguments": {"city": "Paris"}})")).empty());
-  EXPECT_TRUE(tools.Errors(Call(
-      R"({"function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\", \"unit\": \"c\"}"}})")).empty());
+  EXPECT_TRUE(
+      tools.Errors(Call(R"({"name": "get_weather", "arguments": {"city": "Paris"}})")).empty());
+  EXPECT_TRUE(
+      tools
+          .Errors(Call(
+              R"({"function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\", \"unit\": \"c\"}"}})"))
+          .empty());
   EXPECT_TRUE(tools.Errors(Call(R"({"name": "now"})")).empty());
   EXPECT_TRUE(tools.Errors(Call(R"({"name": "search", "input": {"q": "x"}})")).empty());
 
@@ -218,7 +230,8 @@ TEST(ToolCalls, ManyCallsAreLinear) {
   json actual = json::array(), expected = json::array();
   for (int i = 0; i < 50000; ++i) {
     actual.push_back({{"name", "f" + std::to_string(i % 1000)}, {"arguments", {{"i", i}}}});
-    expected.push_back({{"name", "f" + std::to_string(i % 1000)}, {"arguments", {{"i", 49999 - i}}}});
+    expected.push_back(
+        {{"name", "f" + std::to_string(i % 1000)}, {"arguments", {{"i", 49999 - i}}}});
   }
   const auto a = ParseToolCalls(actual, "actual"), e = ParseToolCalls(expected, "expected");
   EXPECT_DOUBLE_EQ(ToolCallF1(a, e, ToolCallMatch::kName).f1, 1.0);

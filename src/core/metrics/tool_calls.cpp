@@ -337,8 +337,9 @@ ToolSet::ToolSet(const json& tools) : impl_(std::make_unique<Impl>()) {
     if (!parameters || parameters->is_null()) parameters = &kNoParameters;
     const std::string tool_name = name->get<std::string>();
     if (impl_->tools.count(tool_name))
-      throw Error(ErrorKind::kInvalidParameterValue, "tool " + Quoted(tool_name) + " is defined twice",
-                  "Tool definitions " + std::to_string(i + 1) + " and an earlier one share the name.");
+      throw Error(ErrorKind::kInvalidParameterValue,
+                  "tool " + Quoted(tool_name) + " is defined twice",
+                  "Tool definition " + std::to_string(i + 1) + " repeats an earlier name.");
     std::unique_ptr<JsonSchema> schema;
     try {
       schema = std::make_unique<JsonSchema>(*parameters);
