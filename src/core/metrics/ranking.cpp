@@ -112,8 +112,8 @@ std::optional<double> NdcgAtK(const DocIds& retrieved, const Grades& grades, std
   gain.reserve(grades.size());
   std::vector<double> ideal;
   for (const auto& [id, grade] : grades) {
-    if (grade <= 0) continue;
-    gain.emplace(id, grade);
+    // An id graded twice (not from ParseGrades, whose keys are unique) counts once.
+    if (grade <= 0 || !gain.emplace(id, grade).second) continue;
     ideal.push_back(grade);
   }
   if (ideal.empty()) return std::nullopt;
