@@ -38,6 +38,8 @@ TEST(ToolCalls, ParsesEveryShape) {
 
   EXPECT_EQ(Call(R"({"name": "f"})").arguments, json::object());
   EXPECT_EQ(Call(R"({"name": "f", "arguments": null})").arguments, json::object());
+  EXPECT_EQ(Call(R"({"function": {"name": "f", "arguments": ""}})").arguments, json::object());
+  EXPECT_FALSE(Call(R"({"function": {"name": "f", "arguments": " \n"}})").parse_error);
 }
 
 TEST(ToolCalls, KeepsAnUnparseableArgumentStringWithTheError) {

@@ -229,7 +229,11 @@ ToolCall ParseToolCall(const json& call, const std::string& what) {
                 "Give a call as {\"name\": \"...\", \"arguments\": {...}}.");
   ToolCall out;
   out.name = name->get<std::string>();
-  if (!arguments || arguments->is_null()) {
+  // Some servers send "" for a function without parameters.
+  if (!arguments || arguments->is_null() ||
+      (arguments->is_string() &&
+       arguments->get_ref<const std::string&>().find_first_not_of(" \t\r\n") ==
+           std::string::npos)) {
     out.arguments = json::object();
   } else if (arguments->is_string()) {
     const std::string& text = arguments->get_ref<const std::string&>();

@@ -8,7 +8,8 @@
 //   Gemini      {"functionCall": {"name": "get_weather", "args": {...}}}
 // Arguments given as a string (as OpenAI sends them) are parsed as JSON; a
 // string that is not JSON is kept as it is, with the parse error, and such a
-// call's arguments match nothing. Absent or null arguments are {}.
+// call's arguments match nothing. Absent or null arguments, and an empty (or
+// blank) argument string, are {}.
 //
 // Arguments compare as JSON values: objects regardless of key order, numbers
 // by value (1, 1.0 and 1e0 are equal), strings as bytes. Arguments nested
