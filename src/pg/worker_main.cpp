@@ -158,6 +158,10 @@ void llmeval_worker_main(Datum arg) {
   // deadlock_timeout, 1 s by default: a deadlock between two workers is
   // reported as one, and retried.)
   SetConfigOption("lock_timeout", "2000", PGC_SUSET, PGC_S_SESSION);
+  // The claim reads a job's budget in the statement after locking it, to
+  // see what the last claim committed: that needs a snapshot per statement,
+  // whatever default an operator set.
+  SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_SESSION);
   llmeval::pg::SetWorkerLatch(slot, MyLatch);
   try {
     llmeval::pg::worker::RunWorker(slot);

@@ -160,6 +160,9 @@ CREATE TABLE llmeval.jobs (
   paused_reason      text,
   -- the cost of its calls so far (responses.cost), kept like the counters
   spent              numeric NOT NULL DEFAULT 0 CHECK (spent >= 0),
+  -- calls that cost something (cached answers do not): spent / paid_calls
+  -- is what a call of this job costs, for its budget's reservations
+  paid_calls         int NOT NULL DEFAULT 0 CHECK (paid_calls >= 0),
   correlation_id     uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
   -- task counts by status, kept by the trigger on tasks
   total              int NOT NULL DEFAULT 0 CHECK (total >= 0),
@@ -203,7 +206,8 @@ CREATE TABLE llmeval.job_counter_deltas (
   completed int NOT NULL,
   failed    int NOT NULL,
   cancelled int NOT NULL,
-  cost      numeric NOT NULL DEFAULT 0
+  cost      numeric NOT NULL DEFAULT 0,
+  calls     int NOT NULL DEFAULT 0
 -- (rows live for milliseconds: vacuumed often, so that folds do not wade
 -- through dead ones)
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);

@@ -122,6 +122,8 @@ DECLARE
   held bigint[];
   announced bigint;
   broken bigint[];
+  broken_cost numeric[];
+  broken_calls bigint[];
 BEGIN
   IF cardinality(wanted) = 0 THEN
     RETURN '{}';
@@ -140,20 +142,22 @@ BEGIN
     ), sums AS (
       SELECT f.job_id, sum(f.total) AS total, sum(f.pending) AS pending, sum(f.running) AS running,
              sum(f.completed) AS completed, sum(f.failed) AS failed, sum(f.cancelled) AS cancelled,
-             sum(f.cost) AS cost
+             sum(f.cost) AS cost, sum(f.calls) AS calls
       FROM folded f GROUP BY f.job_id
     ), counts AS (
       SELECT s.job_id, j.total + s.total AS total, j.pending + s.pending AS pending,
              j.running + s.running AS running, j.completed + s.completed AS completed,
              j.failed + s.failed AS failed, j.cancelled + s.cancelled AS cancelled,
-             j.spent + s.cost AS spent
+             j.spent + s.cost AS spent, j.paid_calls + s.calls AS paid_calls, s.cost AS added_cost,
+             s.calls AS added_calls
       FROM sums s JOIN llmeval.jobs j ON j.id = s.job_id
-      WHERE (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled, s.cost)
-            IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0)
+      WHERE (s.total, s.pending, s.running, s.completed, s.failed, s.cancelled, s.cost, s.calls)
+            IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0)
     ), counted AS (
       UPDATE llmeval.jobs j SET
         total = n.total, pending = n.pending, running = n.running, completed = n.completed,
         failed = n.failed, cancelled = n.cancelled, spent = greatest(n.spent, 0),
+        paid_calls = greatest(n.paid_calls, 0),
         status = llmeval._job_status(j.status, n.total, n.pending, n.running, n.completed, n.failed),
         started_at = CASE WHEN j.status <> 'cancelled' AND j.started_at IS NULL
                                AND n.running + n.completed + n.failed > 0
@@ -171,11 +175,21 @@ BEGIN
                                              'completed', c.completed, 'failed', c.failed,
                                              'cancelled', c.cancelled)::text)),
            (SELECT array_agg(n.job_id ORDER BY n.job_id) FROM counts n
+            WHERE least(n.total, n.pending, n.running, n.completed, n.failed, n.cancelled) < 0),
+           (SELECT array_agg(n.added_cost ORDER BY n.job_id) FROM counts n
+            WHERE least(n.total, n.pending, n.running, n.completed, n.failed, n.cancelled) < 0),
+           (SELECT array_agg(n.added_calls ORDER BY n.job_id) FROM counts n
             WHERE least(n.total, n.pending, n.running, n.completed, n.failed, n.cancelled) < 0)
-    INTO announced, broken
+    INTO announced, broken, broken_cost, broken_calls
     FROM (SELECT * FROM counted ORDER BY id) c;
     IF broken IS NOT NULL THEN
       RAISE WARNING 'pg_llmeval: the counters of job % disagreed with its tasks; counted again', broken;
+      -- (the cost folded with the broken counts is not lost: put back for
+      -- the recount, which keeps the cost and calls of the changes it drops)
+      INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled, cost, calls)
+      SELECT b.job_id, 0, 0, 0, 0, 0, 0, b.cost, b.calls
+      FROM unnest(broken, broken_cost, broken_calls) AS b(job_id, cost, calls)
+      WHERE b.cost <> 0 OR b.calls <> 0;
       PERFORM llmeval._recount_job_counters(broken);
     END IF;
     IF cardinality(held) = cardinality(wanted) THEN
@@ -205,12 +219,13 @@ BEGIN
   -- became of their responses since)
   WITH dropped AS (
     DELETE FROM llmeval.job_counter_deltas d WHERE d.job_id = ANY (job_ids)
-    RETURNING d.job_id, d.cost
+    RETURNING d.job_id, d.cost, d.calls
   )
-  INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled, cost)
+  INSERT INTO llmeval.job_counter_deltas (job_id, total, pending, running, completed, failed, cancelled, cost, calls)
   SELECT j.id, c.total - j.total, c.pending - j.pending, c.running - j.running,
          c.completed - j.completed, c.failed - j.failed, c.cancelled - j.cancelled,
-         coalesce((SELECT sum(x.cost) FROM dropped x WHERE x.job_id = j.id), 0)
+         coalesce((SELECT sum(x.cost) FROM dropped x WHERE x.job_id = j.id), 0),
+         coalesce((SELECT sum(x.calls) FROM dropped x WHERE x.job_id = j.id), 0)
   FROM llmeval.jobs j
   CROSS JOIN LATERAL (SELECT count(*) AS total,
                              count(*) FILTER (WHERE t.status = 'pending') AS pending,
@@ -253,19 +268,26 @@ CREATE TRIGGER count_updated AFTER UPDATE ON llmeval.tasks
   REFERENCING OLD TABLE AS old_tasks NEW TABLE AS new_tasks
   FOR EACH STATEMENT EXECUTE FUNCTION llmeval._tasks_count_updated();
 
--- The cost of the calls stored, appended as counter changes (cost only) and
--- folded into jobs.spent like the counts: what a job's budget is checked
--- against without summing its responses at each claim.
-CREATE FUNCTION llmeval._responses_count_cost() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- The cost of calls stored (a response inserted, or written again by a
+-- later attempt), appended as counter changes (cost only) and folded into
+-- jobs.spent like the counts: what a job's budget is checked against
+-- without summing its responses at each claim. Called by the counters'
+-- trigger on responses (llmeval._count_responses), which tells new calls
+-- from other updates.
+CREATE FUNCTION llmeval._append_job_cost(task_ids bigint[], costs numeric[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
   jobs_changed bigint[];
 BEGIN
   WITH appended AS (
-    INSERT INTO llmeval.job_counter_deltas AS d (job_id, total, pending, running, completed, failed, cancelled, cost)
-    SELECT t.job_id, 0, 0, 0, 0, 0, 0, sum(r.cost)
-    FROM new_responses r JOIN llmeval.tasks t ON t.id = r.task_id
-    GROUP BY t.job_id HAVING sum(r.cost) > 0
+    INSERT INTO llmeval.job_counter_deltas AS d (job_id, total, pending, running, completed, failed, cancelled,
+                                                 cost, calls)
+    SELECT t.job_id, 0, 0, 0, 0, 0, 0, sum(x.cost), count(*)
+    FROM unnest(task_ids, costs) AS x(task_id, cost) JOIN llmeval.tasks t ON t.id = x.task_id
+    WHERE x.cost > 0
+    GROUP BY t.job_id
     RETURNING d.job_id
   )
   SELECT array_agg(a.job_id ORDER BY a.job_id) INTO jobs_changed FROM appended a;
@@ -273,11 +295,8 @@ BEGIN
      AND NOT coalesce(nullif(current_setting('llmeval.defer_job_counters', true), '')::boolean, false) THEN
     PERFORM llmeval._fold_job_counters(jobs_changed, true);
   END IF;
-  RETURN NULL;
 END $$;
-CREATE TRIGGER count_cost AFTER INSERT ON llmeval.responses
-  REFERENCING NEW TABLE AS new_responses
-  FOR EACH STATEMENT EXECUTE FUNCTION llmeval._responses_count_cost();
+REVOKE ALL ON FUNCTION llmeval._append_job_cost(bigint[], numeric[]) FROM PUBLIC;
 
 -- The event log records every job status change.
 CREATE FUNCTION llmeval._log_job_status() RETURNS trigger

@@ -273,7 +273,8 @@ BEGIN
   -- Judge and embedding metrics: the models that run them, pinned in the
   -- job (a later change of the server defaults leaves it alone).
   options := llmeval._pin_job_models(tenant, metrics, options);
-  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise')
+  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise'
+             AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant))
      AND cardinality(models) <> 2 THEN
     RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)
       USING ERRCODE = 'invalid_parameter_value';
@@ -448,18 +449,25 @@ AS $$
 DECLARE
   job llmeval.jobs := llmeval._tenant_job(tenant, caller, job_id, true);
   new_status text;
+  room_spent numeric;
+  room_per_call numeric;
+  room_allowed bigint;
 BEGIN
   IF job.status <> 'paused' THEN
     RAISE EXCEPTION 'job % is not paused (it is %)', job_id, job.status
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
   IF max_cost_usd IS NOT NULL AND NOT (max_cost_usd > 0 AND max_cost_usd <= 1000000000) THEN
-    RAISE EXCEPTION 'max_cost_usd must be a positive number' USING ERRCODE = 'invalid_parameter_value';
+    RAISE EXCEPTION 'max_cost_usd must be above 0 and at most 1000000000' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   max_cost_usd := coalesce(max_cost_usd, (job.options ->> 'max_cost_usd')::numeric);
-  IF max_cost_usd IS NOT NULL AND max_cost_usd <= job.spent THEN
-    RAISE EXCEPTION 'job % has spent % of its max_cost_usd %', job_id, round(job.spent, 6),
-                    job.options ->> 'max_cost_usd'
+  -- (the new limit must leave room for a call, or the next claim pauses
+  -- the job again at once)
+  SELECT r.spent, r.per_call, r.allowed INTO room_spent, room_per_call, room_allowed
+  FROM llmeval._job_budget_room(job.id, max_cost_usd) r;
+  IF max_cost_usd IS NOT NULL AND room_allowed = 0 THEN
+    RAISE EXCEPTION 'job % has spent %; max_cost_usd % leaves less than the % a call is reserved', job_id,
+                    round(room_spent, 6), max_cost_usd, coalesce(round(room_per_call, 6)::text, 'first')
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Resume it with a higher limit: llmeval.resume_job(job_id, max_cost_usd).';
   END IF;

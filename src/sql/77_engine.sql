@@ -179,6 +179,46 @@ END $$;
 -- built afterwards, in a transaction of their own (_task_requests), so
 -- that a task whose request cannot be built fails alone.
 --
+-- How many more calls a job with a budget (option max_cost_usd, or budget
+-- when given) may start now: its spent (counters and the changes not folded
+-- yet) and its calls in flight, each reserved at twice the mean cost of its
+-- paid calls so far; before its first paid answer, one call at a time
+-- (what a call costs is not known: a long prompt can cost many times a
+-- default guess). The budget is exceeded by no more than the reservations
+-- were short. reason: why no call may start, when none is in flight either
+-- (the job is then paused); NULL otherwise.
+CREATE FUNCTION llmeval._job_budget_room(job_id bigint, budget numeric DEFAULT NULL)
+RETURNS TABLE (allowed bigint, spent numeric, per_call numeric, reason text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  j llmeval.jobs;
+  running bigint;
+  paid bigint;
+BEGIN
+  SELECT * INTO j FROM llmeval.jobs x WHERE x.id = job_id;
+  budget := coalesce(budget, (j.options ->> 'max_cost_usd')::numeric);
+  SELECT j.spent + coalesce(sum(d.cost), 0), j.running + coalesce(sum(d.running), 0),
+         j.paid_calls + coalesce(sum(d.calls), 0)
+  INTO spent, running, paid
+  FROM llmeval.job_counter_deltas d WHERE d.job_id = j.id;
+  IF paid > 0 THEN
+    per_call := 2 * spent / paid;
+    allowed := CASE WHEN per_call = 0 THEN 2147483647
+                    ELSE greatest(0, floor((budget - spent - greatest(running, 0) * per_call) / per_call)) END;
+  ELSE
+    per_call := NULL;
+    allowed := CASE WHEN running <= 0 AND spent < budget THEN 1 ELSE 0 END;
+  END IF;
+  reason := CASE WHEN allowed = 0 AND running <= 0 THEN
+              format('max_cost_usd %s: spent %s leaves less than the %s a call is reserved', budget,
+                     round(spent, 6), round(per_call, 6)) END;
+  RETURN NEXT;
+END $$;
+REVOKE ALL ON FUNCTION llmeval._job_budget_room(bigint, numeric) FROM PUBLIC;
+
 -- Which tasks: fair shares between tenants, then priorities within one.
 -- First how many each tenant gets: its k-th due task would have the key
 -- (tasks the tenant has running now + k) / its share (llmeval.tenant_shares,
@@ -190,8 +230,12 @@ END $$;
 -- its part to the others. Then each tenant's part is taken from its jobs in
 -- order of their priority option (higher first), then of their ids, each
 -- job's tasks in (next_attempt_at, id) order, passing over rows other
--- workers hold; what that leaves untaken (rows held) goes to the first due
--- tasks of anyone, as before fair shares.
+-- workers hold. A job with a budget is taken by one claim at a time: its
+-- row is locked without waiting (passed over when held), and its room read
+-- in the statement after (llmeval._job_budget_room), whose snapshot sees
+-- what the last claim committed; at its limit, with nothing in flight, it
+-- is paused with the reason. What all that leaves untaken goes to the first
+-- due tasks of jobs without a budget, as before fair shares.
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
 RETURNS TABLE (task_id bigint, claim_token uuid, job_id bigint)
 LANGUAGE plpgsql VOLATILE
@@ -203,26 +247,15 @@ DECLARE
   job_ids bigint[];
   job_tenants text[];
   job_due int[];
-  pause_ids bigint[];
-  pause_reasons text[];
-  budget_locked bigint[];
+  job_budgeted boolean[];
   part record;
+  room record;
   i int;
   wanted int;
+  cap bigint;
   taken bigint;
   total bigint := 0;
 BEGIN
-  -- Jobs with a budget are claimed by one worker at a time (a lock for this
-  -- transaction, not waited for: a job another claim holds is passed over),
-  -- and the budget is read in the statement after the lock, whose snapshot
-  -- sees the claims the last holder committed: two claims never both spend
-  -- the same room.
-  budget_locked := ARRAY(
-    SELECT j.id FROM llmeval.jobs j
-    WHERE j.status IN ('queued', 'running') AND j.options ? 'max_cost_usd'
-      AND EXISTS (SELECT 1 FROM llmeval.tasks t
-                  WHERE t.job_id = j.id AND t.status = 'pending' AND t.next_attempt_at <= now())
-      AND pg_try_advisory_xact_lock(1279544642, (j.id % 2147483647)::int));
   WITH RECURSIVE pending_jobs(id) AS (
     (SELECT t.job_id FROM llmeval.tasks t WHERE t.status = 'pending' ORDER BY t.job_id LIMIT 1)
     UNION ALL
@@ -230,9 +263,8 @@ BEGIN
             WHERE t.status = 'pending' AND t.job_id > p.id ORDER BY t.job_id LIMIT 1)
     FROM pending_jobs p WHERE p.id IS NOT NULL
   ), due AS (
-    SELECT p.id, j.tenant, coalesce((j.options ->> 'priority')::int, 0) AS priority,
-           greatest(least(d.n, b.allowed), 0) AS n, b.allowed, b.spent, b.per_call, b.running,
-           j.options ->> 'max_cost_usd' AS budget
+    SELECT p.id, j.tenant, coalesce((j.options ->> 'priority')::int, 0) AS priority, d.n,
+           j.options ? 'max_cost_usd' AS budgeted
     FROM pending_jobs p
     JOIN llmeval.jobs j ON j.id = p.id
     CROSS JOIN LATERAL (
@@ -240,60 +272,12 @@ BEGIN
         SELECT 1 FROM llmeval.tasks t
         WHERE t.job_id = p.id AND t.status = 'pending' AND t.next_attempt_at <= now()
         LIMIT max_tasks) x) d
-    -- A job's budget (option max_cost_usd): what it spent (counters and the
-    -- changes not folded yet), the calls in flight reserved at twice the
-    -- mean cost of its calls so far (before any, at 1,000 input and 1,024
-    -- output tokens of its dearest model), and how many more calls fit.
-    -- The budget is exceeded by no more than the reservations were short.
-    CROSS JOIN LATERAL (
-      SELECT s.spent, c.per_call, s.running,
-             CASE WHEN NOT j.options ? 'max_cost_usd' THEN max_tasks
-                  WHEN NOT j.id = ANY (budget_locked) THEN -1
-                  WHEN s.spent >= (j.options ->> 'max_cost_usd')::numeric THEN 0
-                  WHEN c.per_call = 0 THEN max_tasks
-                  -- (before any answer, one call at a time, whatever the
-                  -- reservation: its cost tells what the next ones will)
-                  ELSE greatest(CASE WHEN s.completed = 0 AND s.running <= 0 THEN 1 ELSE 0 END,
-                                least(max_tasks, floor(((j.options ->> 'max_cost_usd')::numeric - s.spent
-                                                        - s.running * c.per_call) / c.per_call)))::int
-             END AS allowed
-      FROM (SELECT j.spent + coalesce(sum(x.cost), 0) AS spent, j.running + coalesce(sum(x.running), 0) AS running,
-                   j.completed + coalesce(sum(x.completed), 0) AS completed
-            FROM llmeval.job_counter_deltas x
-            WHERE j.options ? 'max_cost_usd' AND x.job_id = j.id) s
-      CROSS JOIN LATERAL (
-        SELECT CASE WHEN s.completed > 0 AND s.spent > 0 THEN 2 * s.spent / s.completed
-                    ELSE (SELECT coalesce(max(1000 * m.input_price + 1024 * m.output_price), 0) / 1000000
-                          FROM llmeval.models m
-                          WHERE m.name = ANY (j.models || ARRAY[j.options ->> 'judge_model', j.options ->> 'embedding_model']))
-               END AS per_call
-        WHERE j.options ? 'max_cost_usd') c
-      UNION ALL
-      SELECT NULL, NULL, NULL, max_tasks WHERE NOT j.options ? 'max_cost_usd'
-    ) b
     WHERE j.status <> 'paused' AND d.n > 0
   )
-  SELECT array_agg(due.id ORDER BY due.priority DESC, due.id) FILTER (WHERE due.n > 0),
-         array_agg(due.tenant ORDER BY due.priority DESC, due.id) FILTER (WHERE due.n > 0),
-         array_agg(due.n ORDER BY due.priority DESC, due.id) FILTER (WHERE due.n > 0),
-         array_agg(due.id ORDER BY due.id) FILTER (WHERE due.allowed = 0 AND due.running <= 0),
-         array_agg(format('max_cost_usd %s reached: spent %s, %s a call reserved for the calls in flight',
-                          due.budget, round(due.spent, 6), round(due.per_call, 6)) ORDER BY due.id)
-           FILTER (WHERE due.allowed = 0 AND due.running <= 0)
-  INTO job_ids, job_tenants, job_due, pause_ids, pause_reasons
+  SELECT array_agg(due.id ORDER BY due.priority DESC, due.id), array_agg(due.tenant ORDER BY due.priority DESC, due.id),
+         array_agg(due.n ORDER BY due.priority DESC, due.id), array_agg(due.budgeted ORDER BY due.priority DESC, due.id)
+  INTO job_ids, job_tenants, job_due, job_budgeted
   FROM due;
-  -- Jobs at their budget with tasks due and no call in flight (which would
-  -- tell what a call really costs): paused, with the reason (a job's row
-  -- held elsewhere is paused at a later claim; none of its tasks is claimed
-  -- meanwhile).
-  IF pause_ids IS NOT NULL THEN
-    UPDATE llmeval.jobs j
-    SET status = 'paused', paused_reason = r.reason
-    FROM unnest(pause_ids, pause_reasons) AS r(id, reason)
-    WHERE j.id = r.id AND j.status IN ('queued', 'running')
-      AND j.id IN (SELECT x.id FROM llmeval.jobs x WHERE x.id = ANY (pause_ids)
-                   ORDER BY x.id FOR NO KEY UPDATE SKIP LOCKED);
-  END IF;
   IF job_ids IS NULL THEN
     RETURN;
   END IF;
@@ -325,12 +309,24 @@ BEGIN
     FOR i IN 1 .. cardinality(job_ids) LOOP
       EXIT WHEN wanted <= 0;
       CONTINUE WHEN job_tenants[i] <> part.tenant;
+      cap := least(wanted, job_due[i]);
+      IF job_budgeted[i] THEN
+        PERFORM 1 FROM llmeval.jobs j WHERE j.id = job_ids[i] AND j.status IN ('queued', 'running')
+        FOR NO KEY UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        SELECT * INTO room FROM llmeval._job_budget_room(job_ids[i]);
+        IF room.reason IS NOT NULL THEN
+          UPDATE llmeval.jobs j SET status = 'paused', paused_reason = room.reason WHERE j.id = job_ids[i];
+        END IF;
+        cap := least(cap, room.allowed);
+        CONTINUE WHEN cap <= 0;
+      END IF;
       RETURN QUERY
       WITH picked AS (
         SELECT t.id FROM llmeval.tasks t
         WHERE t.job_id = job_ids[i] AND t.status = 'pending' AND t.next_attempt_at <= now()
         ORDER BY t.next_attempt_at, t.id
-        LIMIT least(wanted, job_due[i])
+        LIMIT cap
         FOR NO KEY UPDATE SKIP LOCKED
       )
       UPDATE llmeval.tasks t

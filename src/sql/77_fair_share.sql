@@ -6,7 +6,7 @@
 
 CREATE TABLE llmeval.tenant_shares (
   tenant     text PRIMARY KEY,
-  share      float8 NOT NULL CHECK (share > 0 AND share <= 1000),
+  share      float8 NOT NULL CHECK (share >= 0.001 AND share <= 1000),
   updated_by name NOT NULL DEFAULT current_user,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -32,8 +32,8 @@ BEGIN
   IF tenant IS NULL THEN
     RAISE EXCEPTION 'tenant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  IF share IS NOT NULL AND NOT (share > 0 AND share <= 1000) THEN
-    RAISE EXCEPTION 'a tenant''s share must be a number above 0 and at most 1000, not %', share
+  IF share IS NOT NULL AND NOT (share >= 0.001 AND share <= 1000) THEN
+    RAISE EXCEPTION 'a tenant''s share must be a number from 0.001 to 1000, not %', share
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Shares are relative: 2 is twice the calls in flight of a tenant with the default 1.';
   END IF;

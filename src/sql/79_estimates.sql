@@ -72,7 +72,8 @@ BEGIN
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION 'metric "%" does not exist', unknown USING ERRCODE = 'undefined_object';
   END IF;
-  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise')
+  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise'
+             AND (m.tenant IS NULL OR m.tenant = caller_tenant))
      AND cardinality(models) <> 2 THEN
     RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)
       USING ERRCODE = 'invalid_parameter_value';

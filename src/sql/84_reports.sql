@@ -341,6 +341,7 @@ BEGIN
            'by_status', jsonb_build_object(
              'queued', count(*) FILTER (WHERE j.status = 'queued'),
              'running', count(*) FILTER (WHERE j.status = 'running'),
+             'paused', count(*) FILTER (WHERE j.status = 'paused'),
              'completed', count(*) FILTER (WHERE j.status = 'completed'),
              'failed', count(*) FILTER (WHERE j.status = 'failed'),
              'cancelled', count(*) FILTER (WHERE j.status = 'cancelled')),

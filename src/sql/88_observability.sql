@@ -63,7 +63,9 @@ BEGIN
   worst := greatest(worst, severity);
 
   SELECT now() - min(t.next_attempt_at) INTO oldest
-  FROM llmeval.tasks t WHERE t.status = 'pending' AND t.next_attempt_at <= now();
+  FROM llmeval.tasks t WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    -- (a job paused at its budget waits for its owner, not for the workers)
+    AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = t.job_id AND j.status = 'paused');
   severity := CASE WHEN oldest IS NULL OR oldest <= max_queue_age THEN 0
                    WHEN oldest <= 2 * max_queue_age THEN 1 ELSE 2 END;
   checks := checks || jsonb_build_object('queue', jsonb_build_object(
@@ -257,11 +259,18 @@ BEGIN
     FROM new_responses n JOIN old_responses o ON o.task_id = n.task_id
     WHERE n.created_at IS DISTINCT FROM o.created_at
     HAVING count(*) > 0;
+    PERFORM llmeval._append_job_cost(array_agg(n.task_id), array_agg(n.cost))
+    FROM new_responses n JOIN old_responses o ON o.task_id = n.task_id
+    WHERE n.created_at IS DISTINCT FROM o.created_at AND n.cost > 0
+    HAVING count(*) > 0;
   ELSE
     PERFORM llmeval._count_calls(array_agg(n.task_id), array_agg(n.tenant), array_agg(n.output IS NOT NULL),
                                  array_agg(n.latency_ms), array_agg(n.input_tokens),
                                  array_agg(n.output_tokens), array_agg(n.cost))
     FROM new_responses n
+    HAVING count(*) > 0;
+    PERFORM llmeval._append_job_cost(array_agg(n.task_id), array_agg(n.cost))
+    FROM new_responses n WHERE n.cost > 0
     HAVING count(*) > 0;
   END IF;
   RETURN NULL;
@@ -374,10 +383,11 @@ AS $$
     FROM unnest(ARRAY['pending', 'running', 'completed', 'failed', 'cancelled']) AS s(status)
     LEFT JOIN (SELECT t.status, count(*) AS n FROM llmeval.tasks t GROUP BY t.status) n ON n.status = s.status
     UNION ALL
-    SELECT 2, 0, E'# HELP llmeval_oldest_pending_seconds Age of the oldest due pending task.\n# TYPE llmeval_oldest_pending_seconds gauge'
+    SELECT 2, 0, E'# HELP llmeval_oldest_pending_seconds Age of the oldest due pending task (not counting jobs paused at their budget).\n# TYPE llmeval_oldest_pending_seconds gauge'
     UNION ALL
     SELECT 2, 1, format('llmeval_oldest_pending_seconds %s', coalesce(round(extract(epoch FROM now() - min(t.next_attempt_at))::numeric, 3), 0))
     FROM llmeval.tasks t WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = t.job_id AND j.status = 'paused')
     UNION ALL
     SELECT 3, 0, E'# HELP llmeval_tasks_finished_total Tasks that ended, by model and outcome.\n# TYPE llmeval_tasks_finished_total counter'
     UNION ALL

@@ -64,7 +64,7 @@ SELECT throws_ok($$ SELECT llmeval.set_tenant_share('tap_third', 100) $$, '42501
                  'a tenant cannot set shares');
 RESET ROLE;
 SET ROLE tap_fs_admin;
-SELECT throws_ok($$ SELECT llmeval.set_tenant_share('tap_third', 0) $$, '22023', NULL, 'a share is above 0');
+SELECT throws_ok($$ SELECT llmeval.set_tenant_share('tap_third', 1e-320) $$, '22023', NULL, 'a share is at least 0.001 (a tiny one would overflow the keys)');
 SELECT throws_ok($$ SELECT llmeval.set_tenant_share('tap_third', 'NaN') $$, '22023', NULL, 'a share is a number');
 SELECT lives_ok($$ SELECT llmeval.set_tenant_share('tap_third', 3) $$, 'an administrator sets a share');
 SELECT is((SELECT share || ' ' || updated_by FROM llmeval.tenant_shares WHERE tenant = 'tap_third'), '3 tap_fs_admin',

@@ -84,7 +84,7 @@ SELECT is((SELECT (tenant, period, period_end - period_start)::text FROM llmeval
           '(tap_rep_a,daily,"1 day")', 'the report is tenant a''s, over one day');
 SELECT is(:'b'::jsonb -> 'jobs' -> 'count', '1', 'one job of the last day (the older one is left out)');
 SELECT is(:'b'::jsonb #> '{jobs,by_status}',
-          '{"queued": 0, "running": 0, "completed": 1, "failed": 0, "cancelled": 0}', 'jobs by status');
+          '{"queued": 0, "running": 0, "paused": 0, "completed": 1, "failed": 0, "cancelled": 0}', 'jobs by status');
 SELECT is((:'b'::jsonb #> '{jobs,list,0}') - 'correlation_id' - 'created_at' - 'finished_at',
           jsonb_build_object('id', :job1, 'prompt', 'p', 'prompt_version', 1, 'dataset', 'd', 'dataset_version', 1,
                              'models', ARRAY['taprep/alpha', 'taprep/beta'], 'metrics', ARRAY['bleu', 'exact_match'],
