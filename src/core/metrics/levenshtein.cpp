@@ -20,7 +20,10 @@ struct LevenshteinWorkspace {
   std::vector<uint8_t> carry;      // per text position: carry into the next block
 };
 
-LevenshteinWorkspace& Workspace() {
+// noinline: inlined, GCC re-derives the thread_local's address with a
+// __tls_get_addr call at every member access (36 calls in BleuSegmentStats,
+// 7% of sentence BLEU through SQL); behind a call it is one pointer.
+__attribute__((noinline)) LevenshteinWorkspace& Workspace() {
   thread_local LevenshteinWorkspace workspace;
   return workspace;
 }
