@@ -176,8 +176,9 @@ struct RougeWorkspace {
 };
 
 // noinline: inlined, GCC re-derives the thread_local's address with a
-// __tls_get_addr call at every member access (36 calls in BleuSegmentStats,
-// 7% of sentence BLEU through SQL); behind a call it is one pointer.
+// __tls_get_addr call at every member access (39 call sites in LcsSumScore,
+// 22 in ScoreTokenized); behind a call it is one pointer. rouge_scores
+// (rouge1+rouge2) gained about 20% through SQL.
 __attribute__((noinline)) RougeWorkspace& Workspace() {
   thread_local RougeWorkspace workspace;
   return workspace;
