@@ -104,8 +104,8 @@ int64_t ClosestRefLen(int64_t hyp_len, const std::vector<int64_t>& ref_lens) {
 }
 
 // BleuSegmentStats with PackedNGramCounts, once the candidate's tokens are
-// interned into ws.candidate_units (the common configuration, about twice as
-// fast as the general path below it).
+// interned into ws.candidate_units: the common configuration (orders <= 4),
+// without the NGramIds hashing of the general path below.
 BleuStats PackedSegmentStats(const std::vector<std::string_view>& references,
                              const BleuOptions& options, BleuWorkspace& ws) {
   const int max_order = options.max_ngram_order;

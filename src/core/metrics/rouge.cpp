@@ -327,7 +327,7 @@ void Tokenize(std::string_view text, bool stem, bool lines, RougeWorkspace& ws,
     text = out.ascii;
   }
   {
-    // The common case in one pass (ScanAsciiBlock): lowercase, classify and
+    // One pass over the (now ASCII) text (ScanAsciiBlock): lowercase, classify and
     // record token bounds (and newlines, for rougeLsum). Blocks of kBlock
     // bytes keep those arrays small; a token still open at the end of a
     // block carries its start over.
