@@ -37,6 +37,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.use_effective_order = (selector & 0x40) != 0;
   const metrics::BleuScore score = metrics::SentenceBleu(candidate, refs, options);
   if (!(score.score >= 0 && score.score <= 100.0 + 1e-9)) std::abort();
+  // Orders 1..4 are counted by PackedNGramCounts when max_ngram_order <= 4
+  // and by the general n-gram index above it: both must give the same
+  // statistics for the orders they share.
+  metrics::BleuOptions packed = options;
+  packed.max_ngram_order = 4;
+  metrics::BleuOptions general = options;
+  general.max_ngram_order = 5;
+  const metrics::BleuStats a = metrics::BleuSegmentStats(candidate, refs, packed);
+  const metrics::BleuStats b = metrics::BleuSegmentStats(candidate, refs, general);
+  if (a.sys_len != b.sys_len || a.ref_len != b.ref_len) std::abort();
+  for (int k = 0; k < 4; ++k)
+    if (a.correct[k] != b.correct[k] || a.total[k] != b.total[k]) std::abort();
   // Tokenizing twice gives the same tokens (no hidden state between calls).
   if (metrics::BleuTokenizeString(candidate, options.tokenizer) !=
       metrics::BleuTokenizeString(candidate, options.tokenizer))

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "core/error.hpp"
 #include "refdata.hpp"
 
@@ -99,6 +101,55 @@ TEST(BleuTokenizer, CharAndNone) {
   EXPECT_EQ(BleuTokenizeString("ab c", BleuTokenizer::kChar), "a b c");
   EXPECT_EQ(BleuTokenizeString("né", BleuTokenizer::kChar), "n é");
   EXPECT_EQ(BleuTokenizeString(" a,b \u3000c ", BleuTokenizer::kNone), "a,b c");
+}
+
+// Orders 1..4 are counted by PackedNGramCounts when max_ngram_order <= 4
+// and by the general n-gram index above it; on every pair of the workload,
+// alone and with the next pair's reference as a second reference (and the
+// candidate itself as a third), the statistics of the shared orders agree.
+TEST(Bleu, PackedCountsMatchGeneralPathOnWorkload) {
+  const std::string cmd = std::string("gzip -dc '") + LLMEVAL_TEST_DATA + "/workload_100k.tsv.gz'";
+  FILE* in = popen(cmd.c_str(), "r");
+  ASSERT_NE(in, nullptr);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::string line;
+  for (int c; (c = std::fgetc(in)) != EOF;) {
+    if (c != '\n') {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    const std::size_t tab = line.find('\t');
+    if (tab != std::string::npos) pairs.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+    line.clear();
+  }
+  pclose(in);
+  ASSERT_GT(pairs.size(), 1000u);
+  BleuOptions packed;
+  BleuOptions general;
+  general.max_ngram_order = 5;
+  BleuOptions packed_lower = packed;
+  packed_lower.lowercase = true;
+  BleuOptions general_lower = general;
+  general_lower.lowercase = true;
+  auto check = [](const BleuStats& a, const BleuStats& b, std::size_t i) {
+    ASSERT_EQ(a.sys_len, b.sys_len) << i;
+    ASSERT_EQ(a.ref_len, b.ref_len) << i;
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_EQ(a.correct[k], b.correct[k]) << i << " order " << k + 1;
+      ASSERT_EQ(a.total[k], b.total[k]) << i << " order " << k + 1;
+    }
+  };
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const std::string& candidate = pairs[i].first;
+    std::vector<std::string_view> refs{pairs[i].second};
+    check(BleuSegmentStats(candidate, refs, packed), BleuSegmentStats(candidate, refs, general), i);
+    if (i % 10 == 0) {
+      refs.push_back(pairs[(i + 1) % pairs.size()].second);
+      refs.push_back(candidate);
+      check(BleuSegmentStats(candidate, refs, packed_lower),
+            BleuSegmentStats(candidate, refs, general_lower), i);
+    }
+  }
 }
 
 TEST(Bleu, EdgeCases) {

@@ -63,6 +63,23 @@ TEST(BleuTokenizerOracle, RandomStrings) {
   }
 }
 
+// Long ASCII strings: the 13a scan works on 64-byte words, and what a
+// period, comma or dash does depends on its neighbours, which may lie in the
+// next or previous word. Few periods and commas, so that most strings take
+// that scan (two adjacent ones send a string down the general path).
+TEST(BleuTokenizerOracle, RandomLongAsciiStrings) {
+  const std::vector<std::string> alphabet = {"a", "bc", "1", "9", "0", ".", ",", "-", " ", "$",
+                                             "(", "'", "\t", "word", "7", "x", "/", "  "};
+  std::mt19937 rng(54321);
+  for (int iteration = 0; iteration < 50000; ++iteration) {
+    std::string s;
+    const int length = static_cast<int>(rng() % 150);
+    for (int k = 0; k < length; ++k) s += alphabet[rng() % alphabet.size()];
+    ASSERT_EQ(BleuTokenizeString(s, BleuTokenizer::k13a), Oracle13a(s)) << "input: " << s;
+    ASSERT_EQ(BleuTokenizeString(s, BleuTokenizer::kZh), OracleZhNoCjk(s)) << "input: " << s;
+  }
+}
+
 TEST(BleuTokenizerOracle, WholeWorkloadAndRefdata) {
   const std::string cmd = std::string("gzip -dc '") + LLMEVAL_TEST_DATA + "/workload_100k.tsv.gz'";
   FILE* in = popen(cmd.c_str(), "r");

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/text/unicode.hpp"
+#include "core/text/utf8.hpp"
 #include "refdata.hpp"
 
 namespace llmeval::core::metrics {
@@ -97,6 +99,43 @@ TEST(Rouge, SeveralVariantsAgainstSeveralReferences) {
                Error);
   RougeScores(candidate, refs[0], {}, false, scores);
   EXPECT_TRUE(scores.empty());
+}
+
+// ROUGE tokenizes non-ASCII text through PyLowerAsciiOnly: it must agree
+// with the full lowercasing (ICU) once non-ASCII code points are spaces,
+// for every code point, alone and between letters, and on invalid UTF-8.
+std::string NonAsciiToSpaces(std::string_view s) {
+  std::string out;
+  for (std::size_t pos = 0; pos < s.size();) {
+    const char32_t cp = text::DecodeUtf8(s, pos);
+    out.push_back(cp < 0x80 ? static_cast<char>(cp) : ' ');
+  }
+  return out;
+}
+
+TEST(RougeTokenizer, AsciiOnlyLoweringAgreesWithIcuOnEveryCodePoint) {
+  std::string ascii_only;
+  for (char32_t cp = 0x80; cp <= 0x10FFFF; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    std::string s = "Ab";
+    text::AppendUtf8(s, cp);
+    s += "Zy";
+    text::PyLowerAsciiOnly(s, ascii_only);
+    ASSERT_EQ(ascii_only, NonAsciiToSpaces(text::PyLower(s))) << "U+" << std::hex << cp;
+  }
+  for (const std::string s : {"\xff", "a\xe2\x84", "\xe2\x84\xaa\xc4", "K\xc4\xb0\xf0\xc4\xb0x",
+                              "\xe2\xc4\xb0\x84\xaa", "\xce\xa3\xce\x91\xce\xa3 \xe2\x84\xaa" "elvin"}) {
+    text::PyLowerAsciiOnly(s, ascii_only);
+    EXPECT_EQ(ascii_only, NonAsciiToSpaces(text::PyLower(s))) << s;
+  }
+}
+
+TEST(RougeTokenizer, DottedCapitalIAndKelvinSign) {
+  // "İstanbul" lowercases to "i̇stanbul": tokens "i" and "stanbul".
+  ExpectScore(Rouge("\xc4\xb0stanbul", "i stanbul", kRouge1, false), 1.0, 1.0, 1.0);
+  // The Kelvin sign lowercases to a plain k, inside the token.
+  ExpectScore(Rouge("5 \xe2\x84\xaa" "elvin", "5 kelvin", kRouge1, false), 1.0, 1.0, 1.0);
+  ExpectScore(Rouge("caf\xc3\xa9 ol\xc3\xa9", "caf ol", kRougeL, false), 1.0, 1.0, 1.0);
 }
 
 TEST(RougeVariantNames, ParsesAll) {

@@ -12,6 +12,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/error.hpp"
 #include "core/metrics/token_table.hpp"
 #include "core/text/unicode.hpp"
@@ -155,7 +159,155 @@ void SplitAsciiAtCuts(std::string_view s, std::vector<uint8_t>& f, TokenizedText
     out.tokens[k / 2] = std::string_view(s.data() + bounds[k], bounds[k + 1] - bounds[k]);
 }
 
+// Bit masks of one class of byte, bit i of word w for byte 64w + i.
+struct ByteMasks {
+  uint64_t digit, period_comma, dash, symbol, space;
+  uint64_t other;  // any byte >= 0x80
+};
+
+#if defined(__SSE2__)
+// One bit per byte of 16 from the comparison results.
+inline uint64_t Bits16(__m128i m) noexcept {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(m)) & 0xFFFF);
+}
+
+// Bytes of x in [lo, hi], for lo and hi below 0x80 (signed comparisons:
+// bytes >= 0x80 are negative and never in range).
+inline __m128i InRange(__m128i x, char lo, char hi) noexcept {
+  return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                       _mm_cmplt_epi8(x, _mm_set1_epi8(static_cast<char>(hi + 1))));
+}
+#endif
+
+// The classes of bytes [64w, 64w + 64) of p, all of which are readable
+// (the caller's buffer is padded); bits at or past `valid` are cleared.
+ByteMasks ClassifyWord(const unsigned char* p, std::size_t valid) noexcept {
+  ByteMasks m{};
+#if defined(__SSE2__)
+  for (int g = 0; g < 4 && static_cast<std::size_t>(16 * g) < valid; ++g) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g));
+    const __m128i digit = InRange(x, '0', '9');
+    const __m128i letter = InRange(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z');
+    const __m128i pc = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
+                                    _mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
+    // P1's class: printable ASCII except digits, letters, ', and , - .
+    const __m128i not_symbol = _mm_or_si128(
+        _mm_or_si128(digit, letter),
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\'')), InRange(x, ',', '.')));
+    const __m128i symbol = _mm_andnot_si128(not_symbol, InRange(x, ' ', '~'));
+    const __m128i space = _mm_or_si128(InRange(x, 0x09, 0x0D), InRange(x, 0x1C, 0x20));
+    const int shift = 16 * g;
+    m.digit |= Bits16(digit) << shift;
+    m.period_comma |= Bits16(pc) << shift;
+    m.dash |= Bits16(_mm_cmpeq_epi8(x, _mm_set1_epi8('-'))) << shift;
+    m.symbol |= Bits16(symbol) << shift;
+    m.space |= Bits16(space) << shift;
+    m.other |= Bits16(x) << shift;  // the sign bits
+  }
+#else
+  for (std::size_t i = 0; i < 64 && i < valid; ++i) {
+    const uint8_t cls = kClass.of[p[i]];
+    m.digit |= static_cast<uint64_t>(Digit(p[i])) << i;
+    m.period_comma |= static_cast<uint64_t>((cls & kPeriodComma) != 0) << i;
+    m.dash |= static_cast<uint64_t>((cls & kDash) != 0) << i;
+    m.symbol |= static_cast<uint64_t>((cls & kSymbol) != 0) << i;
+    m.space |= static_cast<uint64_t>((cls & kAsciiSpace) != 0) << i;
+    m.other |= static_cast<uint64_t>((cls & kNonAscii) != 0) << i;
+  }
+#endif
+  if (valid < 64) {
+    const uint64_t keep = (uint64_t{1} << valid) - 1;
+    m.digit &= keep;
+    m.period_comma &= keep;
+    m.dash &= keep;
+    m.symbol &= keep;
+    m.space &= keep;
+    m.other &= keep;
+  }
+  return m;
+}
+
+// RegexpTokens for ASCII text in which no two periods/commas are adjacent
+// (nearly every segment): then whether re.sub consumed a byte never
+// matters, and the passes reduce to per-byte rules on the neighbours, done
+// here 64 bytes at a time on bit masks. A period/comma v at i is cut on
+// both sides when P2 or P3 matches it: P2 when i > 0 and s[i-1] is not a
+// digit, P3 when s[i+1] exists and is not a digit (or P2 matched), so it is
+// kept whole only between digits or at an end next to one. A symbol is cut
+// on both sides (P1), and so is a dash after a digit (P4). Returns false,
+// having produced nothing, when the text does not qualify.
+bool RegexpTokensFast(std::string_view s, TokenizedText& out) {
+  const std::size_t n = s.size();
+  const auto* c = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t words = (n + 63) / 64;
+  std::vector<uint64_t>& masks = out.masks;  // 5 a word: digit, period_comma, dash, symbol, space
+  if (masks.size() < 5 * words + 5) masks.resize(5 * words + 5);
+  uint64_t any_other = 0;
+  uint64_t adjacent_pc = 0;
+  uint64_t previous_pc_high = 0;
+  for (std::size_t w = 0; w < words; ++w) {
+    const ByteMasks m = ClassifyWord(c + 64 * w, n - 64 * w);
+    any_other |= m.other;
+    adjacent_pc |= m.period_comma & ((m.period_comma << 1) | previous_pc_high);
+    previous_pc_high = m.period_comma >> 63;
+    uint64_t* out_w = masks.data() + 5 * w;
+    out_w[0] = m.digit;
+    out_w[1] = m.period_comma;
+    out_w[2] = m.dash;
+    out_w[3] = m.symbol;
+    out_w[4] = m.space;
+  }
+  if (any_other != 0 || adjacent_pc != 0) return false;
+  // A word past the end: no digits, and the bytes count as spaces.
+  uint64_t* tail = masks.data() + 5 * words;
+  tail[0] = tail[1] = tail[2] = tail[3] = 0;
+  tail[4] = ~uint64_t{0};
+
+  // Both only grow: a shrink would make the next grow zero-fill.
+  std::vector<uint32_t>& bounds = out.bounds;  // token starts
+  if (bounds.size() < n + 2) bounds.resize(n + 2);
+  uint32_t* starts = bounds.data();
+  std::size_t start_count = 0;
+  std::vector<uint32_t>& ends = out.marks;  // token ends
+  if (ends.size() < n + 2) ends.resize(n + 2);
+  std::size_t end_count = 0;
+  uint64_t prev_digit = 0, prev_not_digit = 0, prev_cut_source = 0, prev_token = 0;
+  for (std::size_t w = 0; w < words; ++w) {
+    const uint64_t* m = masks.data() + 5 * w;
+    const std::size_t valid = n - 64 * w;
+    const uint64_t in_text = valid >= 64 ? ~uint64_t{0} : (uint64_t{1} << valid) - 1;
+    const uint64_t digit = m[0];
+    const uint64_t not_digit = ~digit & in_text;
+    const uint64_t next_not_digit_low = ~m[5] & (valid > 64 ? 1 : 0);  // byte 64(w+1)
+    const uint64_t not_digit_before = (not_digit << 1) | prev_not_digit;  // bit i: s[i-1]
+    const uint64_t not_digit_after = (not_digit >> 1) | ((next_not_digit_low & 1) << 63);
+    const uint64_t digit_before = (digit << 1) | prev_digit;
+    const uint64_t cut_source = m[3] | (m[2] & digit_before) |
+                                (m[1] & (not_digit_before | not_digit_after));
+    const uint64_t cut = cut_source | (cut_source << 1) | prev_cut_source;
+    const uint64_t token = ~m[4] & in_text;  // bytes inside tokens
+    const uint64_t token_before = (token << 1) | prev_token;
+    uint64_t start_bits = token & (~token_before | cut);
+    uint64_t end_bits = token_before & (~token | cut) & in_text;
+    const auto base = static_cast<uint32_t>(64 * w);
+    for (; start_bits != 0; start_bits &= start_bits - 1)
+      starts[start_count++] = base + static_cast<uint32_t>(__builtin_ctzll(start_bits));
+    for (; end_bits != 0; end_bits &= end_bits - 1)
+      ends[end_count++] = base + static_cast<uint32_t>(__builtin_ctzll(end_bits));
+    prev_digit = digit >> 63;
+    prev_not_digit = not_digit >> 63;
+    prev_cut_source = cut_source >> 63;
+    prev_token = token >> 63;
+  }
+  if (n > 0 && !(kClass.of[c[n - 1]] & kAsciiSpace)) ends[end_count++] = static_cast<uint32_t>(n);
+  out.tokens.resize(start_count);
+  for (std::size_t k = 0; k < start_count; ++k)
+    out.tokens[k] = std::string_view(s.data() + starts[k], ends[k] - starts[k]);
+  return true;
+}
+
 void RegexpTokens(std::string_view s, TokenizedText& out) {
+  if (RegexpTokensFast(s, out)) return;
   const std::size_t n = s.size();
   const auto* c = reinterpret_cast<const unsigned char*>(s.data());
   std::vector<uint8_t>& f = out.flags;

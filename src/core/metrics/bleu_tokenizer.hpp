@@ -26,6 +26,7 @@ struct TokenizedText {
   std::vector<uint8_t> flags;   // per byte, for the 13a/zh tokenizer
   std::vector<uint32_t> marks;   // positions the 13a/zh tokenizer examines
   std::vector<uint32_t> bounds;  // token starts and ends found by the 13a/zh tokenizer
+  std::vector<uint64_t> masks;   // byte classes, 64 bytes a word, for the 13a/zh tokenizer
 };
 
 // sacrebleu's BLEU._preprocess_segment followed by str.split(): optional

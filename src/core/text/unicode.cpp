@@ -91,6 +91,31 @@ void PyLowerInto(std::string_view s, std::string& out) {
   AppendFromUtf16(lowered.data(), lowered.size(), out);
 }
 
+void PyLowerAsciiOnly(std::string_view s, std::string& out) {
+  // One byte out per code point, two for U+0130 (two bytes in): never longer.
+  out.resize(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  char* o = out.data();
+  for (std::size_t pos = 0; pos < s.size();) {
+    const unsigned char b = p[pos];
+    if (b < 0x80) {
+      *o++ = static_cast<char>(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
+      ++pos;
+      continue;
+    }
+    const char32_t cp = DecodeUtf8(s, pos);
+    if (cp == 0x0130) {
+      *o++ = 'i';
+      *o++ = ' ';  // U+0307
+    } else if (cp == 0x212A) {
+      *o++ = 'k';
+    } else {
+      *o++ = ' ';
+    }
+  }
+  out.resize(static_cast<std::size_t>(o - out.data()));
+}
+
 std::string PyLower(std::string_view s) {
   std::string out;
   PyLowerInto(s, out);
