@@ -22,6 +22,7 @@
 // Postgres headers after core headers (see core/cpp_only.hpp).
 #include "pg/aggregate.hpp"
 #include "pg/args.hpp"
+#include "pg/options_cache.hpp"
 
 namespace metrics = llmeval::core::metrics;
 
@@ -52,49 +53,15 @@ metrics::ToolCallScores Scores(FunctionCallInfo fcinfo) {
 }
 
 struct ToolSetCache {
-  char* bytes;  // the jsonb the tools were compiled from, palloc'd in fn_mcxt
-  std::size_t length;
-  std::size_t capacity;
-  metrics::ToolSet* tools;  // owned; deleted by DeleteToolSet
-  bool callback_registered;
-  MemoryContextCallback callback;
+  llmeval::pg::CompiledCache<metrics::ToolSet> tools;
   TupleDesc result_type;  // tool_call_scores' blessed result descriptor
 };
 
-void DeleteToolSet(void* arg) {
-  auto* cache = static_cast<ToolSetCache*>(arg);
-  delete cache->tools;
-  cache->tools = nullptr;
-}
-
 const metrics::ToolSet& CachedToolSet(FunctionCallInfo fcinfo, int n) {
   auto* cache = llmeval::pg::FnCache<ToolSetCache>(fcinfo);
-  Jsonb* jb = llmeval::pg::PgCall([&]() noexcept { return PG_GETARG_JSONB_P(n); });
-  const std::size_t length = VARSIZE(jb);
-  if (cache->tools && cache->length == length && std::memcmp(cache->bytes, jb, length) == 0)
-    return *cache->tools;
-
-  MemoryContext context = fcinfo->flinfo->fn_mcxt;
-  if (!cache->callback_registered) {
-    cache->callback.func = DeleteToolSet;
-    cache->callback.arg = cache;
-    llmeval::pg::PgCall(
-        [&]() noexcept { MemoryContextRegisterResetCallback(context, &cache->callback); });
-    cache->callback_registered = true;
-  }
-  delete cache->tools;
-  cache->tools = nullptr;
-
-  auto tools = std::make_unique<metrics::ToolSet>(JsonArg(fcinfo, n, "tools"));
-  if (cache->capacity < length) {
-    cache->bytes = static_cast<char*>(
-        llmeval::pg::PgCall([&]() noexcept { return MemoryContextAlloc(context, length); }));
-    cache->capacity = length;
-  }
-  std::memcpy(cache->bytes, jb, length);
-  cache->length = length;
-  cache->tools = tools.release();
-  return *cache->tools;
+  return llmeval::pg::CachedCompiled(fcinfo, n, &cache->tools, [&] {
+    return std::make_unique<metrics::ToolSet>(JsonArg(fcinfo, n, "tools"));
+  });
 }
 
 }  // namespace

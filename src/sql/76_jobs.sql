@@ -179,31 +179,23 @@ BEGIN
   RETURN options;
 END $$;
 
-CREATE FUNCTION llmeval._submit_job(tenant text, prompt text, dataset text, models text[],
-                                    metrics text[], options jsonb)
-RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER
+-- What submit_job (and estimate_job_cost) make of their arguments, checked:
+-- the options (22023 naming a bad one), the prompt and dataset versions, the
+-- models and metrics, the judge and embedding models pinned in the options,
+-- and every placeholder of the prompt filled by every test case.
+CREATE FUNCTION llmeval._job_inputs(tenant text, prompt text, dataset text, models text[], metrics text[],
+                                    options jsonb, OUT prompt_version llmeval.prompt_versions,
+                                    OUT dataset_version llmeval.dataset_versions, OUT pinned_options jsonb)
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-  prompt_version llmeval.prompt_versions;
-  dataset_version llmeval.dataset_versions;
-  model_ids int[];
   missing record;
   unknown text;
-  new_job bigint;
 BEGIN
   options := coalesce(options, '{}');
   metrics := coalesce(metrics, '{}');
-  -- The workers pass text between the database and the providers' UTF-8
-  -- APIs without converting it; the metrics convert, and work in any
-  -- encoding.
-  IF getdatabaseencoding() <> 'UTF8' THEN
-    RAISE EXCEPTION 'the job engine needs a UTF8 database; this one is %', getdatabaseencoding()
-      USING ERRCODE = 'feature_not_supported',
-            HINT = 'The metric functions work here; run jobs in a database created with ENCODING ''UTF8''.';
-  END IF;
   IF prompt IS NULL OR dataset IS NULL THEN
     RAISE EXCEPTION 'a job needs a prompt and a dataset' USING ERRCODE = 'null_value_not_allowed';
   END IF;
@@ -221,7 +213,7 @@ BEGIN
 
   SELECT v.* INTO prompt_version
   FROM llmeval.prompts p JOIN llmeval.prompt_versions v ON v.prompt_id = p.id
-  WHERE p.name = _submit_job.prompt AND p.tenant = _submit_job.tenant
+  WHERE p.name = _job_inputs.prompt AND p.tenant = _job_inputs.tenant
     AND (NOT options ? 'prompt_version' OR v.version = (options ->> 'prompt_version')::int)
   ORDER BY v.version DESC LIMIT 1;
   IF NOT FOUND THEN
@@ -231,7 +223,7 @@ BEGIN
 
   SELECT v.* INTO dataset_version
   FROM llmeval.datasets d JOIN llmeval.dataset_versions v ON v.dataset_id = d.id
-  WHERE d.name = _submit_job.dataset AND d.tenant = _submit_job.tenant
+  WHERE d.name = _job_inputs.dataset AND d.tenant = _job_inputs.tenant
     AND (NOT options ? 'dataset_version' OR v.version = (options ->> 'dataset_version')::int)
   ORDER BY v.version DESC LIMIT 1;
   IF NOT FOUND THEN
@@ -263,7 +255,7 @@ BEGIN
   END IF;
   SELECT x INTO unknown FROM unnest(metrics) x
   WHERE NOT EXISTS (SELECT 1 FROM llmeval.metrics m
-                    WHERE m.name = x AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant))
+                    WHERE m.name = x AND (m.tenant IS NULL OR m.tenant = _job_inputs.tenant))
   LIMIT 1;
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION 'metric "%" does not exist', unknown
@@ -274,7 +266,7 @@ BEGIN
   -- job (a later change of the server defaults leaves it alone).
   options := llmeval._pin_job_models(tenant, metrics, options);
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise'
-             AND (m.tenant IS NULL OR m.tenant = _submit_job.tenant))
+             AND (m.tenant IS NULL OR m.tenant = _job_inputs.tenant))
      AND cardinality(models) <> 2 THEN
     RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)
       USING ERRCODE = 'invalid_parameter_value';
@@ -291,6 +283,39 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             DETAIL = format('Prompt "%s" version %s uses {{%s}}.', prompt, prompt_version.version, missing.f);
   END IF;
+
+  pinned_options := options;
+END $$;
+REVOKE ALL ON FUNCTION llmeval._job_inputs(text, text, text, text[], text[], jsonb) FROM PUBLIC;
+
+CREATE FUNCTION llmeval._submit_job(tenant text, prompt text, dataset text, models text[],
+                                    metrics text[], options jsonb)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+  prompt_version llmeval.prompt_versions;
+  dataset_version llmeval.dataset_versions;
+  inputs record;
+  model_ids int[];
+  new_job bigint;
+BEGIN
+  options := coalesce(options, '{}');
+  metrics := coalesce(metrics, '{}');
+  -- The workers pass text between the database and the providers' UTF-8
+  -- APIs without converting it; the metrics convert, and work in any
+  -- encoding.
+  IF getdatabaseencoding() <> 'UTF8' THEN
+    RAISE EXCEPTION 'the job engine needs a UTF8 database; this one is %', getdatabaseencoding()
+      USING ERRCODE = 'feature_not_supported',
+            HINT = 'The metric functions work here; run jobs in a database created with ENCODING ''UTF8''.';
+  END IF;
+  SELECT * INTO inputs FROM llmeval._job_inputs(tenant, prompt, dataset, models, metrics, options);
+  prompt_version := inputs.prompt_version;
+  dataset_version := inputs.dataset_version;
+  options := inputs.pinned_options;
 
   model_ids := ARRAY(SELECT m.id FROM unnest(models) WITH ORDINALITY AS x(name, ord)
                      JOIN llmeval.models m ON m.name = x.name ORDER BY x.ord);

@@ -38,66 +38,14 @@ AS $$
 DECLARE
   prompt_version llmeval.prompt_versions;
   dataset_version llmeval.dataset_versions;
-  unknown text;
+  inputs record;
   samples int;
 BEGIN
-  options := coalesce(options, '{}');
   metrics := coalesce(metrics, '{}');
-  IF prompt IS NULL OR dataset IS NULL THEN
-    RAISE EXCEPTION 'an estimate needs a prompt and a dataset' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  IF jsonb_typeof(options) <> 'object' THEN
-    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  SELECT k INTO unknown FROM jsonb_object_keys(options) k WHERE k <> ALL (llmeval._job_option_names()) LIMIT 1;
-  IF unknown IS NOT NULL THEN
-    RAISE EXCEPTION 'unknown job option "%"', unknown
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Valid options are ' || array_to_string(llmeval._job_option_names(), ', ') || '.';
-  END IF;
-  PERFORM llmeval._check_params(options, 'job option');
-  IF models IS NULL OR cardinality(models) = 0 THEN
-    RAISE EXCEPTION 'a job needs at least one model' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF array_position(models, NULL) IS NOT NULL OR array_position(metrics, NULL) IS NOT NULL THEN
-    RAISE EXCEPTION 'models and metrics must not contain NULL elements' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  SELECT x INTO unknown FROM unnest(models) x WHERE NOT EXISTS (SELECT 1 FROM llmeval.models m WHERE m.name = x) LIMIT 1;
-  IF unknown IS NOT NULL THEN
-    RAISE EXCEPTION 'model "%" does not exist', unknown
-      USING ERRCODE = 'undefined_object', HINT = 'Models are named provider/model; see llmeval.models.';
-  END IF;
-  SELECT x INTO unknown FROM unnest(metrics) x
-  WHERE NOT EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = x AND (m.tenant IS NULL OR m.tenant = caller_tenant)) LIMIT 1;
-  IF unknown IS NOT NULL THEN
-    RAISE EXCEPTION 'metric "%" does not exist', unknown USING ERRCODE = 'undefined_object';
-  END IF;
-  IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise'
-             AND (m.tenant IS NULL OR m.tenant = caller_tenant))
-     AND cardinality(models) <> 2 THEN
-    RAISE EXCEPTION 'a pairwise metric compares exactly two models; the job has %', cardinality(models)
-      USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  options := llmeval._pin_job_models(caller_tenant, metrics, options);
-
-  SELECT v.* INTO prompt_version
-  FROM llmeval.prompts p JOIN llmeval.prompt_versions v ON v.prompt_id = p.id
-  WHERE p.name = _estimate_rows.prompt AND p.tenant = caller_tenant
-    AND (NOT options ? 'prompt_version' OR v.version = (options ->> 'prompt_version')::int)
-  ORDER BY v.version DESC LIMIT 1;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'prompt "%"% does not exist', prompt,
-      coalesce(' version ' || (options ->> 'prompt_version'), '') USING ERRCODE = 'undefined_object';
-  END IF;
-  SELECT v.* INTO dataset_version
-  FROM llmeval.datasets d JOIN llmeval.dataset_versions v ON v.dataset_id = d.id
-  WHERE d.name = _estimate_rows.dataset AND d.tenant = caller_tenant
-    AND (NOT options ? 'dataset_version' OR v.version = (options ->> 'dataset_version')::int)
-  ORDER BY v.version DESC LIMIT 1;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'dataset "%"% does not exist', dataset,
-      coalesce(' version ' || (options ->> 'dataset_version'), '') USING ERRCODE = 'undefined_object';
-  END IF;
+  SELECT * INTO inputs FROM llmeval._job_inputs(caller_tenant, prompt, dataset, models, metrics, options);
+  prompt_version := inputs.prompt_version;
+  dataset_version := inputs.dataset_version;
+  options := inputs.pinned_options;
   samples := coalesce((options ->> 'samples')::int, 1);
 
   RETURN QUERY
