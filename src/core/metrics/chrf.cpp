@@ -27,7 +27,9 @@ namespace {
 // One side ("S", the shorter) is interned and counted; the other ("L") is
 // only looked up, each occurrence consuming one remaining S count of its
 // n-gram, which sums min(count_S, count_L) without counting L. Units are
-// numbered from 1 in order of appearance in S; an L unit absent from S is 0.
+// numbers from 1: S's distinct characters are 1..A (ASCII ones first in code
+// order, then the others in order of appearance) and an L character absent
+// from S is 0; words are their token ids + 1.
 // N-gram ids also start at 1 and 0 means "absent from S", which nothing ever
 // interns, so an absent L n-gram stays absent at every higher order with no
 // test. Once no L n-gram occurs in S, the remaining orders match nothing.
@@ -287,26 +289,33 @@ std::size_t DecodeUnits(std::string_view text, uint32_t* out, AsciiMap ascii, Ot
 }
 
 // Decodes S's and L's characters into ws.su and ws.lu, numbering S's
-// distinct characters 1..A in order of appearance (L's others become 0).
+// distinct characters 1..A, ASCII ones first in code order and then the others
+// in order of appearance (L's others become 0).
 // Returns A; sets the code point counts.
 template <bool kRemoveWhitespace>
 uint32_t RenumberChars(std::string_view s_text, std::string_view l_text, ChrfWorkspace& ws,
                        std::size_t& sn, std::size_t& ln) {
+  constexpr const std::array<uint8_t, 128>& kAsciiKept =
+      kRemoveWhitespace ? kAsciiNotSpace : kAsciiAll;
   uint32_t* small = ws.small_units;
-  // Whitespace gets a number that is never used (it is never kept), so that
-  // testing for a new character does not depend on where spaces fall, which
-  // a branch predictor cannot guess.
-  for (int c = 0; c < 128; ++c)
-    small[c] = (!kRemoveWhitespace || kAsciiNotSpace[c]) ? 0 : kNotFound;
+  // S's kept ASCII characters are numbered 1..a in code order before decoding,
+  // from a table of the bytes present, so that decoding S, like L, only looks
+  // numbers up (numbering in order of appearance tested each character for
+  // being new, a branch no predictor can guess). Whitespace gets 0 when
+  // removed: it is written but never kept.
+  uint8_t present[256] = {};
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s_text.data());
+  for (std::size_t i = 0; i < s_text.size(); ++i) present[bytes[i]] = 1;
+  uint32_t next = 0;
+  for (int c = 0; c < 128; ++c) {
+    const uint32_t used = present[c] & kAsciiKept[c];
+    next += used;
+    small[c] = used != 0 ? next : 0;
+  }
   ws.big_units.clear();
   ws.unit_table.Reset(std::min<std::size_t>(s_text.size(), 1024));
-  uint32_t next = 0;
   sn = DecodeUnits<kRemoveWhitespace>(
-      s_text, ws.su.Reserve(s_text.size()),
-      [&](unsigned char c) {
-        if (small[c] == 0) small[c] = ++next;
-        return small[c];
-      },
+      s_text, ws.su.Reserve(s_text.size()), [small](unsigned char c) { return small[c]; },
       [&](uint32_t cp) {
         bool inserted;
         const uint32_t k = ws.unit_table.Intern(cp, inserted);
