@@ -265,6 +265,19 @@ BEGIN
   -- Judge and embedding metrics: the models that run them, pinned in the
   -- job (a later change of the server defaults leaves it alone).
   options := llmeval._pin_job_models(tenant, metrics, options);
+  -- A budget is enforced from the calls' cost: a model without prices would
+  -- make every call free and the budget silently void.
+  IF options ? 'max_cost_usd' THEN
+    SELECT m.name INTO unknown FROM llmeval.models m
+    WHERE m.name = ANY (models || ARRAY[options ->> 'judge_model', options ->> 'embedding_model'])
+      AND m.input_price = 0 AND m.output_price = 0
+    ORDER BY m.name LIMIT 1;
+    IF unknown IS NOT NULL THEN
+      RAISE EXCEPTION 'job option "max_cost_usd" cannot be enforced: model "%" has no prices', unknown
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Give the model its input_price and output_price (llmeval.create_model), or drop max_cost_usd.';
+    END IF;
+  END IF;
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise'
              AND (m.tenant IS NULL OR m.tenant = _job_inputs.tenant))
      AND cardinality(models) <> 2 THEN

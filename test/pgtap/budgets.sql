@@ -3,13 +3,14 @@
 -- with the reason, and resume_job continues it with a new limit. Driven by
 -- hand without the workers.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 CREATE ROLE tap_bud IN ROLE llmeval_user;
 CREATE ROLE tap_bud2 IN ROLE llmeval_user;
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
 SELECT llmeval.create_provider('tapbg', 'openai', 'http://127.0.0.1:9/v1');
 SELECT llmeval.create_model('tapbg/gen', 1, 1);    -- $1 per million tokens, in and out
+SELECT llmeval.create_model('tapbg/free');
 
 CREATE FUNCTION pg_temp.claim(n int) RETURNS SETOF llmeval.tasks LANGUAGE sql AS $$
   SELECT t.* FROM llmeval._claim_tasks(n, 300) c JOIN llmeval.tasks t ON t.id = c.task_id $$;
@@ -30,6 +31,9 @@ SELECT throws_ok($$ SELECT llmeval.submit_job('p', 'd', ARRAY['tapbg/gen'], '{}'
                  'max_cost_usd is positive');
 SELECT throws_ok($$ SELECT llmeval.submit_job('p', 'd', ARRAY['tapbg/gen'], '{}', '{"max_cost_usd": "1"}') $$, '22023', NULL,
                  'max_cost_usd is a number');
+SELECT throws_ok($$ SELECT llmeval.submit_job('p', 'd', ARRAY['tapbg/free'], '{}', '{"max_cost_usd": 1}') $$, '22023',
+                 'job option "max_cost_usd" cannot be enforced: model "tapbg/free" has no prices',
+                 'a budget with a model without prices is refused (every call would look free)');
 CREATE TEMP TABLE job AS SELECT llmeval.submit_job('p', 'd', ARRAY['tapbg/gen'], '{}', '{"max_cost_usd": 0.01}') AS id;
 GRANT SELECT ON job TO PUBLIC;
 RESET ROLE;
