@@ -50,6 +50,18 @@ CREATE TRIGGER immutable BEFORE UPDATE ON llmeval.test_cases
 -- and pass over a job whose row is held elsewhere: no worker waits on a job
 -- row, whoever holds it (a tenant's open transaction among them), and two
 -- workers busy with one job never queue behind each other.
+-- Folds the changes just appended for these jobs at once (a tenant's
+-- statement), or leaves them to the end of the transaction when it is a
+-- worker's (llmeval.defer_job_counters).
+CREATE FUNCTION llmeval._fold_unless_deferred(job_ids bigint[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT coalesce(nullif(current_setting('llmeval.defer_job_counters', true), '')::boolean, false) THEN
+    PERFORM llmeval._fold_job_counters(job_ids, true);
+  END IF;
+END $$;
+
 -- Appends per-(job, status) differences in task counts (parallel arrays).
 CREATE FUNCTION llmeval._apply_task_delta(job_ids bigint[], statuses text[], counts bigint[])
 RETURNS void
@@ -74,9 +86,7 @@ BEGIN
   IF jobs_changed IS NULL THEN
     RETURN;
   END IF;
-  IF NOT coalesce(nullif(current_setting('llmeval.defer_job_counters', true), '')::boolean, false) THEN
-    PERFORM llmeval._fold_job_counters(jobs_changed, true);
-  END IF;
+  PERFORM llmeval._fold_unless_deferred(jobs_changed);
   -- New work: wake the workers when this transaction commits (background
   -- workers cannot LISTEN; llmeval._wake_workers_on_commit sets their latches).
   IF EXISTS (SELECT 1 FROM unnest(statuses, counts) AS c(status, n)
@@ -239,6 +249,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION llmeval._recount_job_counters(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._fold_job_counters(bigint[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmeval._fold_unless_deferred(bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._apply_task_delta(bigint[], text[], bigint[]) FROM PUBLIC;
 
 CREATE FUNCTION llmeval._tasks_count_inserted() RETURNS trigger
@@ -291,9 +302,8 @@ BEGIN
     RETURNING d.job_id
   )
   SELECT array_agg(a.job_id ORDER BY a.job_id) INTO jobs_changed FROM appended a;
-  IF jobs_changed IS NOT NULL
-     AND NOT coalesce(nullif(current_setting('llmeval.defer_job_counters', true), '')::boolean, false) THEN
-    PERFORM llmeval._fold_job_counters(jobs_changed, true);
+  IF jobs_changed IS NOT NULL THEN
+    PERFORM llmeval._fold_unless_deferred(jobs_changed);
   END IF;
 END $$;
 REVOKE ALL ON FUNCTION llmeval._append_job_cost(bigint[], numeric[]) FROM PUBLIC;

@@ -179,6 +179,21 @@ END $$;
 -- built afterwards, in a transaction of their own (_task_requests), so
 -- that a task whose request cannot be built fails alone.
 --
+-- What a claim makes of the pending task rows it has locked: running, with
+-- a lease, a fresh claim token and one more attempt.
+CREATE FUNCTION llmeval._mark_claimed(task_ids bigint[], lease_seconds int)
+RETURNS TABLE (task_id bigint, claim_token uuid, job_id bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  UPDATE llmeval.tasks t
+  SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
+      lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+  WHERE t.id = ANY (task_ids)
+  RETURNING t.id, t.claim_token, t.job_id
+$$;
+REVOKE ALL ON FUNCTION llmeval._mark_claimed(bigint[], int) FROM PUBLIC;
+
 -- How many more calls a job with a budget (option max_cost_usd, or budget
 -- when given) may start now: its spent (counters and the changes not folded
 -- yet) and its calls in flight, each reserved at twice the mean cost of its
@@ -322,18 +337,12 @@ BEGIN
         CONTINUE WHEN cap <= 0;
       END IF;
       RETURN QUERY
-      WITH picked AS (
+      SELECT * FROM llmeval._mark_claimed(ARRAY(
         SELECT t.id FROM llmeval.tasks t
         WHERE t.job_id = job_ids[i] AND t.status = 'pending' AND t.next_attempt_at <= now()
         ORDER BY t.next_attempt_at, t.id
         LIMIT cap
-        FOR NO KEY UPDATE SKIP LOCKED
-      )
-      UPDATE llmeval.tasks t
-      SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-          lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
-      FROM picked WHERE t.id = picked.id
-      RETURNING t.id, t.claim_token, t.job_id;
+        FOR NO KEY UPDATE SKIP LOCKED), lease_seconds);
       GET DIAGNOSTICS taken = ROW_COUNT;
       wanted := wanted - taken;
       total := total + taken;
@@ -342,7 +351,7 @@ BEGIN
 
   IF total < max_tasks THEN
     RETURN QUERY
-    WITH picked AS (
+    SELECT * FROM llmeval._mark_claimed(ARRAY(
       SELECT t.id FROM llmeval.tasks t
       WHERE t.status = 'pending' AND t.next_attempt_at <= now()
         -- (a job with a budget only as many as it allows, above; a paused one none)
@@ -350,13 +359,7 @@ BEGIN
                         WHERE j.id = t.job_id AND (j.status = 'paused' OR j.options ? 'max_cost_usd'))
       ORDER BY t.next_attempt_at, t.id
       LIMIT max_tasks - total
-      FOR NO KEY UPDATE SKIP LOCKED
-    )
-    UPDATE llmeval.tasks t
-    SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-        lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
-    FROM picked WHERE t.id = picked.id
-    RETURNING t.id, t.claim_token, t.job_id;
+      FOR NO KEY UPDATE SKIP LOCKED), lease_seconds);
   END IF;
 END
 $$;

@@ -30,6 +30,19 @@ ORDER BY e.job_id, e.id;
 COMMENT ON VIEW llmeval.job_events IS 'what happened to each job and its tasks, in order';
 GRANT SELECT ON llmeval.job_events TO llmeval_user;
 
+-- When the oldest due pending task became due (NULL: none), what
+-- health() and the llmeval_oldest_pending_seconds gauge report. A job
+-- paused at its budget waits for its owner, not for the workers: its tasks
+-- do not count.
+CREATE FUNCTION llmeval._oldest_due_pending() RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT min(t.next_attempt_at)
+  FROM llmeval.tasks t WHERE t.status = 'pending' AND t.next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = t.job_id AND j.status = 'paused')
+$$;
+
 -- Overall status and checks: workers alive and heartbeating, age of the
 -- oldest due task, provider error rate over the last 15 minutes, pg_cron
 -- jobs present. Each check is ok, warning or failing; the status is the
@@ -62,10 +75,7 @@ BEGIN
     'detail', CASE WHEN expected = 0 THEN 'no workers: pg_llmeval is not in shared_preload_libraries, or llmeval.workers = 0' END));
   worst := greatest(worst, severity);
 
-  SELECT now() - min(t.next_attempt_at) INTO oldest
-  FROM llmeval.tasks t WHERE t.status = 'pending' AND t.next_attempt_at <= now()
-    -- (a job paused at its budget waits for its owner, not for the workers)
-    AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = t.job_id AND j.status = 'paused');
+  oldest := now() - llmeval._oldest_due_pending();
   severity := CASE WHEN oldest IS NULL OR oldest <= max_queue_age THEN 0
                    WHEN oldest <= 2 * max_queue_age THEN 1 ELSE 2 END;
   checks := checks || jsonb_build_object('queue', jsonb_build_object(
@@ -385,9 +395,8 @@ AS $$
     UNION ALL
     SELECT 2, 0, E'# HELP llmeval_oldest_pending_seconds Age of the oldest due pending task (not counting jobs paused at their budget).\n# TYPE llmeval_oldest_pending_seconds gauge'
     UNION ALL
-    SELECT 2, 1, format('llmeval_oldest_pending_seconds %s', coalesce(round(extract(epoch FROM now() - min(t.next_attempt_at))::numeric, 3), 0))
-    FROM llmeval.tasks t WHERE t.status = 'pending' AND t.next_attempt_at <= now()
-      AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = t.job_id AND j.status = 'paused')
+    SELECT 2, 1, format('llmeval_oldest_pending_seconds %s',
+                        coalesce(round(extract(epoch FROM now() - llmeval._oldest_due_pending())::numeric, 3), 0))
     UNION ALL
     SELECT 3, 0, E'# HELP llmeval_tasks_finished_total Tasks that ended, by model and outcome.\n# TYPE llmeval_tasks_finished_total counter'
     UNION ALL
