@@ -5,7 +5,10 @@
 // and never fail it:
 // - the rule's sampling parameters are read once per backend and cached (a
 //   rule's key column, seed and rate never change; a dropped rule takes its
-//   trigger with it, so a stale entry is never used);
+//   trigger with it, so a stale entry is never used), and so are the catalog
+//   facts a statement needs (the key's attribute number and output function,
+//   the queue's relation): a relcache invalidation of the tables involved
+//   drops them, so a statement does no catalog lookup at all;
 // - the transition table is read directly, each key hashed as
 //   llmeval.online_sampled does (hashtextextended of the key's text), so a
 //   statement whose rows are not sampled runs no SQL at all;
@@ -29,11 +32,23 @@ extern "C" {
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 }
 
 namespace {
+
+// What a statement of one source table needs to sample it: looked up at the
+// first statement after a relcache invalidation of that table.
+struct SourceColumns {
+  Oid relid;  // InvalidOid: not looked up yet
+  AttrNumber key_attnum;
+  AttrNumber output_attnum;
+  Oid key_type;
+  Oid key_output_fn;
+};
 
 struct RuleEntry {
   int64 rule_id;  // hash key
@@ -42,6 +57,7 @@ struct RuleEntry {
   double rate;
   char key_column[NAMEDATALEN];
   char output_column[NAMEDATALEN];
+  SourceColumns source;
 };
 
 HTAB* rule_cache = nullptr;
@@ -50,9 +66,33 @@ Oid items_owner = InvalidOid;
 // The llmeval.online_rules the cache was filled from: the extension dropped
 // and created again (rule ids start over) empties it.
 Oid cached_rules_relid = InvalidOid;
+// llmeval.online_pending, the queue the keys go to.
+Oid pending_relid = InvalidOid;
+// Set by a relcache invalidation of the extension's tables (or of all
+// relations): the next statement checks the extension is the one cached.
+bool recheck_extension = true;
+bool invalidation_registered = false;
+
+void OnRelcacheInvalidation(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == cached_rules_relid || relid == pending_relid) recheck_extension = true;
+  if (rule_cache == nullptr) return;
+  HASH_SEQ_STATUS scan;
+  hash_seq_init(&scan, rule_cache);
+  while (auto* entry = static_cast<RuleEntry*>(hash_seq_search(&scan)))
+    if (relid == InvalidOid || relid == entry->source.relid) entry->source.relid = InvalidOid;
+}
 
 void ForgetRulesIfRecreated() {
-  const Oid rules = get_relname_relid("online_rules", get_namespace_oid("llmeval", false));
+  if (!invalidation_registered) {
+    CacheRegisterRelcacheCallback(OnRelcacheInvalidation, PointerGetDatum(nullptr));
+    invalidation_registered = true;
+  }
+  if (!recheck_extension) return;
+  const Oid schema = get_namespace_oid("llmeval", false);
+  const Oid rules = get_relname_relid("online_rules", schema);
+  pending_relid = get_relname_relid("online_pending", schema);
+  if (!OidIsValid(pending_relid)) elog(ERROR, "llmeval.online_pending does not exist");
+  recheck_extension = false;
   if (rules == cached_rules_relid) return;
   if (rule_cache != nullptr) hash_destroy(rule_cache);
   rule_cache = nullptr;
@@ -60,6 +100,23 @@ void ForgetRulesIfRecreated() {
   lookup_plan = nullptr;
   items_owner = InvalidOid;
   cached_rules_relid = rules;
+}
+
+// The rule's columns in the trigger's table, from the cache when no
+// invalidation of the table came since. false: the key column is gone.
+bool ResolveColumns(RuleEntry& rule, Relation source) {
+  SourceColumns& cached = rule.source;
+  if (cached.relid != RelationGetRelid(source)) {
+    const Oid relid = RelationGetRelid(source);
+    cached.key_attnum = get_attnum(relid, rule.key_column);
+    cached.output_attnum = get_attnum(relid, rule.output_column);
+    if (cached.key_attnum == InvalidAttrNumber) return false;
+    cached.key_type = TupleDescAttr(RelationGetDescr(source), cached.key_attnum - 1)->atttypid;
+    bool is_varlena;
+    getTypeOutputInfo(cached.key_type, &cached.key_output_fn, &is_varlena);
+    cached.relid = relid;
+  }
+  return true;
 }
 
 // The owner of llmeval.online_items, as whom rules are read and items written.
@@ -146,16 +203,14 @@ bool Sampled(const char* key, int length, double rate, int64 seed) {
 }
 
 // The sampled keys of the inserted rows, as a text[] (NULL when none).
-// For an update (on_update), rows whose output is still NULL are passed
-// over (output_attnum; 0 for an insert): they have nothing to score yet.
-ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, AttrNumber output_attnum,
-                       const RuleEntry& rule) {
+// For an update (skip_null_output), rows whose output is still NULL are
+// passed over: they have nothing to score yet.
+ArrayType* SampledKeys(TriggerData* trigger, const RuleEntry& rule, bool skip_null_output) {
   Tuplestorestate* rows = trigger->tg_newtable;
   TupleDesc desc = RelationGetDescr(trigger->tg_relation);
-  const Oid key_type = TupleDescAttr(desc, key_attnum - 1)->atttypid;
-  Oid output_fn;
-  bool is_varlena;
-  getTypeOutputInfo(key_type, &output_fn, &is_varlena);
+  const AttrNumber key_attnum = rule.source.key_attnum;
+  const AttrNumber output_attnum = skip_null_output ? rule.source.output_attnum : InvalidAttrNumber;
+  const Oid key_type = rule.source.key_type;
   // Its own read pointer, as a scan of the transition table in SQL takes:
   // other triggers of the statement read the same store.
   const int reader = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
@@ -193,7 +248,7 @@ ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, AttrNumber o
         length = VARSIZE_ANY_EXHDR(detoasted);
         break;
       default:
-        key_text = OidOutputFunctionCall(output_fn, value);
+        key_text = OidOutputFunctionCall(rule.source.key_output_fn, value);
         length = static_cast<int>(strlen(key_text));
     }
     if (Sampled(key_text, length, rule.rate, rule.seed))
@@ -211,9 +266,7 @@ ArrayType* SampledKeys(TriggerData* trigger, AttrNumber key_attnum, AttrNumber o
 // now() would give), so the executor's work for an INSERT statement would
 // all be overhead inside the application's insert.
 void InsertPending(int64 rule_id, ArrayType* keys) {
-  const Oid pending = get_relname_relid("online_pending", get_namespace_oid("llmeval", false));
-  if (!OidIsValid(pending)) elog(ERROR, "llmeval.online_pending does not exist");
-  Relation rel = table_open(pending, RowExclusiveLock);
+  Relation rel = table_open(pending_relid, RowExclusiveLock);
   TupleDesc desc = RelationGetDescr(rel);
   if (desc->natts != 3) elog(ERROR, "llmeval.online_pending does not have the expected columns");
   Datum* elements;
@@ -263,19 +316,14 @@ void Enqueue(TriggerData* trigger, int64 rule_id) {
       rule = LookupRule(rule_id);
     }
     if (rule->valid && rule->rate > 0) {
-      const AttrNumber key_attnum = get_attnum(RelationGetRelid(trigger->tg_relation), rule->key_column);
       // (a renamed key column: the rule cannot sample, the insert goes on)
       ArrayType* keys = nullptr;
-      if (key_attnum == InvalidAttrNumber)
+      if (!ResolveColumns(*rule, trigger->tg_relation))
         ereport(WARNING, (errmsg("pg_llmeval: online rule %lld did not sample this statement's rows: "
                                  "its key column \"%s\" no longer exists",
                                  static_cast<long long>(rule_id), rule->key_column)));
       else
-        keys = SampledKeys(trigger, key_attnum,
-                           TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)
-                               ? get_attnum(RelationGetRelid(trigger->tg_relation), rule->output_column)
-                               : InvalidAttrNumber,
-                           *rule);
+        keys = SampledKeys(trigger, *rule, TRIGGER_FIRED_BY_UPDATE(trigger->tg_event));
       // Plain heap inserts, with no subtransaction of their own (one would
       // give the application's transaction a subtransaction id to commit):
       // what could make them fail (a full disk, a lost connection) fails

@@ -46,12 +46,15 @@ int SqlStateFor(core::ErrorKind kind) {
 
 // Fixed-size buffers: copying the message must neither allocate (which can
 // fail) nor leave an object whose destructor the ereport would skip.
+// Filled only when impl throws. The buffers are left uninitialised: every
+// SQL function call passes through here, and zeroing 5 kB per call was a
+// measurable share of a metric's per-row cost. A catch writes all three.
 struct PendingError {
   int sqlstate = 0;
   ErrorData* pg_error = nullptr;
-  char message[2048] = {};
-  char detail[2048] = {};
-  char hint[1024] = {};
+  char message[2048];
+  char detail[2048];
+  char hint[1024];
 };
 
 void CopyTruncated(char* dst, std::size_t cap, const char* src) noexcept {
@@ -74,12 +77,15 @@ Datum InvokeCpp(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) noexce
   } catch (const std::bad_alloc&) {
     pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
     CopyTruncated(pending.message, sizeof pending.message, "out of memory");
+    pending.detail[0] = pending.hint[0] = '\0';
   } catch (const std::exception& e) {
     pending.sqlstate = ERRCODE_INTERNAL_ERROR;
     CopyTruncated(pending.message, sizeof pending.message, e.what());
+    pending.detail[0] = pending.hint[0] = '\0';
   } catch (...) {
     pending.sqlstate = ERRCODE_INTERNAL_ERROR;
     CopyTruncated(pending.message, sizeof pending.message, "unknown C++ exception");
+    pending.detail[0] = pending.hint[0] = '\0';
   }
   // Every C++ object of impl and the exception itself are gone: ereport is safe.
   if (pending.pg_error) ReThrowError(pending.pg_error);
