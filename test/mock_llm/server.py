@@ -859,49 +859,60 @@ class MockLLM:
             elif payload is not None and isinstance(payload.get("model"), str):
                 model = payload["model"]
 
-            delay_ms = self.config.latency_ms
-            if self.config.jitter_ms:
-                delay_ms += self.rng.uniform(-self.config.jitter_ms, self.config.jitter_ms)
-            override = req.headers.get("x-mock-latency-ms")
-            if override is not None:
-                try:
-                    delay_ms = float(override)
-                except ValueError:
-                    pass
-            if delay_ms > 0:
-                await asyncio.sleep(delay_ms / 1000.0)
-
-            fault = self.decide_fault(req)
-            if fault is not None:
-                if not valid_fault(fault):
-                    resp = self.error(api, 400, f"X-Mock-Fault: unknown fault {fault!r}")
-                    return resp
-                st.faults[fault] = st.faults.get(fault, 0) + 1
-                if fault == "drop":
-                    resp = Response(0, b"", action="drop", label="drop")
-                    return resp
-                if fault == "hang":
-                    await asyncio.sleep(self.config.hang_s)
-                elif fault.isdigit():
-                    status = int(fault)
-                    hdrs = ()
-                    if status == 429 and self.config.retry_after_s is not None:
-                        hdrs = (("Retry-After", str(self.config.retry_after_s)),)
-                    resp = self.error(api, status, FAULT_MESSAGES.get(
-                        status, f"Injected HTTP {status} (mock)."), hdrs)
-                    return resp
-
-            resp = self.answer(api, endpoint, req, path, payload, perr, model)
-            if fault == "malformed":
-                resp = Response(200, resp.body[: max(1, len(resp.body) // 2)] + b'{"mock":',
-                                resp.headers, label="200")
-            elif fault == "truncate":
-                resp.action = "truncate"
+            resp, fault = await self.gate(api, req)
+            if resp is not None:
+                return resp
+            resp = self.with_fault(self.answer(api, endpoint, req, path, payload, perr, model),
+                                   fault)
             return resp
         finally:
             st.concurrent -= 1
             if resp is not None:
                 st.record(api, resp.label, model, endpoint)
+
+    async def gate(self, api: str, req: Request) -> tuple[Response | None, str | None]:
+        """Latency, then the fault decision, for an authenticated API request:
+        (the response that ends it here, or None; the fault kind drawn, or None)."""
+        delay_ms = self.config.latency_ms
+        if self.config.jitter_ms:
+            delay_ms += self.rng.uniform(-self.config.jitter_ms, self.config.jitter_ms)
+        override = req.headers.get("x-mock-latency-ms")
+        if override is not None:
+            try:
+                delay_ms = float(override)
+            except ValueError:
+                pass
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000.0)
+
+        fault = self.decide_fault(req)
+        if fault is not None:
+            if not valid_fault(fault):
+                return self.error(api, 400, f"X-Mock-Fault: unknown fault {fault!r}"), None
+            st = self.stats
+            st.faults[fault] = st.faults.get(fault, 0) + 1
+            if fault == "drop":
+                return Response(0, b"", action="drop", label="drop"), fault
+            if fault == "hang":
+                await asyncio.sleep(self.config.hang_s)
+            elif fault.isdigit():
+                status = int(fault)
+                hdrs = ()
+                if status == 429 and self.config.retry_after_s is not None:
+                    hdrs = (("Retry-After", str(self.config.retry_after_s)),)
+                return self.error(api, status, FAULT_MESSAGES.get(
+                    status, f"Injected HTTP {status} (mock)."), hdrs), fault
+        return None, fault
+
+    @staticmethod
+    def with_fault(resp: Response, fault: str | None) -> Response:
+        """A response as the faults that corrupt answers deliver it."""
+        if fault == "malformed":
+            return Response(200, resp.body[: max(1, len(resp.body) // 2)] + b'{"mock":',
+                            resp.headers, label="200")
+        if fault == "truncate":
+            resp.action = "truncate"
+        return resp
 
     def gemini_model(self, path: str) -> str:
         i = path.rfind("/models/")
@@ -913,6 +924,11 @@ class MockLLM:
             return self.error(api, 400, "anthropic-version: header is required")
         if perr is not None:
             return self.error(api, 422 if api == "langsmith" else 400, perr)
+        return self.handle(api, endpoint, path, payload, model)
+
+    def handle(self, api, endpoint, path, payload: dict, model) -> Response:
+        """The answer to a request body: the one code path of the synchronous
+        endpoints, which the lines of batches go through too."""
         try:
             if api == "langsmith":
                 return self.langsmith(payload, path.endswith("/runs/batch"))
