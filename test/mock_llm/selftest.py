@@ -5,7 +5,9 @@ Starts server.py on a free port and checks each API's success and error
 shapes, authentication, every fault kind, fault determinism and eventual
 success of retries, deterministic LLM-judge verdicts and their directives
 (score, pairwise, repair, OpenAI logprobs), embeddings (OpenAI, Gemini),
-the LangSmith runs endpoint, the admin endpoints (including the maximum
+the LangSmith runs endpoint, OpenAI's Files and Batch APIs and Anthropic's
+Message Batches API (schedules, unordered output equal to the synchronous
+answers, per-line errors, validation, expiry, cancellation, limits, stats), the admin endpoints (including the maximum
 concurrency under 500+ slow requests), HTTP framing details (keep-alive, Connection:
 close, Expect: 100-continue, chunked bodies) and clean shutdown on SIGTERM,
 then measures throughput with an asyncio keep-alive client.
@@ -1246,6 +1248,9 @@ def test_batch_openai():
                        "error": {"code": "batch_expired", "message": "This request could not be "
                                  "executed before the completion window expired."}}],
           f"expired with one stuck line: {xb} {err}")
+    st, _, j = jpost(f"/v1/batches/{xb['id']}/cancel", None, OA_H)
+    check(st == 409 and j == oa_error("Cannot cancel a batch with status 'expired'."),
+          f"cancel an expired batch: {st} {j}")
     yb = wait_batch(yb["id"])
     n = yb["request_counts"]["completed"]
     err = file_lines(yb["error_file_id"])

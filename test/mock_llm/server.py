@@ -9,6 +9,8 @@ the real thing:
   Gemini     POST .../models/{model}:generateContent, :embedContent, :batchEmbedContents
                                                 (x-goog-api-key: KEY; ?key= rejected)
   LangSmith  POST .../runs/batch, .../runs      (x-api-key: KEY)
+  Batches    OpenAI /v1/files, /v1/batches; Anthropic /v1/messages/batches
+             (each line answered by the synchronous endpoint's code path)
 
 Answers are deterministic (an answers file, echo otherwise; LLM-judge prompts
 get a computed verdict steered by [[...]] directives in the judged answer;
@@ -1106,9 +1108,6 @@ class BatchAPIs:
                       "message": f"The batch input file contains {len(numbered)} requests; a batch "
                                  f"can contain at most {limit} requests."}], [], [],
                     len(numbered))
-        if not numbered:
-            return ([{"code": "empty_file", "line": None, "param": None,
-                      "message": "The batch input file is empty."}], [], [], 0)
         kind = OPENAI_BATCH_ENDPOINTS[endpoint]
         required = "messages" if kind == "chat" else "input"
         errors, lines, custom_ids, seen, first_model = [], [], [], set(), None
