@@ -5,7 +5,9 @@ Starts server.py on a free port and checks each API's success and error
 shapes, authentication, every fault kind, fault determinism and eventual
 success of retries, deterministic LLM-judge verdicts and their directives
 (score, pairwise, repair, OpenAI logprobs), embeddings (OpenAI, Gemini),
-the LangSmith runs endpoint, the admin endpoints (including the maximum
+the LangSmith runs endpoint, OpenAI's Files and Batch APIs and Anthropic's
+Message Batches API (schedules, unordered output equal to the synchronous
+answers, per-line errors, validation, expiry, cancellation, limits, stats), the admin endpoints (including the maximum
 concurrency under 500+ slow requests), HTTP framing details (keep-alive, Connection:
 close, Expect: 100-continue, chunked bodies) and clean shutdown on SIGTERM,
 then measures throughput with an asyncio keep-alive client.
@@ -900,6 +902,611 @@ def test_langsmith():
     check(ls == {"batches": 0, "requests": 0, "runs": [], "dropped": 0}, f"reset {ls}")
 
 
+# Batch APIs --------------------------------------------------------------------
+
+BATCH_FAST = {"batch_validating_s": 0.2, "batch_processing_s": 0.8, "batch_finalizing_s": 0.2,
+              "batch_cancelling_s": 0.2, "batch_window_s": 30.0}
+
+
+def multipart(fields):
+    """(body, content type) of a multipart/form-data form: [(name, filename or None, bytes)]."""
+    boundary = uuid.uuid4().hex
+    out = b""
+    for name, filename, data in fields:
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += (f"--{boundary}\r\nContent-Disposition: {disp}\r\n"
+                + ("Content-Type: application/octet-stream\r\n" if filename else "")
+                + "\r\n").encode() + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def upload(data: bytes, filename="batch_in.jsonl", purpose="batch", headers=None):
+    fields = ([("purpose", None, purpose.encode())] if purpose is not None else []) + \
+        ([("file", filename, data)] if data is not None else [])
+    body, ctype = multipart(fields)
+    st, _, raw = request("POST", "/v1/files", body, {**OA_H, "Content-Type": ctype,
+                                                      **(headers or {})})
+    return st, json_or_none(raw)
+
+
+def jsonl(objs) -> bytes:
+    return b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+
+
+def oa_line(cid, prompt, model="gpt-4o-mini", url="/v1/chat/completions", **kw):
+    return {"custom_id": cid, "method": "POST", "url": url,
+            "body": {"model": model, "messages": [{"role": "user", "content": prompt}], **kw}}
+
+
+def jget(path, headers=None):
+    st, h, raw = request("GET", path, None, headers or OA_H)
+    return st, h, json_or_none(raw)
+
+
+def read_jsonl(raw: bytes):
+    return [json.loads(x) for x in raw.decode().splitlines() if x.strip()]
+
+
+def file_lines(fid):
+    if fid is None:
+        return []
+    st, _, raw = request("GET", f"/v1/files/{fid}/content", None, OA_H)
+    check(st == 200, f"file content {fid}: {st}")
+    return read_jsonl(raw) if st == 200 else []
+
+
+def create_oa_batch(lines, endpoint="/v1/chat/completions", **kw):
+    st, j = upload(jsonl(lines))
+    check(st == 200, f"upload for batch: {st} {j}")
+    st, _, b = jpost("/v1/batches", {"input_file_id": j["id"], "endpoint": endpoint,
+                                     "completion_window": "24h", **kw}, OA_H)
+    check(st == 200 and b["status"] == "validating", f"create batch: {st} {b}")
+    return b
+
+
+def wait_batch(bid, done=("completed", "failed", "expired", "cancelled"), timeout=15.0,
+               seen=None, anthropic=False):
+    """Polls a batch until its status is one of done; seen collects the objects."""
+    path = f"/v1/messages/batches/{bid}" if anthropic else f"/v1/batches/{bid}"
+    key = "processing_status" if anthropic else "status"
+    end = time.monotonic() + timeout
+    while True:
+        st, _, b = jget(path, AN_H if anthropic else OA_H)
+        if not check(st == 200, f"poll {bid}: {st} {b}"):
+            return b
+        if seen is not None:
+            seen.append(b)
+        if b[key] in done or time.monotonic() > end:
+            check(b[key] in done, f"batch {bid} still {b[key]} after {timeout}s")
+            return b
+        time.sleep(0.02)
+
+
+def strip_ids(obj):
+    """A response body without the parts that differ between two calls."""
+    if isinstance(obj, dict):
+        return {k: strip_ids(v) for k, v in obj.items() if k not in ("id", "created", "created_at")}
+    if isinstance(obj, list):
+        return [strip_ids(v) for v in obj]
+    return obj
+
+
+def oa_error(message, param=None, code=None, etype="invalid_request_error"):
+    return {"error": {"message": message, "type": etype, "param": param, "code": code}}
+
+
+def test_batch_files():
+    admin("reset", {})
+    data = jsonl([oa_line("a", "hi")])
+    st, j = upload(data)
+    check(st == 200 and j["object"] == "file" and j["id"].startswith("file-")
+          and j["purpose"] == "batch" and j["bytes"] == len(data) and j["filename"] == "batch_in.jsonl"
+          and j["status"] == "processed" and isinstance(j["created_at"], int), f"upload: {st} {j}")
+    fid = j["id"]
+    st, _, g = jget(f"/v1/files/{fid}")
+    check(st == 200 and g == j, f"GET file: {st} {g}")
+    st, _, raw = request("GET", f"/v1/files/{fid}/content", None, OA_H)
+    check(st == 200 and raw == data, f"input file content: {st} {raw[:80]!r}")
+    st, _, lst = jget("/v1/files?purpose=batch")
+    check(st == 200 and lst["object"] == "list" and lst["data"][0]["id"] == fid, f"list files {lst}")
+    # Refusals of the upload.
+    for args, message in (
+            (dict(data=data, filename="in.json"), "Invalid file format for Batch API. Must be .jsonl"),
+            (dict(data=b"{not json\n"), "Invalid file format for Batch API. Must be .jsonl"),
+            (dict(data=b""), "Invalid file format for Batch API. Must be .jsonl"),
+            (dict(data=data, purpose="nope"), "'nope' is not one of ['assistants', 'batch', "
+             "'fine-tune', 'vision', 'user_data', 'evals'] - 'purpose'"),
+            (dict(data=None), "Missing required parameter: 'file'."),
+            (dict(data=data, purpose=None), "Missing required parameter: 'purpose'.")):
+        st, j = upload(**args)
+        check(st == 400 and j["error"]["message"] == message
+              and j["error"]["type"] == "invalid_request_error", f"upload {args}: {st} {j}")
+    st, _, raw = post("/v1/files", {"purpose": "batch"}, OA_H)
+    check(st == 400 and "multipart/form-data" in json.loads(raw)["error"]["message"],
+          f"upload as JSON: {st} {raw!r}")
+    admin("config", {"openai_batch_max_file_mb": 1})
+    st, j = upload(data + b" " * (1 << 20))
+    check(st == 400 and j == oa_error("File is too large."), f"file too large: {st} {j}")
+    st, j = upload(data + b" " * (1 << 20), purpose="user_data", filename="notes.txt")
+    check(st == 200, f"the 200 MB limit is the batch purpose's: {st} {j}")
+    st, _, raw = request("GET", f"/v1/files/{j['id']}/content", None, OA_H)
+    check(st == 400 and json.loads(raw) == oa_error("Not allowed to download files of purpose: "
+                                                    "user_data"), f"user_data download: {st}")
+    admin("config", {"openai_batch_max_file_mb": 200})
+    # 404s, delete, auth.
+    st, _, j = jget("/v1/files/file-nope")
+    check(st == 404 and j == oa_error("No such File object: file-nope", "id"), f"file 404: {j}")
+    st, _, raw = request("GET", "/v1/files/file-nope/content", None, OA_H)
+    check(st == 404, f"content 404: {st}")
+    st, _, raw = request("DELETE", f"/v1/files/{fid}", None, OA_H)
+    check(st == 200 and json.loads(raw) == {"id": fid, "object": "file", "deleted": True},
+          f"delete file: {st} {raw!r}")
+    st, _, _ = jget(f"/v1/files/{fid}")
+    check(st == 404, f"deleted file still there: {st}")
+    for hdrs in ({"Authorization": f"Bearer {WRONG}"}, {"Authorization": ""}):
+        st, j = upload(data, headers=hdrs)
+        check(st == 401 and j["error"]["code"] == "invalid_api_key" and WRONG not in json.dumps(j),
+              f"upload auth {hdrs}: {st} {j}")
+    st, _, raw = request("PUT", "/v1/files", b"", OA_H)
+    check(st == 405, f"PUT /v1/files: {st}")
+    _, stats = admin("stats")
+    check(stats["batches"]["files_uploaded"] == 2 and stats["batches"]["files_deleted"] == 1
+          and stats["by_endpoint"].get("files") == 21, f"file stats {stats['batches']} "
+          f"{stats['by_endpoint']}")
+
+
+def test_batch_openai():
+    admin("reset", {})
+    admin("config", BATCH_FAST)
+    # Refusals at creation (no batch made).
+    st, j = upload(jsonl([oa_line("a", "hi")]))
+    fid = j["id"]
+    base = {"input_file_id": fid, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    for change, want in (
+            ({"endpoint": "/v1/invalid/endpoint"}, oa_error(
+                "Invalid value: '/v1/invalid/endpoint'. Supported values are: '/v1/chat/completions'"
+                ", '/v1/embeddings', and '/v1/responses'.", "endpoint", "invalid_value")),
+            ({"completion_window": "1h"}, oa_error("Invalid value: '1h'. Supported values are: "
+                                                   "'24h'.", "completion_window", "invalid_value")),
+            ({"input_file_id": None}, oa_error("Missing required parameter: 'input_file_id'.",
+                                               "input_file_id", "missing_required_parameter")),
+            ({"metadata": {"tags": ["a"]}}, oa_error(
+                "Invalid type for 'metadata.tags': expected a string, but got an array instead.",
+                "metadata.tags", "invalid_type")),
+            ({"colour": "red"}, oa_error("Unrecognized request argument supplied: colour"))):
+        body = {k: v for k, v in {**base, **change}.items() if v is not None}
+        st, _, j = jpost("/v1/batches", body, OA_H)
+        check(st == 400 and j == want, f"batch create refuses {change}: {st} {j}")
+
+    # A chat batch: answers through the synchronous code path, unordered, per-line errors.
+    prompts = ["What is the capital of France?", "Who wrote Hamlet?", "plain echo line",
+               "What is the capital of Japan?", "another line", "What is the capital of Italy?",
+               "seventh", "eighth", "ninth"]
+    lines = [oa_line(f"task-{i}", q) for i, q in enumerate(prompts)]
+    bad = oa_line("task-bad", "x", reasoning_effort="low")   # refused by the sync path
+    lines += [bad, oa_line("task-500", "boom [[batch=error]]"),
+              oa_line("task-429", "slow down [[batch=429]]")]
+    b = create_oa_batch(lines, metadata={"run": "selftest"})
+    check(b["object"] == "batch" and b["id"].startswith("batch_") and b["errors"] is None
+          and b["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+          and b["metadata"] == {"run": "selftest"} and b["expires_at"] == b["created_at"] + 30
+          and b["output_file_id"] is None and b["in_progress_at"] is None,
+          f"new batch {b}")
+    # Embeddings and Responses batches run alongside.
+    texts = ["The cat sat on the mat.", "A dog barked loudly"]
+    eb = create_oa_batch([{"custom_id": f"e{i}", "method": "POST", "url": "/v1/embeddings",
+                           "body": {"model": "text-embedding-3-small", "input": t}}
+                          for i, t in enumerate(texts)], endpoint="/v1/embeddings")
+    rbody = {"model": "gpt-4o-mini", "input": "Who wrote Hamlet?", "max_output_tokens": 50}
+    rb = create_oa_batch([{"custom_id": "r0", "method": "POST", "url": "/v1/responses",
+                           "body": rbody}], endpoint="/v1/responses")
+    seen = []
+    b = wait_batch(b["id"], seen=seen)
+    statuses = [x["status"] for x in seen]
+    order = ["validating", "in_progress", "finalizing", "completed"]
+    check(statuses[-1] == "completed" and set(statuses) <= set(order)
+          and statuses == sorted(statuses, key=order.index), f"status sequence {statuses}")
+    done = [x["request_counts"]["completed"] + x["request_counts"]["failed"] for x in seen]
+    check(done == sorted(done) and any(0 < d < len(lines) for d in done),
+          f"progress is gradual and monotonic: {done}")
+    check(b["created_at"] <= b["in_progress_at"] <= b["finalizing_at"] <= b["completed_at"]
+          and b["failed_at"] is None and b["expired_at"] is None and b["cancelled_at"] is None
+          and b["request_counts"] == {"total": 12, "completed": 9, "failed": 3}, f"completed {b}")
+    out, err = file_lines(b["output_file_id"]), file_lines(b["error_file_id"])
+    check(len(out) == 9 and len(err) == 3, f"output {len(out)} / error {len(err)} lines")
+    check([x["custom_id"] for x in out] != [f"task-{i}" for i in range(9)]
+          and sorted(x["custom_id"] for x in out) == sorted(f"task-{i}" for i in range(9)),
+          f"output order is not the input order: {[x['custom_id'] for x in out]}")
+    by_id = {x["custom_id"]: x for x in out + err}
+    for ln in lines[:9]:
+        x = by_id[ln["custom_id"]]
+        st, _, sync = jpost(OA_PATH, ln["body"], OA_H)
+        check(x["id"].startswith("batch_req_") and x["error"] is None
+              and x["response"]["status_code"] == 200 and x["response"]["request_id"]
+              and strip_ids(x["response"]["body"]) == strip_ids(sync),
+              f"batch answer = sync answer for {ln['custom_id']}: {x} vs {sync}")
+    st, _, sync = jpost(OA_PATH, bad["body"], OA_H)
+    x = by_id["task-bad"]
+    check(st == 400 and x["response"]["status_code"] == 400 and x["response"]["body"] == sync
+          and x["error"] is None, f"refused line carries the sync 400: {x} vs {sync}")
+    check(by_id["task-500"]["response"]["status_code"] == 500
+          and by_id["task-500"]["response"]["body"]["error"]["type"] == "server_error"
+          and by_id["task-429"]["response"]["status_code"] == 429
+          and by_id["task-429"]["response"]["body"]["error"]["code"] == "rate_limit_exceeded",
+          f"[[batch=error]] / [[batch=429]] lines {by_id['task-500']} {by_id['task-429']}")
+    st, _, of = jget(f"/v1/files/{b['output_file_id']}")
+    check(st == 200 and of["purpose"] == "batch_output"
+          and of["filename"] == f"{b['id']}_output.jsonl", f"output file object {of}")
+    eb = wait_batch(eb["id"])
+    got = {x["custom_id"]: x["response"]["body"] for x in file_lines(eb["output_file_id"])}
+    for i, t in enumerate(texts):
+        st, _, sync = jpost(EMB_PATH, {"model": "text-embedding-3-small", "input": t}, OA_H)
+        check(strip_ids(got.get(f"e{i}")) == strip_ids(sync), f"embeddings batch line e{i}")
+    check(eb["error_file_id"] is None, f"no error file when every line succeeds: {eb}")
+    rb = wait_batch(rb["id"])
+    got = file_lines(rb["output_file_id"])
+    st, _, sync = jpost("/v1/responses", rbody, OA_H)
+    check(len(got) == 1 and strip_ids(got[0]["response"]["body"]) == strip_ids(sync),
+          f"responses batch line {got} vs {sync}")
+
+    # Validation failures: the batch fails, errors.data says which lines and why.
+    vlines = [oa_line("v1", "ok"), "{not json", {"method": "POST", "url": "/v1/chat/completions",
+                                                  "body": {}},
+              oa_line("v1", "dup"), oa_line("v4", "x", url="/v1/embeddings"),
+              oa_line("v5", "x", stream=True), {**oa_line("v6", "x"), "body": {"messages": []}},
+              oa_line("v7", "x", model="gpt-4o"), oa_line("v8", "x", model="gpt-notfound"),
+              {**oa_line("v9", "x"), "method": "GET"}, oa_line("v10", "fine")]
+    raw = b"".join((v if isinstance(v, str) else json.dumps(v)).encode() + b"\n" for v in vlines)
+    st, j = upload(raw)
+    st, _, vb = jpost("/v1/batches", {**base, "input_file_id": j["id"]}, OA_H)
+    st, _, nb = jpost("/v1/batches", {**base, "input_file_id": "file-gone"}, OA_H)
+    check(st == 200 and nb["status"] == "validating", f"unknown input file: a batch is made {nb}")
+    vb, nb = wait_batch(vb["id"]), wait_batch(nb["id"])
+    got = [(e["code"], e["line"], e["param"]) for e in (vb["errors"] or {}).get("data", [])]
+    check(vb["status"] == "failed" and vb["failed_at"] and vb["in_progress_at"] is None
+          and vb["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+          and vb["output_file_id"] is None and vb["error_file_id"] is None
+          and vb["errors"]["object"] == "list"
+          and got == [("invalid_json_line", 2, None),
+                      ("missing_required_parameter", 3, "custom_id"),
+                      ("duplicate_custom_id", 4, "custom_id"), ("invalid_url", 5, "url"),
+                      ("streaming_unsupported", 6, "body.stream"),
+                      ("invalid_request", 7, "body.model"),
+                      ("mismatched_model", 8, "body.model"),
+                      ("model_not_found", 9, "body.model"), ("invalid_value", 10, "method")],
+          f"validation failures {vb['status']} {got}")
+    msgs = {e["code"]: e["message"] for e in vb["errors"]["data"]}
+    check(msgs.get("invalid_json_line") == "This line is not parseable as valid JSON."
+          and msgs.get("invalid_url") == "The URL provided for this request does not match the "
+          "batch endpoint." and msgs.get("mismatched_model", "").startswith(
+              "The model 'gpt-4o' for this request does not match the rest of the batch."),
+          f"validation messages {msgs}")
+    check(nb["status"] == "failed" and nb["errors"]["data"] == [
+        {"code": "invalid_request", "line": None, "param": "file_id",
+         "message": "Cannot find file file-gone, or organization org-mock does not have access "
+                    "to it."}], f"unknown input file: {nb}")
+    admin("config", {"openai_batch_max_lines": 3})
+    tb = create_oa_batch([oa_line(f"t{i}", "x") for i in range(4)])
+    admin("config", {"openai_batch_max_lines": 50000})
+    tb = wait_batch(tb["id"])
+    check(tb["status"] == "failed" and tb["errors"]["data"][0]["code"] == "too_many_tasks",
+          f"more lines than the limit: {tb}")
+
+    # Cancellation: processed lines in the output, the rest batch_cancelled.
+    admin("config", {"batch_processing_s": 3.0, "batch_cancelling_s": 1.0})
+    cb = create_oa_batch([oa_line(f"c{i}", f"line {i}") for i in range(10)])
+    wait_batch(cb["id"], done=("in_progress",))
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        _, _, x = jget(f"/v1/batches/{cb['id']}")
+        if x["request_counts"]["completed"] >= 2:
+            break
+        time.sleep(0.02)
+    st, _, c = jpost(f"/v1/batches/{cb['id']}/cancel", None, OA_H)
+    check(st == 200 and c["status"] == "cancelling" and c["cancelling_at"]
+          and c["output_file_id"] is None, f"cancel -> {st} {c}")
+    st, _, c2 = jpost(f"/v1/batches/{cb['id']}/cancel", None, OA_H)
+    check(st == 200 and c2["status"] == "cancelling" and c2["cancelling_at"] == c["cancelling_at"],
+          f"cancel again while cancelling: {st} {c2}")
+    c = wait_batch(cb["id"])
+    n_done = c["request_counts"]["completed"]
+    out, err = file_lines(c["output_file_id"]), file_lines(c["error_file_id"])
+    check(c["status"] == "cancelled" and c["cancelled_at"] and c["completed_at"] is None
+          and 2 <= n_done < 10 and c["request_counts"]["failed"] == 0
+          and len(out) == n_done and len(err) == 10 - n_done
+          and all(e["response"] is None and e["error"] == {
+              "code": "batch_cancelled",
+              "message": "This request was not executed because the batch was cancelled."}
+              for e in err)
+          and sorted(x["custom_id"] for x in out + err) == sorted(f"c{i}" for i in range(10)),
+          f"cancelled: {c['request_counts']} out {len(out)} err {err[:1]}")
+    st, _, c3 = jpost(f"/v1/batches/{cb['id']}/cancel", None, OA_H)
+    check(st == 200 and c3["status"] == "cancelled", f"cancel a cancelled batch: {st} {c3}")
+    st, _, j = jpost(f"/v1/batches/{b['id']}/cancel", None, OA_H)
+    check(st == 409 and j == oa_error("Cannot cancel a batch with status 'completed'."),
+          f"cancel a completed batch: {st} {j}")
+    st, _, j = jpost(f"/v1/batches/{vb['id']}/cancel", None, OA_H)
+    check(st == 409 and j == oa_error("Cannot cancel a batch with status 'failed'."),
+          f"cancel a failed batch: {st} {j}")
+
+    # Expiry: a line that never runs ([[batch=expire-once]]); a batch too slow for its window.
+    admin("config", {"batch_processing_s": 0.3, "batch_window_s": 1.5})
+    xl = [oa_line(f"x{i}", f"line {i}") for i in range(4)] + [oa_line("x-stuck", "y [[batch=expire-once]]")]
+    xb = create_oa_batch(xl)
+    admin("config", {"batch_processing_s": 6.0})
+    yb = create_oa_batch([oa_line(f"y{i}", f"line {i}") for i in range(6)])
+    admin("config", BATCH_FAST)
+    seen = []
+    xb = wait_batch(xb["id"], seen=seen)
+    out, err = file_lines(xb["output_file_id"]), file_lines(xb["error_file_id"])
+    check(xb["status"] == "expired" and xb["expired_at"] == xb["expires_at"]
+          and xb["finalizing_at"] is None and xb["completed_at"] is None
+          and "finalizing" not in [x["status"] for x in seen]
+          and xb["request_counts"] == {"total": 5, "completed": 4, "failed": 0}
+          and sorted(x["custom_id"] for x in out) == ["x0", "x1", "x2", "x3"]
+          and err == [{"id": err[0]["id"] if err else None, "custom_id": "x-stuck", "response": None,
+                       "error": {"code": "batch_expired", "message": "This request could not be "
+                                 "executed before the completion window expired."}}],
+          f"expired with one stuck line: {xb} {err}")
+    st, _, j = jpost(f"/v1/batches/{xb['id']}/cancel", None, OA_H)
+    check(st == 409 and j == oa_error("Cannot cancel a batch with status 'expired'."),
+          f"cancel an expired batch: {st} {j}")
+    yb = wait_batch(yb["id"])
+    n = yb["request_counts"]["completed"]
+    err = file_lines(yb["error_file_id"])
+    check(yb["status"] == "expired" and 0 < n < 6 and len(err) == 6 - n
+          and all(e["error"]["code"] == "batch_expired" for e in err),
+          f"a batch still running when its window ends expires: {yb['request_counts']} {len(err)}")
+    # The resubmitted lines (an engine's retry) run normally: -once directives fire once.
+    rb2 = create_oa_batch([xl[-1], oa_line("o1", "z [[batch=error-once]]")])
+    rb3 = create_oa_batch([oa_line("o1", "z [[batch=error-once]]")])
+    rb2, rb3 = wait_batch(rb2["id"]), wait_batch(rb3["id"])
+    check(rb2["status"] == "completed" and rb2["request_counts"] == {"total": 2, "completed": 1,
+                                                                     "failed": 1}
+          and [x["custom_id"] for x in file_lines(rb2["output_file_id"])] == ["x-stuck"]
+          and rb3["request_counts"] == {"total": 1, "completed": 1, "failed": 0},
+          f"-once directives: {rb2['request_counts']} {rb3['request_counts']}")
+
+    # Listing, 404s, auth, faults, methods.
+    st, _, p1 = jget("/v1/batches?limit=2")
+    st2, _, p2 = jget(f"/v1/batches?limit=2&after={p1['last_id']}")
+    check(st == 200 and p1["object"] == "list" and len(p1["data"]) == 2 and p1["has_more"]
+          and p1["data"][0]["id"] == rb3["id"] and p1["data"][1]["id"] == rb2["id"]
+          and p1["first_id"] == rb3["id"] and p2["data"][0]["id"] == yb["id"],
+          f"list batches newest first, paginated: {p1['first_id']} {p2.get('first_id')}")
+    st, _, j = jget("/v1/batches?limit=0")
+    check(st == 400 and j["error"]["param"] == "limit", f"limit 0: {st} {j}")
+    st, _, j = jget("/v1/batches/batch_nope")
+    check(st == 404 and j == oa_error("No batch found with id 'batch_nope'."), f"404: {st} {j}")
+    st, _, j = jpost("/v1/batches/batch_nope/cancel", None, OA_H)
+    check(st == 404 and j == oa_error("No batch found with id 'batch_nope'."), f"404 cancel {j}")
+    for hdrs in ({"Authorization": f"Bearer {WRONG}"}, {}):
+        st, _, raw = request("GET", f"/v1/batches/{b['id']}", None, hdrs)
+        check(st == 401 and json.loads(raw)["error"]["code"] == "invalid_api_key"
+              and WRONG.encode() not in raw, f"batch auth {hdrs}: {st} {raw!r}")
+    st, _, j = jget(f"/v1/batches/{b['id']}", {**OA_H, "X-Mock-Fault": "503"})
+    check(st == 503 and j["error"]["type"] == "server_error", f"fault on a poll: {st} {j}")
+    st, _, _ = request("DELETE", f"/v1/batches/{b['id']}", None, OA_H)
+    check(st == 405, f"DELETE a batch: {st}")
+
+    # Stats and the admin view: what an engine submitted, and how often.
+    _, stats = admin("stats")
+    bs = stats["batches"]
+    per = {x["id"]: x for x in bs["per_batch"]}
+    check(bs["created"] == 11 and bs["by_api"]["openai"]["created"] == 11 and bs["cancelled"] == 1
+          and per[b["id"]] == {"id": b["id"], "api": "openai", "lines": 12, "status": "completed"}
+          and per[vb["id"]]["lines"] == 11 and per[nb["id"]]["lines"] == 0
+          and per[cb["id"]]["status"] == "cancelled"
+          and bs["lines_submitted"] == sum(x["lines"] for x in bs["per_batch"])
+          and bs["lines_resubmitted"] == 2,
+          f"batch stats {bs}")
+    check(bs["lines"]["expired"] == 1 + (6 - n) and bs["lines"]["cancelled"] == 10 - n_done
+          and bs["lines"]["errored"] == 3 + 1, f"line outcomes {bs['lines']}")
+    _, ab = admin("batches")
+    mine = {x["id"]: x for x in ab["openai"]}
+    check(mine[cb["id"]]["custom_ids"] == [f"c{i}" for i in range(10)]
+          and mine[cb["id"]]["status"] == "cancelled", f"/_admin/batches {mine.get(cb['id'])}")
+    admin("reset", {"config": True})
+    _, stats = admin("stats")
+    check(stats["batches"]["created"] == 0 and stats["batches"]["per_batch"] == []
+          and jget(f"/v1/batches/{b['id']}")[0] == 200, "reset zeroes the stats, keeps the batches")
+
+
+def an_req(cid, prompt, model="claude-3-5-haiku", max_tokens=64, **kw):
+    return {"custom_id": cid, "params": {**an_body(prompt, model, max_tokens=max_tokens), **kw}}
+
+
+def an_create(reqs, headers=None):
+    st, _, j = jpost("/v1/messages/batches", {"requests": reqs}, headers or AN_H)
+    return st, j
+
+
+def an_error(etype, message):
+    return {"type": "error", "error": {"type": etype, "message": message}}
+
+
+def test_batch_anthropic():
+    admin("reset", {})
+    admin("config", BATCH_FAST)
+    ok = [an_req("a-0", "hi")]
+    # Refusals at creation.
+    for body, want in (
+            ({}, "requests: Field required"),
+            ({"requests": []}, "requests: List should have at least 1 item after validation, not 0"),
+            ({"requests": ok, "x": 1}, "x: Extra inputs are not permitted"),
+            ({"requests": [an_req("has space", "hi")]},
+             "requests.0.custom_id: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'"),
+            ({"requests": [an_req("a" * 65, "hi")]},
+             "requests.0.custom_id: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'"),
+            ({"requests": ok + [an_req("a-0", "again")]},
+             "requests.1.custom_id: Duplicate custom_id 'a-0' (also used by requests.0): custom_id "
+             "must be unique within a Message Batch"),
+            ({"requests": [{"custom_id": "p", "params": []}]},
+             "requests.0.params: Input should be a valid dictionary"),
+            ({"requests": [{"custom_id": "p"}]}, "requests.0.params: Field required")):
+        st, _, j = jpost("/v1/messages/batches", body, AN_H)
+        check(st == 400 and j == an_error("invalid_request_error", want), f"create {body}: {st} {j}")
+    admin("config", {"anthropic_batch_max_requests": 2})
+    st, j = an_create(ok * 3)
+    check(st == 400 and j["error"]["message"] == "requests: List should have at most 2 items after "
+          "validation, not 3", f"too many requests: {st} {j}")
+    admin("config", {"anthropic_batch_max_requests": 100000, "anthropic_batch_max_mb": 1})
+    st, j = an_create([an_req("big", "x" * (1 << 20))])
+    check(st == 413 and j == an_error("request_too_large", "Request exceeds the maximum allowed "
+                                      "number of bytes."), f"batch over the byte limit: {st} {j}")
+    admin("config", {"anthropic_batch_max_mb": 256})
+    st, j = an_create(ok, {"x-api-key": KEY})
+    check(st == 400 and "anthropic-version" in j["error"]["message"], f"no version: {st} {j}")
+    st, j = an_create(ok, {"x-api-key": WRONG, "anthropic-version": "2023-06-01"})
+    check(st == 401 and j["error"]["type"] == "authentication_error"
+          and WRONG not in json.dumps(j), f"auth: {st} {j}")
+
+    prompts = ["What is the capital of France?", "Who wrote Hamlet?", "echo me", "fourth",
+               "What is the capital of Japan?", "sixth", "seventh"]
+    reqs = [an_req(f"q-{i}", q) for i, q in enumerate(prompts)]
+    nomax = {"custom_id": "q-nomax", "params": {"model": "claude-3-5-haiku",
+                                                "messages": [{"role": "user", "content": "x"}]}}
+    reqs += [nomax, an_req("q-500", "boom [[batch=error]]")]
+    st, b = an_create(reqs)
+    check(st == 200 and b["type"] == "message_batch" and b["id"].startswith("msgbatch_")
+          and b["processing_status"] == "in_progress" and b["results_url"] is None
+          and b["ended_at"] is None and b["archived_at"] is None and b["cancel_initiated_at"] is None
+          and b["request_counts"] == {"processing": 9, "succeeded": 0, "errored": 0,
+                                      "canceled": 0, "expired": 0}
+          and b["created_at"].endswith("Z") and b["expires_at"] > b["created_at"],
+          f"new message batch {st} {b}")
+    st, _, j = jget(f"/v1/messages/batches/{b['id']}/results", AN_H)
+    check(st == 400 and j["error"]["type"] == "invalid_request_error", f"results too soon: {st}")
+    seen = []
+    b = wait_batch(b["id"], done=("ended",), seen=seen, anthropic=True)
+    procs = [x["request_counts"]["processing"] for x in seen]
+    check(procs == sorted(procs, reverse=True) and any(0 < x < 9 for x in procs),
+          f"processing counts fall gradually: {procs}")
+    check(b["request_counts"] == {"processing": 0, "succeeded": 7, "errored": 2, "canceled": 0,
+                                  "expired": 0} and b["ended_at"]
+          and b["results_url"] == f"http://127.0.0.1:{S.port}/v1/messages/batches/{b['id']}/results",
+          f"ended {b}")
+    st, h, raw = request("GET", b["results_url"].split(str(S.port), 1)[1], None, AN_H)
+    res = read_jsonl(raw) if st == 200 else []
+    check(st == 200 and len(res) == 9
+          and [r["custom_id"] for r in res] != [r["custom_id"] for r in reqs],
+          f"results unordered: {[r['custom_id'] for r in res]}")
+    by_id = {r["custom_id"]: r["result"] for r in res}
+    for r in reqs[:7]:
+        st, _, sync = jpost(AN_PATH, r["params"], AN_H)
+        got = by_id.get(r["custom_id"], {})
+        check(got.get("type") == "succeeded" and strip_ids(got["message"]) == strip_ids(sync),
+              f"batch answer = sync answer for {r['custom_id']}: {got} vs {sync}")
+    st, _, sync = jpost(AN_PATH, nomax["params"], AN_H)
+    check(st == 400 and by_id.get("q-nomax") == {"type": "errored", "error": sync},
+          f"invalid params are errored with the sync error: {by_id.get('q-nomax')} vs {sync}")
+    check(by_id.get("q-500") == {"type": "errored", "error": an_error(
+        "api_error", "The server had an error while processing your request (mock).")},
+        f"[[batch=error]] request: {by_id.get('q-500')}")
+
+    # Cancellation, expiry.
+    admin("config", {"batch_processing_s": 3.0})
+    st, cb = an_create([an_req(f"c{i}", f"line {i}") for i in range(10)])
+    admin("config", {"batch_processing_s": 0.3, "batch_window_s": 1.5})
+    st, xb = an_create([an_req(f"x{i}", f"line {i}") for i in range(3)]
+                       + [an_req("x-stuck", "y [[batch=expire]]")])
+    admin("config", {**BATCH_FAST, "batch_cancelling_s": 1.0})
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        _, _, x = jget(f"/v1/messages/batches/{cb['id']}", AN_H)
+        if x["request_counts"]["succeeded"] >= 2:
+            break
+        time.sleep(0.02)
+    st, _, raw = request("DELETE", f"/v1/messages/batches/{cb['id']}", None, AN_H)
+    check(st == 400 and json.loads(raw)["error"]["type"] == "invalid_request_error",
+          f"delete a batch still processing: {st} {raw!r}")
+    st, _, c = jpost(f"/v1/messages/batches/{cb['id']}/cancel", None, AN_H)
+    check(st == 200 and c["processing_status"] == "canceling" and c["cancel_initiated_at"]
+          and c["results_url"] is None and c["request_counts"]["processing"] > 0,
+          f"cancel -> {st} {c}")
+    st, _, c2 = jpost(f"/v1/messages/batches/{cb['id']}/cancel", None, AN_H)
+    check(st == 200 and c2["cancel_initiated_at"] == c["cancel_initiated_at"],
+          f"cancel while canceling: {st} {c2}")
+    st, _, j = jpost(f"/v1/messages/batches/{cb['id']}", None, AN_H)
+    check(st == 405, f"POST to a batch: {st}")
+    c = wait_batch(cb["id"], done=("ended",), anthropic=True)
+    rc = c["request_counts"]
+    st, _, raw = request("GET", f"/v1/messages/batches/{cb['id']}/results", None, AN_H)
+    res = read_jsonl(raw)
+    types = sorted(r["result"]["type"] for r in res)
+    check(rc["processing"] == 0 and rc["expired"] == 0 and rc["errored"] == 0
+          and 2 <= rc["succeeded"] < 10 and rc["canceled"] == 10 - rc["succeeded"]
+          and types == ["canceled"] * rc["canceled"] + ["succeeded"] * rc["succeeded"]
+          and all(r["result"] == {"type": "canceled"} for r in res if r["result"]["type"] == "canceled"),
+          f"canceled batch {rc} {types}")
+    st, _, j = jpost(f"/v1/messages/batches/{cb['id']}/cancel", None, AN_H)
+    check(st == 400 and j["type"] == "error" and j["error"]["type"] == "invalid_request_error",
+          f"cancel an ended batch: {st} {j}")
+    x = wait_batch(xb["id"], done=("ended",), anthropic=True)
+    st, _, raw = request("GET", f"/v1/messages/batches/{xb['id']}/results", None, AN_H)
+    res = {r["custom_id"]: r["result"]["type"] for r in read_jsonl(raw)}
+    check(x["request_counts"] == {"processing": 0, "succeeded": 3, "errored": 0, "canceled": 0,
+                                  "expired": 1} and x["ended_at"] == x["expires_at"]
+          and res == {"x0": "succeeded", "x1": "succeeded", "x2": "succeeded", "x-stuck": "expired"},
+          f"expired request: {x} {res}")
+
+    # Listing, 404s, delete.
+    st, _, p1 = jget("/v1/messages/batches?limit=2", AN_H)
+    check(st == 200 and [y["id"] for y in p1["data"]] == [xb["id"], cb["id"]] and p1["has_more"]
+          and p1["first_id"] == xb["id"] and p1["last_id"] == cb["id"], f"list {p1}")
+    st, _, p2 = jget(f"/v1/messages/batches?limit=2&after_id={cb['id']}", AN_H)
+    st3, _, p3 = jget(f"/v1/messages/batches?before_id={b['id']}", AN_H)
+    check([y["id"] for y in p2["data"]] == [b["id"]] and not p2["has_more"]
+          and [y["id"] for y in p3["data"]] == [xb["id"], cb["id"]], f"pages {p2} {p3}")
+    st, _, j = jget("/v1/messages/batches?limit=0", AN_H)
+    check(st == 400, f"limit 0: {st}")
+    for path in ("/v1/messages/batches/msgbatch_nope", "/v1/messages/batches/msgbatch_nope/results"):
+        st, _, j = jget(path, AN_H)
+        check(st == 404 and j == an_error("not_found_error", "No message batch found with id "
+                                          "'msgbatch_nope'."), f"404 {path}: {st} {j}")
+    st, _, j = jpost("/v1/messages/batches/msgbatch_nope/cancel", None, AN_H)
+    check(st == 404 and j["error"]["type"] == "not_found_error", f"404 cancel: {st}")
+    st, _, raw = request("DELETE", f"/v1/messages/batches/{b['id']}", None, AN_H)
+    check(st == 200 and json.loads(raw) == {"id": b["id"], "type": "message_batch_deleted"},
+          f"delete: {st} {raw!r}")
+    st, _, _ = jget(f"/v1/messages/batches/{b['id']}", AN_H)
+    check(st == 404, f"deleted batch: {st}")
+    _, stats = admin("stats")
+    bs = stats["batches"]
+    check(bs["by_api"]["anthropic"] == {"created": 3, "cancelled": 1, "lines_submitted": 23}
+          and bs["lines"]["cancelled"] == rc["canceled"] and bs["lines"]["expired"] == 1
+          and [x["status"] for x in bs["per_batch"]] == ["deleted", "ended", "ended"],
+          f"anthropic batch stats {bs}")
+    check(stats["by_api"]["anthropic"]["status"].get("413") == 1
+          and stats["by_endpoint"]["batches"] > 20, f"request stats {stats['by_api']['anthropic']}")
+    admin("reset", {"config": True})
+
+
+def test_batch_config():
+    global S
+    for bad in ({"batch_window_s": -1}, {"batch_processing_s": "x"},
+                {"openai_batch_max_lines": 0}, {"anthropic_batch_max_mb": 2.5}):
+        st, j = admin("config", bad)
+        check(st == 400, f"config {bad} accepted: {st} {j}")
+    _, cfg = admin("config")
+    check({k: cfg[k] for k in BATCH_FAST} == {"batch_validating_s": 0.2, "batch_processing_s": 0.5,
+                                              "batch_finalizing_s": 0.2, "batch_cancelling_s": 0.2,
+                                              "batch_window_s": 5.0}
+          and cfg["openai_batch_max_lines"] == 50000 and cfg["openai_batch_max_file_mb"] == 200
+          and cfg["anthropic_batch_max_requests"] == 100000 and cfg["anthropic_batch_max_mb"] == 256,
+          f"default batch config {cfg}")
+    main_server, S = S, Server("--batch-window-s", "7.5", "--batch-processing-s", "0.1",
+                               "--openai-batch-max-lines", "10")
+    try:
+        _, cfg = admin("config")
+        check(cfg["batch_window_s"] == 7.5 and cfg["batch_processing_s"] == 0.1
+              and cfg["openai_batch_max_lines"] == 10, f"flags set the batch config {cfg}")
+    finally:
+        S.stop()
+        shutil.rmtree(S.tmp, ignore_errors=True)
+        S = main_server
+
+
 def test_fault_kinds():
     admin("config", {"hang_s": 1.0, "retry_after_s": 2})
     for api in ("openai", "anthropic", "gemini"):
@@ -1198,6 +1805,10 @@ def main() -> int:
                              ("LLM judge: quoting", test_judge_quote),
                              ("embeddings", test_embeddings),
                              ("LangSmith runs", test_langsmith),
+                             ("batch: OpenAI Files API", test_batch_files),
+                             ("batch: OpenAI Batch API", test_batch_openai),
+                             ("batch: Anthropic Message Batches API", test_batch_anthropic),
+                             ("batch: configuration and flags", test_batch_config),
                              ("fault kinds", test_fault_kinds),
                              ("fault determinism and retries", test_determinism),
                              ("HTTP framing", test_http_framing),

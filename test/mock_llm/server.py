@@ -9,6 +9,8 @@ the real thing:
   Gemini     POST .../models/{model}:generateContent, :embedContent, :batchEmbedContents
                                                 (x-goog-api-key: KEY; ?key= rejected)
   LangSmith  POST .../runs/batch, .../runs      (x-api-key: KEY)
+  Batches    OpenAI /v1/files, /v1/batches; Anthropic /v1/messages/batches
+             (each line answered by the synchronous endpoint's code path)
 
 Answers are deterministic (an answers file, echo otherwise; LLM-judge prompts
 get a computed verdict steered by [[...]] directives in the judged answer;
@@ -91,7 +93,14 @@ class Config:
     """Latency and fault settings; every field can be changed at runtime."""
 
     FIELDS = ("latency_ms", "jitter_ms", "fault_rate", "faults", "seed", "retry_after_s",
-              "hang_s", "fail_first_n", "status_override")
+              "hang_s", "fail_first_n", "status_override",
+              "batch_validating_s", "batch_processing_s", "batch_finalizing_s",
+              "batch_cancelling_s", "batch_window_s", "openai_batch_max_lines",
+              "openai_batch_max_file_mb", "anthropic_batch_max_requests", "anthropic_batch_max_mb")
+    BATCH_DURATIONS = ("batch_validating_s", "batch_processing_s", "batch_finalizing_s",
+                       "batch_cancelling_s", "batch_window_s")
+    BATCH_LIMITS = ("openai_batch_max_lines", "openai_batch_max_file_mb",
+                    "anthropic_batch_max_requests", "anthropic_batch_max_mb")
 
     def __init__(self) -> None:
         self.latency_ms = 0.0
@@ -103,6 +112,17 @@ class Config:
         self.hang_s = 30.0
         self.fail_first_n = 0
         self.status_override: int | None = None
+        # Batch APIs: durations of the stages (seconds) and the window standing in
+        # for the 24 h completion window; the providers' limits.
+        self.batch_validating_s = 0.2
+        self.batch_processing_s = 0.5
+        self.batch_finalizing_s = 0.2
+        self.batch_cancelling_s = 0.2
+        self.batch_window_s = 5.0
+        self.openai_batch_max_lines = 50_000
+        self.openai_batch_max_file_mb = 200
+        self.anthropic_batch_max_requests = 100_000
+        self.anthropic_batch_max_mb = 256
 
     def to_dict(self) -> dict:
         return {f: getattr(self, f) for f in self.FIELDS}
@@ -130,6 +150,13 @@ class Config:
         new["fault_rate"] = float(num("fault_rate", 0.0, 1.0))
         new["hang_s"] = float(num("hang_s"))
         new["fail_first_n"] = int(num("fail_first_n"))
+        for name in self.BATCH_DURATIONS:
+            new[name] = float(num(name))
+        for name in self.BATCH_LIMITS:
+            v = num(name, 1)
+            if v != int(v):
+                raise BadConfig(f"{name} must be an integer")
+            new[name] = int(v)
         seed = new["seed"]
         if isinstance(seed, bool) or not isinstance(seed, (int, str)):
             raise BadConfig("seed must be an integer or a string")
@@ -542,7 +569,873 @@ def run_problem(run, where: str, op: str) -> str | None:
     return None
 
 
-class MockLLM:
+# -------------------------------------------------------------------- batches
+# OpenAI's Files and Batch APIs and Anthropic's Message Batches API; see
+# README.md ("Batch APIs"). No background task runs them: a batch's schedule
+# (its events: in_progress, finalizing, ended, ...) is fixed when it is created
+# and when it is cancelled, and whenever a request looks at the batch the lines
+# due by then are answered, in the order they complete, through handle(), the
+# code path of the synchronous endpoints.
+
+OPENAI_BATCH_ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings",
+                          "/v1/responses": "responses"}
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+NOT_DOWNLOADABLE = ("assistants", "user_data")
+CUSTOM_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+BATCH_ROUTES = (
+    (re.compile(r"/v1/messages/batches(?:/([^/]+)(?:/(cancel|results))?)?$"), "msgbatches"),
+    (re.compile(r"/v1/batches(?:/([^/]+)(?:/(cancel))?)?$"), "batches"),
+    (re.compile(r"/v1/files(?:/([^/]+)(?:/(content))?)?$"), "files"),
+)
+# (route kind, with an id, sub-resource) -> allowed methods
+BATCH_METHODS = {
+    ("msgbatches", False, None): ("POST", "GET"), ("msgbatches", True, None): ("GET", "DELETE"),
+    ("msgbatches", True, "cancel"): ("POST",), ("msgbatches", True, "results"): ("GET",),
+    ("batches", False, None): ("POST", "GET"), ("batches", True, None): ("GET",),
+    ("batches", True, "cancel"): ("POST",),
+    ("files", False, None): ("POST", "GET"), ("files", True, None): ("GET", "DELETE"),
+    ("files", True, "content"): ("GET",),
+}
+BATCH_EXPIRED = ("batch_expired", "This request could not be executed before the completion "
+                 "window expired.")
+BATCH_CANCELLED = ("batch_cancelled", "This request was not executed because the batch was "
+                   "cancelled.")
+INF = float("inf")
+
+
+def batch_route(path: str) -> tuple[str, str | None, str | None] | None:
+    """(kind, id, sub-resource) of a Files / Batch / Message Batches path."""
+    for rx, kind in BATCH_ROUTES:
+        m = rx.search(path)
+        if m is not None:
+            return kind, m.group(1), m.group(2)
+    return None
+
+
+def json_type(v) -> str:
+    """How OpenAI names a JSON value's type in its messages."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    return "an object"
+
+
+def rfc3339(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e6):06d}Z"
+
+
+def parse_multipart(body: bytes, ctype: str) -> dict[str, tuple[str | None, bytes]]:
+    """multipart/form-data fields: name -> (filename or None, bytes)."""
+    m = re.search(r'boundary=(?:"([^"]+)"|([^;\s]+))', ctype, re.I)
+    if m is None:
+        raise ValueError("no boundary in the Content-Type header")
+    delim = b"--" + (m.group(1) or m.group(2)).encode("latin-1")
+    pos = body.find(delim)
+    if pos < 0:
+        raise ValueError("boundary not found in the body")
+    parts: dict[str, tuple[str | None, bytes]] = {}
+    while True:
+        pos += len(delim)
+        if body[pos:pos + 2] == b"--":
+            return parts
+        eol = body.find(b"\r\n", pos)
+        hend = body.find(b"\r\n\r\n", pos)
+        if eol < 0 or hend < 0:
+            raise ValueError("unterminated part headers")
+        nxt = body.find(b"\r\n" + delim, hend + 4)
+        if nxt < 0:
+            raise ValueError("unterminated part")
+        name = filename = None
+        for line in body[eol + 2:hend].decode("utf-8", "replace").split("\r\n"):
+            k, _, v = line.partition(":")
+            if k.strip().lower() != "content-disposition":
+                continue
+            nm = re.search(r'(?:^|;)\s*name=(?:"([^"]*)"|([^;\s]*))', v)
+            fn = re.search(r'(?:^|;)\s*filename=(?:"([^"]*)"|([^;\s]*))', v)
+            if nm:
+                name = nm.group(1) if nm.group(1) is not None else nm.group(2)
+            if fn:
+                filename = fn.group(1) if fn.group(1) is not None else fn.group(2)
+        if name is not None:
+            parts[name] = (filename, body[hend + 4:nxt])
+        pos = nxt + 2
+
+
+def first_line_is_object(data: bytes) -> bool:
+    for raw in data.split(b"\n", 64):
+        if raw.strip():
+            try:
+                return isinstance(json.loads(raw), dict)
+            except ValueError:
+                return False
+    return False
+
+
+class BatchLine:
+    __slots__ = ("custom_id", "body", "model", "fate")
+
+    def __init__(self, custom_id: str, body: dict, fate: str) -> None:
+        self.custom_id = custom_id
+        self.body = body
+        self.model = body.get("model") if isinstance(body.get("model"), str) else None
+        self.fate = fate                # "ok", "expire" or an HTTP status ("500")
+
+
+class Batch:
+    """What both APIs' batches share: lines, the order they complete in, progress."""
+
+    def __init__(self, bid: str, created: float, lines: list[BatchLine], start: float,
+                 processing_s: float, window_s: float, rng: random.Random) -> None:
+        self.id = bid
+        self.created = created
+        self.window_s = window_s
+        self.lines = lines
+        # Lines that get answered, in completion order (never the input order when
+        # there are two or more), each due at its share of the processing time;
+        # [[batch=expire]] lines never are (stalled).
+        seq = [i for i, ln in enumerate(lines) if ln.fate != "expire"]
+        rng.shuffle(seq)
+        if len(seq) >= 2 and seq == sorted(seq):
+            seq = seq[1:] + seq[:1]
+        self.seq = seq
+        self.due = [start + processing_s * (k + 1) / len(seq) for k in range(len(seq))]
+        if seq:
+            self.due[-1] = start + processing_s      # exactly when processing ends
+        self.stalled = [i for i, ln in enumerate(lines) if ln.fate == "expire"]
+        rng.shuffle(self.stalled)
+        self.done = 0                   # seq[:done] are answered
+        self.results: dict[int, tuple[bool, dict]] = {}
+        self.n_ok = 0
+        self.cancel_at: float | None = None
+        self.cancel_s = 0.0
+        self.finished = False           # terminal outputs written
+        self.submitted = 0              # non-blank lines / requests sent
+        self.custom_ids: list[str] = []
+
+    @property
+    def expires(self) -> float:
+        return self.created + self.window_s
+
+    def cutoff(self, now: float) -> float:
+        """Lines due by this time are answered."""
+        cut = min(now, self.expires)
+        return cut if self.cancel_at is None else min(cut, self.cancel_at)
+
+
+class OpenAIBatch(Batch):
+    def __init__(self, bid, created, endpoint, input_file_id, metadata, cfg: Config,
+                 lines, errors, rng) -> None:
+        self.validating_s = cfg.batch_validating_s
+        self.processing_s = cfg.batch_processing_s
+        self.finalizing_s = cfg.batch_finalizing_s
+        super().__init__(bid, created, lines, created + self.validating_s, self.processing_s,
+                         cfg.batch_window_s, rng)
+        self.endpoint = endpoint
+        self.input_file_id = input_file_id
+        self.metadata = metadata
+        self.errors = errors            # validation errors: the batch fails
+        self.output_file_id: str | None = None
+        self.error_file_id: str | None = None
+        self.schedule()
+
+    def schedule(self) -> None:
+        """The batch's events (time, status, timestamp field), in time order."""
+        start = self.created + self.validating_s
+        end = start + self.processing_s
+        exp = self.expires
+        if self.errors:
+            ev = [(start, "failed", "failed_at")]
+        else:
+            ev = [(start, "in_progress", "in_progress_at")] if start < exp else []
+            if not self.stalled and end + self.finalizing_s <= exp:
+                ev += [(end, "finalizing", "finalizing_at"),
+                       (end + self.finalizing_s, "completed", "completed_at")]
+            else:
+                if not self.stalled and end < exp:
+                    ev.append((end, "finalizing", "finalizing_at"))
+                ev.append((exp, "expired", "expired_at"))
+        if self.cancel_at is not None:
+            ev = [e for e in ev if e[0] <= self.cancel_at]
+            ev += [(self.cancel_at, "cancelling", "cancelling_at"),
+                   (self.cancel_at + self.cancel_s, "cancelled", "cancelled_at")]
+        self.events = ev
+
+    def state(self, now: float) -> tuple[str, dict[str, int]]:
+        status, times = "validating", {}
+        for t, s, field in self.events:
+            if t > now:
+                break
+            status, times[field] = s, int(t)
+        return status, times
+
+    def cutoff(self, now: float) -> float:
+        return -INF if self.errors else super().cutoff(now)
+
+
+class AnthropicBatch(Batch):
+    def __init__(self, bid, created, cfg: Config, lines, rng) -> None:
+        super().__init__(bid, created, lines, created, cfg.batch_processing_s,
+                         cfg.batch_window_s, rng)
+        self.processing_s = cfg.batch_processing_s
+        self.results_jsonl = b""
+        self.schedule()
+
+    def schedule(self) -> None:
+        """When processing ends, and how: "done", "expired" or "canceled"."""
+        if self.cancel_at is not None:
+            self.end_at, self.end_how = self.cancel_at + self.cancel_s, "canceled"
+        elif self.stalled or self.created + self.processing_s > self.expires:
+            self.end_at, self.end_how = self.expires, "expired"
+        else:
+            self.end_at, self.end_how = self.created + self.processing_s, "done"
+
+    def status(self, now: float) -> str:
+        if now >= self.end_at:
+            return "ended"
+        return "in_progress" if self.cancel_at is None else "canceling"
+
+
+class BatchAPIs:
+    """OpenAI's Files and Batch APIs and Anthropic's Message Batches API, mixed
+    into MockLLM (which provides config, stats, error, check_auth, gate, handle)."""
+
+    def init_batches(self) -> None:
+        self.files: dict[str, dict] = {}                    # id -> {"obj", "content"}
+        self.oa_batches: dict[str, OpenAIBatch] = {}
+        self.an_batches: dict[str, AnthropicBatch] = {}
+        self.batch_once: set[bytes] = set()                 # [[batch=...-once]] seen
+        self.bound = ("127.0.0.1", 0)                       # for results_url without Host
+        self.reset_batch_stats()
+
+    def reset_batch_stats(self) -> None:
+        per_api = {api: {"created": 0, "cancelled": 0, "lines_submitted": 0}
+                   for api in ("openai", "anthropic")}
+        self.bstats = {"files_uploaded": 0, "files_deleted": 0, "created": 0, "cancelled": 0,
+                       "lines_submitted": 0, "lines_resubmitted": 0,
+                       "lines": {"succeeded": 0, "errored": 0, "expired": 0, "cancelled": 0},
+                       "by_api": per_api}
+        self.bseen: dict[str, set[str]] = {"openai": set(), "anthropic": set()}
+        self.bsince: list[tuple[str, str]] = []             # (api, id) created since reset
+
+    # ----------------------------------------------------------- dispatching
+    async def dispatch_batch(self, req: Request, route) -> Response:
+        kind, bid, sub = route
+        api = "anthropic" if kind == "msgbatches" else "openai"
+        endpoint = "files" if kind == "files" else "batches"
+        st = self.stats
+        st.concurrent += 1
+        if st.concurrent > st.max_concurrent:
+            st.max_concurrent = st.concurrent
+        resp = None
+        try:
+            allowed = BATCH_METHODS[(kind, bid is not None, sub)]
+            if req.method not in allowed:
+                resp = self.error(api, 405, f"Method {req.method} not allowed; use "
+                                  f"{' or '.join(allowed)}.")
+                return resp
+            resp = self.check_auth(api, req)
+            if resp is not None:
+                return resp
+            resp, fault = await self.gate(api, req)
+            if resp is not None:
+                return resp
+            if api == "anthropic" and not req.headers.get("anthropic-version"):
+                resp = self.error(api, 400, "anthropic-version: header is required")
+            else:
+                try:
+                    resp = self.batch_request(kind, bid, sub, req, time.time())
+                except ApiError as e:
+                    resp = self.batch_error(api, e)
+            resp = self.with_fault(resp, fault)
+            return resp
+        finally:
+            st.concurrent -= 1
+            if resp is not None:
+                st.record(api, resp.label, None, endpoint)
+
+    def batch_error(self, api: str, e: ApiError) -> Response:
+        if api == "anthropic":
+            return self.error(api, e.status, e.message)
+        etype = OPENAI_ERR.get(e.status, ("server_error", None) if e.status >= 500
+                               else ("invalid_request_error", None))[0]
+        return Response(e.status, jdump({"error": {"message": e.message, "type": etype,
+                                                   "param": e.param, "code": e.code}}))
+
+    def batch_request(self, kind: str, bid, sub, req: Request, now: float) -> Response:
+        m = req.method
+        if kind == "files":
+            if bid is None:
+                return self.oa_upload(req, now) if m == "POST" else self.oa_list_files(req)
+            f = self.files.get(bid)
+            if f is None:
+                raise ApiError(404, f"No such File object: {bid}", "id")
+            if sub == "content":
+                purpose = f["obj"]["purpose"]
+                if purpose in NOT_DOWNLOADABLE:
+                    raise ApiError(400, f"Not allowed to download files of purpose: {purpose}")
+                return Response(200, f["content"], ctype="application/octet-stream")
+            if m == "DELETE":
+                del self.files[bid]
+                self.bstats["files_deleted"] += 1
+                return Response(200, jdump({"id": bid, "object": "file", "deleted": True}))
+            return Response(200, jdump(f["obj"]))
+        if kind == "batches":
+            if bid is None:
+                if m == "POST":
+                    return Response(200, jdump(self.oa_create(req, now)))
+                return Response(200, jdump(self.oa_list(req, now)))
+            b = self.oa_batches.get(bid)
+            if b is None:
+                raise ApiError(404, f"No batch found with id '{bid}'.")
+            if sub == "cancel":
+                return Response(200, jdump(self.oa_cancel(b, now)))
+            return Response(200, jdump(self.oa_batch(b, now)))
+        host = req.headers.get("host") or f"{self.bound[0]}:{self.bound[1]}"
+        if bid is None:
+            if m == "POST":
+                return Response(200, jdump(self.an_create(req, now, host)))
+            return Response(200, jdump(self.an_list(req, now, host)))
+        b = self.an_batches.get(bid)
+        if b is None:
+            raise ApiError(404, f"No message batch found with id '{bid}'.")
+        if sub == "cancel":
+            return Response(200, jdump(self.an_cancel(b, now, host)))
+        if sub == "results":
+            self.an_advance(b, now)
+            if b.status(now) != "ended":
+                raise ApiError(400, f"Message Batch {bid} has not ended yet: its results are "
+                               "available once its processing_status is 'ended'.")
+            return Response(200, b.results_jsonl, ctype="application/binary")
+        if m == "DELETE":
+            if b.status(now) != "ended":
+                raise ApiError(400, f"Message Batch {bid} is still processing: batches can only be "
+                               "deleted once they have finished processing; cancel it first.")
+            del self.an_batches[bid]
+            return Response(200, jdump({"id": bid, "type": "message_batch_deleted"}))
+        return Response(200, jdump(self.an_batch(b, now, host)))
+
+    @staticmethod
+    def json_body(req: Request) -> dict:
+        try:
+            p = json.loads(req.body) if req.body else None
+        except ValueError:
+            raise ApiError(400, "We could not parse the JSON body of your request.") from None
+        if not isinstance(p, dict):
+            raise ApiError(400, "The request body must be a JSON object.")
+        return p
+
+    def line_fate(self, api: str, body: dict) -> str:
+        """'ok', 'expire' or an HTTP status, by the line's [[batch=...]] directive."""
+        text = json.dumps(body, sort_keys=True)
+        if "[[" not in text:
+            return "ok"
+        value = next((v.lower() for k, v in directives(text) if k == "batch"), None)
+        if value is None:
+            return "ok"
+        once = value.endswith("-once")
+        kind = value[:-5] if once else value
+        if kind == "expire":
+            fate = "expire"
+        elif kind == "error":
+            fate = "500"
+        elif len(kind) == 3 and kind.isdigit() and 400 <= int(kind) <= 599:
+            fate = kind
+        else:
+            return "ok"
+        if once:
+            key = hashlib.sha256(f"{api}\0{text}".encode("utf-8", "surrogatepass")).digest()
+            if key in self.batch_once:
+                return "ok"
+            self.batch_once.add(key)
+        return fate
+
+    def answer_line(self, api: str, endpoint: str, path: str, line: BatchLine) -> Response:
+        if line.fate == "ok":
+            return self.handle(api, endpoint, path, line.body, line.model)
+        status = int(line.fate)
+        return self.error(api, status, FAULT_MESSAGES.get(status, f"Injected HTTP {status} (mock)."))
+
+    def count_created(self, api: str, b: Batch) -> None:
+        bs = self.bstats
+        bs["created"] += 1
+        bs["by_api"][api]["created"] += 1
+        bs["lines_submitted"] += b.submitted
+        bs["by_api"][api]["lines_submitted"] += b.submitted
+        seen = self.bseen[api]
+        bs["lines_resubmitted"] += sum(1 for c in b.custom_ids if c in seen)
+        seen.update(b.custom_ids)
+        self.bsince.append((api, b.id))
+
+    def count_cancelled(self, api: str) -> None:
+        self.bstats["cancelled"] += 1
+        self.bstats["by_api"][api]["cancelled"] += 1
+
+    def store_file(self, filename: str, purpose: str, data: bytes, now: float) -> str:
+        fid = "file-" + uuid.uuid4().hex[:24]
+        self.files[fid] = {"obj": {"id": fid, "object": "file", "bytes": len(data),
+                                   "created_at": int(now), "expires_at": None,
+                                   "filename": filename, "purpose": purpose,
+                                   "status": "processed", "status_details": None},
+                           "content": data}
+        return fid
+
+    # ------------------------------------------------------------ OpenAI Files
+    def oa_upload(self, req: Request, now: float) -> Response:
+        ct = req.headers.get("content-type", "")
+        if "multipart/form-data" not in ct.lower():
+            raise ApiError(400, f"Invalid Content-Type header ({ct or 'none'}), expected "
+                           "multipart/form-data.")
+        try:
+            parts = parse_multipart(req.body, ct)
+        except ValueError as e:
+            raise ApiError(400, f"Could not parse the multipart form: {e}.") from None
+        if "purpose" not in parts:
+            raise ApiError(400, "Missing required parameter: 'purpose'.", "purpose",
+                           "missing_required_parameter")
+        purpose = parts["purpose"][1].decode("utf-8", "replace").strip()
+        if purpose not in FILE_PURPOSES:
+            raise ApiError(400, f"'{purpose}' is not one of {list(FILE_PURPOSES)} - 'purpose'",
+                           "purpose")
+        if "file" not in parts:
+            raise ApiError(400, "Missing required parameter: 'file'.", "file",
+                           "missing_required_parameter")
+        filename, data = parts["file"]
+        filename = filename or "file"
+        if purpose == "batch":
+            if len(data) > self.config.openai_batch_max_file_mb << 20:
+                raise ApiError(400, "File is too large.")
+            if not filename.endswith(".jsonl") or not first_line_is_object(data):
+                raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl")
+        fid = self.store_file(filename, purpose, data, now)
+        self.bstats["files_uploaded"] += 1
+        return Response(200, jdump(self.files[fid]["obj"]))
+
+    def oa_list_files(self, req: Request) -> Response:
+        q = parse_qs(req.query)
+        purpose = q.get("purpose", [None])[-1]
+        data = [f["obj"] for f in reversed(self.files.values())
+                if purpose is None or f["obj"]["purpose"] == purpose]
+        return Response(200, jdump({"object": "list", "data": data, "has_more": False,
+                                    "first_id": data[0]["id"] if data else None,
+                                    "last_id": data[-1]["id"] if data else None}))
+
+    # ------------------------------------------------------------ OpenAI Batch
+    def oa_create(self, req: Request, now: float) -> dict:
+        p = self.json_body(req)
+        for k in p:
+            if k not in ("input_file_id", "endpoint", "completion_window", "metadata",
+                         "output_expires_after"):
+                raise ApiError(400, f"Unrecognized request argument supplied: {k}")
+        for k in ("input_file_id", "endpoint", "completion_window"):
+            if p.get(k) is None:
+                raise ApiError(400, f"Missing required parameter: '{k}'.", k,
+                               "missing_required_parameter")
+            if not isinstance(p[k], str):
+                raise ApiError(400, f"Invalid type for '{k}': expected a string, but got "
+                               f"{json_type(p[k])} instead.", k, "invalid_type")
+        endpoint = p["endpoint"]
+        if endpoint not in OPENAI_BATCH_ENDPOINTS:
+            raise ApiError(400, f"Invalid value: '{endpoint}'. Supported values are: "
+                           "'/v1/chat/completions', '/v1/embeddings', and '/v1/responses'.",
+                           "endpoint", "invalid_value")
+        if p["completion_window"] != "24h":
+            raise ApiError(400, f"Invalid value: '{p['completion_window']}'. Supported values "
+                           "are: '24h'.", "completion_window", "invalid_value")
+        metadata = self.oa_metadata(p.get("metadata"))
+        ifid = p["input_file_id"]
+        f = self.files.get(ifid)
+        lines, custom_ids, submitted = [], [], 0
+        if f is None:
+            errors = [{"code": "invalid_request", "line": None, "param": "file_id",
+                       "message": f"Cannot find file {ifid}, or organization org-mock does not "
+                                  "have access to it."}]
+        elif f["obj"]["purpose"] != "batch":
+            errors = [{"code": "invalid_request", "line": None, "param": "input_file_id",
+                       "message": f"File {ifid} has purpose '{f['obj']['purpose']}': a batch "
+                                  "input file must be uploaded with purpose 'batch'."}]
+        else:
+            errors, lines, custom_ids, submitted = self.oa_parse_input(f["content"], endpoint)
+        for ln in lines:
+            ln.fate = self.line_fate("openai", ln.body)
+        bid = "batch_" + uuid.uuid4().hex
+        b = OpenAIBatch(bid, now, endpoint, ifid, metadata, self.config, lines, errors or None,
+                        random.Random(f"{self.config.seed}|{bid}"))
+        b.submitted, b.custom_ids = submitted, custom_ids
+        self.oa_batches[bid] = b
+        self.count_created("openai", b)
+        return self.oa_batch(b, now)
+
+    @staticmethod
+    def oa_metadata(md):
+        if md is None:
+            return None
+        if not isinstance(md, dict):
+            raise ApiError(400, f"Invalid type for 'metadata': expected an object, but got "
+                           f"{json_type(md)} instead.", "metadata", "invalid_type")
+        if len(md) > 16:
+            raise ApiError(400, "Invalid 'metadata': too many properties. Expected an object with "
+                           f"at most 16 properties, but got an object with {len(md)} properties "
+                           "instead.", "metadata", "object_above_max_properties")
+        for k, v in md.items():
+            if len(k) > 64:
+                raise ApiError(400, f"Invalid 'metadata': key too long. Expected a key with maximum "
+                               f"length 64, but got a key with length {len(k)} instead.",
+                               "metadata", "invalid_value")
+            if not isinstance(v, str):
+                raise ApiError(400, f"Invalid type for 'metadata.{k}': expected a string, but got "
+                               f"{json_type(v)} instead.", f"metadata.{k}", "invalid_type")
+            if len(v) > 512:
+                raise ApiError(400, f"Invalid 'metadata.{k}': string too long. Expected a string "
+                               f"with maximum length 512, but got a string with length {len(v)} "
+                               "instead.", f"metadata.{k}", "string_above_max_length")
+        return md
+
+    def oa_parse_input(self, content: bytes, endpoint: str):
+        """(errors, valid lines, custom_ids seen, non-blank line count) of an input file."""
+        numbered = [(n, raw) for n, raw in enumerate(content.split(b"\n"), 1) if raw.strip()]
+        limit = self.config.openai_batch_max_lines
+        if len(numbered) > limit:
+            return ([{"code": "too_many_tasks", "line": None, "param": None,
+                      "message": f"The batch input file contains {len(numbered)} requests; a batch "
+                                 f"can contain at most {limit} requests."}], [], [],
+                    len(numbered))
+        kind = OPENAI_BATCH_ENDPOINTS[endpoint]
+        required = "messages" if kind == "chat" else "input"
+        errors, lines, custom_ids, seen, first_model = [], [], [], set(), None
+
+        def problem(obj) -> tuple[str, str, str | None] | None:
+            nonlocal first_model
+            if not isinstance(obj, dict):
+                return "invalid_json_line", "This line is not a JSON object.", None
+            for k in ("custom_id", "method", "url", "body"):
+                if k not in obj:
+                    return ("missing_required_parameter", f"Missing required parameter: '{k}'.",
+                            k)
+            cid = obj["custom_id"]
+            if not isinstance(cid, str):
+                return ("invalid_type", f"Invalid type for 'custom_id': expected a string, but got "
+                        f"{json_type(cid)} instead.", "custom_id")
+            custom_ids.append(cid)
+            if obj["method"] != "POST":
+                return ("invalid_value", f"Invalid value: {json.dumps(obj['method'])}. Supported "
+                        "values are: 'POST'.", "method")
+            if obj["url"] != endpoint:
+                return ("invalid_url", "The URL provided for this request does not match the "
+                        "batch endpoint.", "url")
+            if cid in seen:
+                return ("duplicate_custom_id", "The custom_id for this request is a duplicate of "
+                        "another request. The custom_id parameter must be unique for each "
+                        "request in a batch.", "custom_id")
+            seen.add(cid)
+            body = obj["body"]
+            if not isinstance(body, dict):
+                return ("invalid_type", f"Invalid type for 'body': expected an object, but got "
+                        f"{json_type(body)} instead.", "body")
+            if body.get("stream"):
+                name = {"chat": "Chat Completions", "responses": "Responses",
+                        "embeddings": "Embeddings"}[kind]
+                return ("streaming_unsupported", f"{name}: Streaming is not supported in the "
+                        "Batch API.", "body.stream")
+            model = body.get("model")
+            if not isinstance(model, str) or not model:
+                return "invalid_request", "Model parameter is required.", "body.model"
+            if body.get(required) is None:
+                return ("invalid_request", f"{required.capitalize()} parameter is required.",
+                        f"body.{required}")
+            if "notfound" in model.lower():
+                return ("model_not_found", f"The provided model '{model}' is not supported by the "
+                        "Batch API.", "body.model")
+            if first_model is None:
+                first_model = model
+            elif model != first_model:
+                return ("mismatched_model", f"The model '{model}' for this request does not match "
+                        "the rest of the batch. Each batch must contain requests for a single "
+                        "model.", "body.model")
+            return None
+
+        for n, raw in numbered:
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                errors.append({"code": "invalid_json_line", "line": n, "param": None,
+                               "message": "This line is not parseable as valid JSON."})
+                continue
+            bad = problem(obj)
+            if bad is not None:
+                errors.append({"code": bad[0], "line": n, "message": bad[1], "param": bad[2]})
+            elif not errors:
+                lines.append(BatchLine(obj["custom_id"], obj["body"], "ok"))
+        return errors, ([] if errors else lines), custom_ids, len(numbered)
+
+    def oa_advance(self, b: OpenAIBatch, now: float) -> None:
+        """Answers the lines due by now, in completion order."""
+        cut = b.cutoff(now)
+        kind = OPENAI_BATCH_ENDPOINTS[b.endpoint]
+        while b.done < len(b.seq) and b.due[b.done] <= cut:
+            i = b.seq[b.done]
+            b.done += 1
+            line = b.lines[i]
+            resp = self.answer_line("openai", kind, b.endpoint, line)
+            rid = next((v for k, v in resp.headers if k == "x-request-id"), None)
+            ok = resp.status == 200
+            b.n_ok += ok
+            self.bstats["lines"]["succeeded" if ok else "errored"] += 1
+            b.results[i] = (ok, {"id": "batch_req_" + uuid.uuid4().hex, "custom_id": line.custom_id,
+                                 "response": {"status_code": resp.status,
+                                              "request_id": rid or "req_mock" + self.next_id(),
+                                              "body": json.loads(resp.body)},
+                                 "error": None})
+
+    def oa_finish(self, b: OpenAIBatch, status: str, now: float) -> None:
+        """Writes the output and error files of a batch that has just ended."""
+        if b.finished or status not in ("completed", "expired", "cancelled"):
+            return
+        b.finished = True
+        out, err = [], []
+        for i in b.seq[:b.done]:
+            ok, line = b.results[i]
+            (out if ok else err).append(line)
+        rest = b.seq[b.done:] + b.stalled
+        if rest:
+            code, msg = BATCH_EXPIRED if status == "expired" else BATCH_CANCELLED
+            self.bstats["lines"]["expired" if status == "expired" else "cancelled"] += len(rest)
+            err += [{"id": "batch_req_" + uuid.uuid4().hex, "custom_id": b.lines[i].custom_id,
+                     "response": None, "error": {"code": code, "message": msg}} for i in rest]
+        if out:
+            b.output_file_id = self.store_file(f"{b.id}_output.jsonl", "batch_output",
+                                               b"".join(jdump(x) + b"\n" for x in out), now)
+        if err:
+            b.error_file_id = self.store_file(f"{b.id}_error.jsonl", "batch_output",
+                                              b"".join(jdump(x) + b"\n" for x in err), now)
+
+    def oa_batch(self, b: OpenAIBatch, now: float) -> dict:
+        self.oa_advance(b, now)
+        status, times = b.state(now)
+        self.oa_finish(b, status, now)
+        started = "in_progress_at" in times
+        return {
+            "id": b.id, "object": "batch", "endpoint": b.endpoint,
+            "errors": {"object": "list", "data": b.errors} if status == "failed" else None,
+            "input_file_id": b.input_file_id, "completion_window": "24h", "status": status,
+            "output_file_id": b.output_file_id, "error_file_id": b.error_file_id,
+            "created_at": int(b.created), "in_progress_at": times.get("in_progress_at"),
+            "expires_at": int(b.expires), "finalizing_at": times.get("finalizing_at"),
+            "completed_at": times.get("completed_at"), "failed_at": times.get("failed_at"),
+            "expired_at": times.get("expired_at"), "cancelling_at": times.get("cancelling_at"),
+            "cancelled_at": times.get("cancelled_at"),
+            "request_counts": {"total": len(b.lines) if started else 0, "completed": b.n_ok,
+                               "failed": b.done - b.n_ok},
+            "metadata": b.metadata,
+        }
+
+    def oa_cancel(self, b: OpenAIBatch, now: float) -> dict:
+        self.oa_advance(b, now)
+        status, _ = b.state(now)
+        if status in ("completed", "failed", "expired"):
+            raise ApiError(409, f"Cannot cancel a batch with status '{status}'.")
+        if status not in ("cancelling", "cancelled"):
+            b.cancel_at, b.cancel_s = now, self.config.batch_cancelling_s
+            b.schedule()
+            self.count_cancelled("openai")
+        return self.oa_batch(b, now)
+
+    def oa_list(self, req: Request, now: float) -> dict:
+        q = parse_qs(req.query)
+        raw = q.get("limit", ["20"])[-1]
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            raise ApiError(400, f"Invalid 'limit': expected an integer from 1 to 100, but got "
+                           f"{raw!r} instead.", "limit", "invalid_value")
+        ids = list(reversed(self.oa_batches))
+        after = q.get("after", [None])[-1]
+        start = 0 if after is None else (ids.index(after) + 1 if after in self.oa_batches
+                                         else len(ids))
+        page = ids[start:start + limit]
+        return {"object": "list", "data": [self.oa_batch(self.oa_batches[i], now) for i in page],
+                "first_id": page[0] if page else None, "last_id": page[-1] if page else None,
+                "has_more": start + limit < len(ids)}
+
+    # -------------------------------------------------- Anthropic Message Batches
+    def an_create(self, req: Request, now: float, host: str) -> dict:
+        if len(req.body) > self.config.anthropic_batch_max_mb << 20:
+            raise ApiError(413, "Request exceeds the maximum allowed number of bytes.")
+        p = self.json_body(req)
+        for k in p:
+            if k != "requests":
+                raise ApiError(400, f"{k}: Extra inputs are not permitted")
+        reqs = p.get("requests")
+        if reqs is None:
+            raise ApiError(400, "requests: Field required")
+        if not isinstance(reqs, list):
+            raise ApiError(400, "requests: Input should be a valid list")
+        limit = self.config.anthropic_batch_max_requests
+        if not 1 <= len(reqs) <= limit:
+            raise ApiError(400, "requests: List should have at " + (
+                f"least 1 item after validation, not 0" if not reqs else
+                f"most {limit} items after validation, not {len(reqs)}"))
+        seen: dict[str, int] = {}
+        lines = []
+        for i, r in enumerate(reqs):
+            where = f"requests.{i}"
+            if not isinstance(r, dict):
+                raise ApiError(400, f"{where}: Input should be a valid dictionary")
+            for k in r:
+                if k not in ("custom_id", "params"):
+                    raise ApiError(400, f"{where}.{k}: Extra inputs are not permitted")
+            for k in ("custom_id", "params"):
+                if k not in r:
+                    raise ApiError(400, f"{where}.{k}: Field required")
+            cid, params = r["custom_id"], r["params"]
+            if not isinstance(cid, str):
+                raise ApiError(400, f"{where}.custom_id: Input should be a valid string")
+            if not CUSTOM_ID_RE.fullmatch(cid):
+                raise ApiError(400, f"{where}.custom_id: String should match pattern "
+                               "'^[a-zA-Z0-9_-]{1,64}$'")
+            if cid in seen:
+                raise ApiError(400, f"{where}.custom_id: Duplicate custom_id '{cid}' (also used by "
+                               f"requests.{seen[cid]}): custom_id must be unique within a Message "
+                               "Batch")
+            seen[cid] = i
+            if not isinstance(params, dict):
+                raise ApiError(400, f"{where}.params: Input should be a valid dictionary")
+            lines.append(BatchLine(cid, params, "ok"))
+        for ln in lines:
+            ln.fate = self.line_fate("anthropic", ln.body)
+        bid = "msgbatch_01" + uuid.uuid4().hex[:22]
+        b = AnthropicBatch(bid, now, self.config, lines, random.Random(f"{self.config.seed}|{bid}"))
+        b.submitted, b.custom_ids = len(lines), [ln.custom_id for ln in lines]
+        self.an_batches[bid] = b
+        self.count_created("anthropic", b)
+        return self.an_batch(b, now, host)
+
+    def an_advance(self, b: AnthropicBatch, now: float) -> None:
+        """Answers the requests due by now; writes the results once the batch ends."""
+        cut = b.cutoff(now)
+        while b.done < len(b.seq) and b.due[b.done] <= cut:
+            i = b.seq[b.done]
+            b.done += 1
+            line = b.lines[i]
+            resp = self.answer_line("anthropic", "chat", "/v1/messages", line)
+            ok = resp.status == 200
+            b.n_ok += ok
+            self.bstats["lines"]["succeeded" if ok else "errored"] += 1
+            result = ({"type": "succeeded", "message": json.loads(resp.body)} if ok
+                      else {"type": "errored", "error": json.loads(resp.body)})
+            b.results[i] = (ok, {"custom_id": line.custom_id, "result": result})
+        if b.finished or now < b.end_at:
+            return
+        b.finished = True
+        out = [b.results[i][1] for i in b.seq[:b.done]]
+        rest = b.seq[b.done:] + b.stalled
+        if rest:
+            how = "expired" if b.end_how == "expired" else "canceled"
+            self.bstats["lines"]["expired" if how == "expired" else "cancelled"] += len(rest)
+            out += [{"custom_id": b.lines[i].custom_id, "result": {"type": how}} for i in rest]
+        b.results_jsonl = b"".join(jdump(x) + b"\n" for x in out)
+
+    def an_batch(self, b: AnthropicBatch, now: float, host: str) -> dict:
+        self.an_advance(b, now)
+        status = b.status(now)
+        ended = status == "ended"
+        rest = len(b.lines) - b.done
+        return {
+            "id": b.id, "type": "message_batch", "processing_status": status,
+            "request_counts": {
+                "processing": 0 if ended else rest, "succeeded": b.n_ok,
+                "errored": b.done - b.n_ok,
+                "canceled": rest if ended and b.end_how == "canceled" else 0,
+                "expired": rest if ended and b.end_how == "expired" else 0},
+            "ended_at": rfc3339(b.end_at) if ended else None,
+            "created_at": rfc3339(b.created), "expires_at": rfc3339(b.expires),
+            "cancel_initiated_at": None if b.cancel_at is None else rfc3339(b.cancel_at),
+            "archived_at": None,
+            "results_url": f"http://{host}/v1/messages/batches/{b.id}/results" if ended else None,
+        }
+
+    def an_cancel(self, b: AnthropicBatch, now: float, host: str) -> dict:
+        self.an_advance(b, now)
+        status = b.status(now)
+        if status == "ended":
+            raise ApiError(400, f"Message Batch {b.id} has already ended and can no longer be "
+                           "canceled.")
+        if status == "in_progress":
+            b.cancel_at, b.cancel_s = now, self.config.batch_cancelling_s
+            b.schedule()
+            self.count_cancelled("anthropic")
+        return self.an_batch(b, now, host)
+
+    def an_list(self, req: Request, now: float, host: str) -> dict:
+        q = parse_qs(req.query)
+        raw = q.get("limit", ["20"])[-1]
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise ApiError(400, "limit: Input should be a valid integer") from None
+        if not 1 <= limit <= 1000:
+            raise ApiError(400, "limit: Input should be " + (
+                "greater than or equal to 1" if limit < 1 else "less than or equal to 1000"))
+        ids = list(reversed(self.an_batches))
+        after, before = q.get("after_id", [None])[-1], q.get("before_id", [None])[-1]
+        if after is not None:
+            start = ids.index(after) + 1 if after in self.an_batches else len(ids)
+            page, more = ids[start:start + limit], start + limit < len(ids)
+        elif before is not None:
+            end = ids.index(before) if before in self.an_batches else 0
+            page, more = ids[max(0, end - limit):end], end - limit > 0
+        else:
+            page, more = ids[:limit], limit < len(ids)
+        return {"data": [self.an_batch(self.an_batches[i], now, host) for i in page],
+                "has_more": more, "first_id": page[0] if page else None,
+                "last_id": page[-1] if page else None}
+
+    # ----------------------------------------------------------------- admin
+    def batch_status(self, api: str, bid: str, now: float) -> str:
+        if api == "openai":
+            b = self.oa_batches.get(bid)
+            return b.state(now)[0] if b is not None else "gone"
+        b = self.an_batches.get(bid)
+        return b.status(now) if b is not None else "deleted"
+
+    def batch_stats_dict(self) -> dict:
+        now = time.time()
+        out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.bstats.items()}
+        out["by_api"] = {api: dict(d) for api, d in self.bstats["by_api"].items()}
+        per = []
+        for api, bid in self.bsince:
+            b = self.oa_batches.get(bid) if api == "openai" else self.an_batches.get(bid)
+            per.append({"id": bid, "api": api, "lines": b.submitted if b is not None else None,
+                        "status": self.batch_status(api, bid, now)})
+        out["per_batch"] = per
+        return out
+
+    def batches_dict(self) -> dict:
+        """GET /_admin/batches: every batch held, with its custom_ids."""
+        now = time.time()
+        return {
+            "openai": [{"id": b.id, "status": b.state(now)[0], "endpoint": b.endpoint,
+                        "input_file_id": b.input_file_id, "lines": b.submitted,
+                        "custom_ids": list(b.custom_ids), "created_at": int(b.created)}
+                       for b in self.oa_batches.values()],
+            "anthropic": [{"id": b.id, "status": b.status(now), "lines": b.submitted,
+                           "custom_ids": list(b.custom_ids), "created_at": rfc3339(b.created)}
+                          for b in self.an_batches.values()],
+            "files": len(self.files),
+        }
+
+
+class MockLLM(BatchAPIs):
     def __init__(self, keys: list[str], answers: dict[str, str], config: Config,
                  max_body: int = 64 << 20, verbose: bool = False) -> None:
         self.keys = set(keys)
@@ -565,6 +1458,7 @@ class MockLLM:
         self.run_batches = 0
         self.run_requests = 0
         self.set_answers(answers)
+        self.init_batches()
 
     # ----------------------------------------------------------------- answers
     def set_answers(self, answers: dict) -> None:
@@ -819,6 +1713,10 @@ class MockLLM:
         if path.startswith("/_admin/"):
             self.stats.admin_requests += 1
             return self.admin(req)
+        if "/batches" in path or "/files" in path:
+            broute = batch_route(path)
+            if broute is not None:
+                return await self.dispatch_batch(req, broute)
         route = self.classify(req)
         if route is None:
             if req.method == "GET" and path.endswith("/models"):
@@ -859,49 +1757,60 @@ class MockLLM:
             elif payload is not None and isinstance(payload.get("model"), str):
                 model = payload["model"]
 
-            delay_ms = self.config.latency_ms
-            if self.config.jitter_ms:
-                delay_ms += self.rng.uniform(-self.config.jitter_ms, self.config.jitter_ms)
-            override = req.headers.get("x-mock-latency-ms")
-            if override is not None:
-                try:
-                    delay_ms = float(override)
-                except ValueError:
-                    pass
-            if delay_ms > 0:
-                await asyncio.sleep(delay_ms / 1000.0)
-
-            fault = self.decide_fault(req)
-            if fault is not None:
-                if not valid_fault(fault):
-                    resp = self.error(api, 400, f"X-Mock-Fault: unknown fault {fault!r}")
-                    return resp
-                st.faults[fault] = st.faults.get(fault, 0) + 1
-                if fault == "drop":
-                    resp = Response(0, b"", action="drop", label="drop")
-                    return resp
-                if fault == "hang":
-                    await asyncio.sleep(self.config.hang_s)
-                elif fault.isdigit():
-                    status = int(fault)
-                    hdrs = ()
-                    if status == 429 and self.config.retry_after_s is not None:
-                        hdrs = (("Retry-After", str(self.config.retry_after_s)),)
-                    resp = self.error(api, status, FAULT_MESSAGES.get(
-                        status, f"Injected HTTP {status} (mock)."), hdrs)
-                    return resp
-
-            resp = self.answer(api, endpoint, req, path, payload, perr, model)
-            if fault == "malformed":
-                resp = Response(200, resp.body[: max(1, len(resp.body) // 2)] + b'{"mock":',
-                                resp.headers, label="200")
-            elif fault == "truncate":
-                resp.action = "truncate"
+            resp, fault = await self.gate(api, req)
+            if resp is not None:
+                return resp
+            resp = self.with_fault(self.answer(api, endpoint, req, path, payload, perr, model),
+                                   fault)
             return resp
         finally:
             st.concurrent -= 1
             if resp is not None:
                 st.record(api, resp.label, model, endpoint)
+
+    async def gate(self, api: str, req: Request) -> tuple[Response | None, str | None]:
+        """Latency, then the fault decision, for an authenticated API request:
+        (the response that ends it here, or None; the fault kind drawn, or None)."""
+        delay_ms = self.config.latency_ms
+        if self.config.jitter_ms:
+            delay_ms += self.rng.uniform(-self.config.jitter_ms, self.config.jitter_ms)
+        override = req.headers.get("x-mock-latency-ms")
+        if override is not None:
+            try:
+                delay_ms = float(override)
+            except ValueError:
+                pass
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000.0)
+
+        fault = self.decide_fault(req)
+        if fault is not None:
+            if not valid_fault(fault):
+                return self.error(api, 400, f"X-Mock-Fault: unknown fault {fault!r}"), None
+            st = self.stats
+            st.faults[fault] = st.faults.get(fault, 0) + 1
+            if fault == "drop":
+                return Response(0, b"", action="drop", label="drop"), fault
+            if fault == "hang":
+                await asyncio.sleep(self.config.hang_s)
+            elif fault.isdigit():
+                status = int(fault)
+                hdrs = ()
+                if status == 429 and self.config.retry_after_s is not None:
+                    hdrs = (("Retry-After", str(self.config.retry_after_s)),)
+                return self.error(api, status, FAULT_MESSAGES.get(
+                    status, f"Injected HTTP {status} (mock)."), hdrs), fault
+        return None, fault
+
+    @staticmethod
+    def with_fault(resp: Response, fault: str | None) -> Response:
+        """A response as the faults that corrupt answers deliver it."""
+        if fault == "malformed":
+            return Response(200, resp.body[: max(1, len(resp.body) // 2)] + b'{"mock":',
+                            resp.headers, label="200")
+        if fault == "truncate":
+            resp.action = "truncate"
+        return resp
 
     def gemini_model(self, path: str) -> str:
         i = path.rfind("/models/")
@@ -913,6 +1822,11 @@ class MockLLM:
             return self.error(api, 400, "anthropic-version: header is required")
         if perr is not None:
             return self.error(api, 422 if api == "langsmith" else 400, perr)
+        return self.handle(api, endpoint, path, payload, model)
+
+    def handle(self, api, endpoint, path, payload: dict, model) -> Response:
+        """The answer to a request body: the one code path of the synchronous
+        endpoints, which the lines of batches go through too."""
         try:
             if api == "langsmith":
                 return self.langsmith(payload, path.endswith("/runs/batch"))
@@ -1417,7 +2331,11 @@ class MockLLM:
                 self.runs.clear()
                 self.prompt_cache.clear()
                 self.runs_total = self.run_batches = self.run_requests = 0
+                self.reset_batch_stats()
+                self.batch_once.clear()
                 return Response(200, jdump({"ok": True}))
+            if path == "/_admin/batches" and m == "GET":
+                return Response(200, jdump(self.batches_dict()))
             if path == "/_admin/langsmith" and m == "GET":
                 return Response(200, jdump(self.langsmith_dict()))
             if path == "/_admin/answers":
@@ -1456,6 +2374,7 @@ class MockLLM:
                 "by_api": {api: {"requests": n, "texts": st.embed_texts.get(api, 0)}
                            for api, n in st.embed_requests.items()},
             },
+            "batches": self.batch_stats_dict(),
         }
 
     # ------------------------------------------------------------------- HTTP
@@ -1615,6 +2534,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--fail-first-n", type=int, default=0)
     ap.add_argument("--status-override", type=int, default=None)
     ap.add_argument("--max-body-mb", type=int, default=64)
+    d = Config()
+    for name in Config.BATCH_DURATIONS + Config.BATCH_LIMITS:
+        ap.add_argument("--" + name.replace("_", "-"), type=type(getattr(d, name)),
+                        default=getattr(d, name))
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return ap.parse_args(argv)
 
@@ -1626,7 +2549,9 @@ async def amain(args: argparse.Namespace) -> int:
                     "fault_rate": args.fault_rate, "faults": args.faults, "seed": args.seed,
                     "retry_after_s": args.retry_after_s, "hang_s": args.hang_s,
                     "fail_first_n": args.fail_first_n,
-                    "status_override": args.status_override})
+                    "status_override": args.status_override,
+                    **{name: getattr(args, name)
+                       for name in Config.BATCH_DURATIONS + Config.BATCH_LIMITS}})
     except BadConfig as e:
         print(f"mock_llm: {e}", file=sys.stderr)
         return 2
@@ -1656,6 +2581,7 @@ async def amain(args: argparse.Namespace) -> int:
                                         backlog=4096, limit=1 << 16)
     sock = server.sockets[0]
     host, port = sock.getsockname()[:2]
+    app.bound = (host, port)
     if args.port_file:
         tmp = f"{args.port_file}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
