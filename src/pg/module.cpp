@@ -18,6 +18,8 @@ int setting_connect_timeout_ms = 5000;
 int setting_request_timeout_ms = 60000;
 int setting_max_attempts = 5;
 int setting_lease_seconds = 300;
+int setting_batch_poll_interval_ms = 30000;
+int setting_batch_max_lines = 10000;
 int setting_retention_days = 30;
 int setting_sql_metric_timeout_ms = 5000;
 bool setting_share_caches = false;
@@ -64,6 +66,14 @@ void DefineSettings() {
                           "How long a claimed task stays claimed if its worker stops.", nullptr,
                           &setting_lease_seconds, 300, 5, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
                           nullptr, nullptr);
+  DefineCustomIntVariable("llmeval.batch_poll_interval_ms",
+                          "How often the workers ask a provider about a batch it is running.", nullptr,
+                          &setting_batch_poll_interval_ms, 30000, 100, 3600000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("llmeval.batch_max_lines",
+                          "Requests per provider batch at most (OpenAI takes 50,000 a file).", nullptr,
+                          &setting_batch_max_lines, 10000, 1, 50000, PGC_SIGHUP, 0, nullptr, nullptr,
+                          nullptr);
   // Server defaults for jobs whose options name no judge or embedding model;
   // submit_job pins the value in the job, so a later change leaves it alone.
   DefineCustomStringVariable("llmeval.judge_model",

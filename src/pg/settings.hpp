@@ -10,6 +10,8 @@ extern int setting_connect_timeout_ms;
 extern int setting_request_timeout_ms;
 extern int setting_max_attempts;     // calls per task before it fails
 extern int setting_lease_seconds;    // how long a claim lasts without its worker
+extern int setting_batch_poll_interval_ms;  // how often a provider batch is asked about (sighup)
+extern int setting_batch_max_lines;         // requests per provider batch at most (sighup)
 extern int setting_retention_days;   // kept for maintenance()
 extern int setting_job_lock_wait_ms;     // a write-back's try for a busy job row (internal)
 extern bool setting_defer_job_counters;  // workers fold job counters themselves (internal)

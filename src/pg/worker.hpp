@@ -49,6 +49,7 @@
 #include "core/metrics/cosine.hpp"
 #include "core/metrics/lexical_score.hpp"
 #include "core/prompt/template.hpp"
+#include "core/provider/batch.hpp"
 #include "core/provider/chat.hpp"
 #include "core/provider/embedding.hpp"
 #include "core/trace/langsmith.hpp"
@@ -85,6 +86,10 @@ constexpr int kPollSliceMs = 10;            // socket wait while calls are in fl
 constexpr std::size_t kBatchSize = 32;      // results written back together at most...
 constexpr int64_t kBatchWaitMs = 20;        // ...or after the oldest waited this long
 constexpr uint64_t kTraceTag = 1ULL << 63;  // marks LangSmith requests among the calls
+constexpr uint64_t kBatchTag = 1ULL << 62;  // marks provider batch exchanges among the calls
+constexpr int64_t kBatchStepMs = 1000;      // how often provider batches are looked at
+constexpr int kBatchStepsInFlight = 4;      // batch exchanges in flight per worker at most
+constexpr int kBatchLeaseSeconds = 300;     // a batch row's lease while its exchange runs
 constexpr std::size_t kTraceBatch = 100;    // runs per LangSmith request at most...
 constexpr int64_t kTraceWaitMs = 1000;      // ...or after a second
 constexpr std::size_t kTraceBacklog = 10000;  // runs kept while LangSmith is slow; then dropped
@@ -199,6 +204,23 @@ struct Failure {
   double latency_ms;
 };
 
+// A provider batch's exchange in flight (worker_batches.cpp).
+enum class BatchOp { kUpload, kCreate, kList, kStatus, kCancel, kDownload };
+struct BatchStep {
+  BatchOp op = BatchOp::kStatus;
+  int64_t batch_id = 0;
+  std::string status;  // the row's: submitting, submitted, ended
+  provider::Kind kind = provider::Kind::kOpenAI;
+  std::string base_url, api_key, key_problem;
+  std::string endpoint;
+  std::vector<std::string> lines;  // a new batch's requests
+  int64_t lines_count = 0;
+  int64_t created_at = 0;          // Unix seconds
+  bool cancel = false;             // the job was cancelled: cancel it at the provider
+  std::string remote_id, input_file_id, output_file_id, error_file_id, results_url;
+  std::string results;             // result lines downloaded so far
+};
+
 class Worker {
  public:
   explicit Worker(int slot)
@@ -232,7 +254,24 @@ class Worker {
   // checks the extension again before claiming. With extension_gone (the
   // extension was dropped) there are no claims left to give back.
   void ResetAfterError(bool extension_gone = false);
+  // Provider batches: new ones from batch jobs' due tasks, and the next
+  // exchange of those running (at most every kBatchStepMs unless woken).
+  void DriveBatches(bool woken);
  private:
+  void StartBatchStep(BatchStep step);
+  void SendBatchRequest(BatchStep step, const provider::HttpRequest& request);
+  void DownloadNext(BatchStep step);
+  void SubmitNewBatch();
+  void BatchResponse(const http::Response& response);
+  void RecordRemote(int64_t batch_id, const provider::batch::Remote& remote, bool created);
+  void AdoptOrAbandon(int64_t batch_id, const std::vector<std::string>& candidates);
+  void AbandonBatch(int64_t batch_id, const std::string& reason, bool counted);
+  // Claims the tasks an ended batch holds and hands each its line's answer
+  // as the reply of a call (lines that never ran: as a failed call).
+  void StoreBatchResults(const BatchStep& step);
+  // After an error: the exchanges in flight are gone; their rows' leases
+  // are given back so that the next step takes them up at once.
+  void ForgetBatchSteps();
   static http::ClientOptions ClientOptions();
   void CheckExtension();
   void ReclaimExpiredLeases();
@@ -261,7 +300,13 @@ class Worker {
   // The requests of claimed tasks (llmeval._task_requests) and their cached
   // replies, in one transaction.
   void BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& claimed,
-                     std::vector<std::optional<CachedReply>>& cached);
+                     std::vector<std::optional<CachedReply>>& cached, bool look_up_cache);
+  // BuildRequests for claims just made; a task whose request cannot be built
+  // (its data fails rendering or a cast) would fail them all: they are then
+  // built one by one, and that task gets the reason as its problem.
+  void BuildClaimed(const std::vector<int64_t>& ids, const std::vector<spi::Uuid>& tokens,
+                    std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached,
+                    bool look_up_cache);
   // Answers cache hits and tasks that cannot be called at once; keeps the
   // rest for their calls. Returns how many were claimed.
   int Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached);
@@ -346,6 +391,9 @@ class Worker {
   http::Client client_;
   std::mt19937_64 rng_;
   std::unordered_map<int64_t, Task> tasks_;
+  std::unordered_map<uint64_t, BatchStep> batch_steps_;  // by request tag
+  uint64_t batch_seq_ = 0;
+  int64_t next_batch_ms_ = 0;
   std::vector<http::Response> finished_;  // not yet written back
   std::vector<std::pair<int32_t, std::string>> refusals_;  // (model, parameter) to remember
   std::vector<core::trace::Run> traces_;  // LangSmith runs not yet sent

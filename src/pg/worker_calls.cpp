@@ -121,9 +121,14 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
   std::vector<Failure> failures;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const int64_t now_unix = static_cast<int64_t>(std::time(nullptr));
+  std::vector<const http::Response*> batch_replies;
   for (const http::Response& response : done) {
     if (response.tag & kTraceTag) {
       TraceSent(response);
+      continue;
+    }
+    if (response.tag & kBatchTag) {
+      batch_replies.push_back(&response);
       continue;
     }
     auto it = tasks_.find(static_cast<int64_t>(response.tag));
@@ -177,8 +182,9 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
     }
   }
   RememberRefusals();
-  if (completions.empty() && failures.empty()) return;
-  Settle(Store(completions, failures));
+  if (!completions.empty() || !failures.empty()) Settle(Store(completions, failures));
+  // (after this write-back: storing a batch's results writes back in turn)
+  for (const http::Response* reply : batch_replies) BatchResponse(*reply);
 }
 
 }  // namespace llmeval::pg::worker

@@ -48,6 +48,11 @@ void Worker::ResetAfterError(bool extension_gone) {
   deferred_completions_.clear();
   deferred_failures_.clear();
   tasks_.clear();
+  if (extension_gone) {
+    batch_steps_.clear();
+  } else {
+    ForgetBatchSteps();
+  }
   extension_ready_ = false;
   next_extension_check_ms_ = NowMs() + 1000;
 }
@@ -85,13 +90,19 @@ int Worker::Claim(int max_tasks) {
     FoldJobCounters(std::move(jobs));
   });
   if (ids.empty()) return 0;
-  // The requests are built in a transaction of their own. A task whose request cannot be built (its data fails rendering or
-  // a cast) would fail them all: they are then built one by one, and that
-  // task fails alone with the reason.
   std::vector<Task> claimed;
   std::vector<std::optional<CachedReply>> cached;
+  BuildClaimed(ids, tokens, claimed, cached, true);
+  if (claimed.empty()) return 0;
+  return Answer(claimed, cached);
+}
+
+void Worker::BuildClaimed(const std::vector<int64_t>& ids, const std::vector<spi::Uuid>& tokens,
+                          std::vector<Task>& claimed, std::vector<std::optional<CachedReply>>& cached,
+                          bool look_up_cache) {
+  // (in a transaction of their own)
   try {
-    BuildRequests(ids, claimed, cached);
+    BuildRequests(ids, claimed, cached, look_up_cache);
   } catch (const llmeval::pg::PgError& e) {
     if (!IsPerTaskError(e.sqlerrcode())) throw;
     Log(LOG, std::string("pg_llmeval worker: building requests failed (") + e.what() +
@@ -102,7 +113,7 @@ int Worker::Claim(int max_tasks) {
       std::vector<Task> one;
       std::vector<std::optional<CachedReply>> one_cached;
       try {
-        BuildRequests({ids[i]}, one, one_cached);
+        BuildRequests({ids[i]}, one, one_cached, look_up_cache);
       } catch (const llmeval::pg::PgError& single) {
         if (!IsPerTaskError(single.sqlerrcode())) throw;
         Task bad;
@@ -116,12 +127,10 @@ int Worker::Claim(int max_tasks) {
       for (auto& c : one_cached) cached.push_back(std::move(c));
     }
   }
-  if (claimed.empty()) return 0;
-  return Answer(claimed, cached);
 }
 
 void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& claimed,
-                           std::vector<std::optional<CachedReply>>& cached) {
+                           std::vector<std::optional<CachedReply>>& cached, bool look_up_cache) {
   spi::InExtensionTransaction([&] {
     static spi::Statement requests(
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
@@ -133,7 +142,7 @@ void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& c
     const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});
     for (uint64_t r = 0; r < n; ++r) claimed.push_back(ReadClaim(r));
     cached.assign(claimed.size(), std::nullopt);
-    if (!claimed.empty()) LookUpCache(claimed, cached);
+    if (!claimed.empty() && look_up_cache) LookUpCache(claimed, cached);
   });
 }
 
@@ -223,6 +232,7 @@ Task Worker::ReadClaim(uint64_t r) {
     t.problem = refused;
     return t;
   }
+  t.base_url = base_url;
   if (has_secret) {
     t.api_key = spi::Text(r, 10);
   } else if (!key_env.empty()) {
@@ -257,7 +267,6 @@ Task Worker::ReadClaim(uint64_t r) {
                               : 256);
     // kept for a judge's repair call and for tracing
     t.chat = std::move(chat);
-    t.base_url = base_url;
   } catch (const std::exception& e) {
     t.problem = std::string("cannot build the request: ") + e.what();
   }

@@ -41,6 +41,7 @@ void Worker::Step(bool woken) {
     // A full batch suggests more is waiting; otherwise back to the slow timer.
     next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
   }
+  DriveBatches(woken);
   StartDueCalls();
   SendTraces();
   if (!tasks_.empty() && now >= next_cancel_check_ms_) {
@@ -51,7 +52,7 @@ void Worker::Step(bool woken) {
 
 int64_t Worker::IdleTimeoutMs() const {
   const int64_t now = NowMs();
-  int64_t next = std::min({next_claim_ms_, next_lease_check_ms_, next_online_ms_});
+  int64_t next = std::min({next_claim_ms_, next_lease_check_ms_, next_online_ms_, next_batch_ms_});
   if (!extension_ready_) next = next_extension_check_ms_;
   if (HasDeferred()) next = std::min(next, next_deferred_ms_);
   if (!fold_pending_.empty()) next = std::min(next, next_fold_ms_);

@@ -43,6 +43,9 @@ CREATE TABLE llmeval.models (
   -- per million tokens; NULL: at input_price (see llmeval._call_cost)
   cached_input_price  numeric CHECK (cached_input_price >= 0),
   cache_write_price   numeric CHECK (cache_write_price >= 0),
+  -- the share taken off the price of calls made through the provider's batch
+  -- API (job option "execution": "batch"): OpenAI and Anthropic both halve it
+  batch_discount      numeric NOT NULL DEFAULT 0.5 CHECK (batch_discount >= 0 AND batch_discount <= 1),
   -- parameters the model refused with a 400 (a reasoning model's temperature,
   -- logprobs, ...): learned by the workers, never sent to it again
   refused_params      text[] NOT NULL DEFAULT '{}',
@@ -247,6 +250,9 @@ CREATE TABLE llmeval.tasks (
   claim_token     uuid,
   worker_pid      int,
   last_error      text,
+  -- the provider batch that holds it or answered it (execution "batch";
+  -- the key to llmeval.provider_batches is added with that table)
+  batch_id        bigint,
   created_at      timestamptz NOT NULL DEFAULT now(),
   updated_at      timestamptz NOT NULL DEFAULT now(),
   CHECK ((kind = 'generate') = (target_task_id IS NULL AND metric IS NULL)),
@@ -286,6 +292,9 @@ CREATE TABLE llmeval.responses (
   cache_write_tokens  int CHECK (cache_write_tokens >= 0),
   reasoning_tokens    int CHECK (reasoning_tokens >= 0),
   cost           numeric CHECK (cost >= 0),
+  -- how the call was made: 'batch' through a provider batch (priced at the
+  -- model's batch_discount), else 'sync'
+  execution      text NOT NULL DEFAULT 'sync' CHECK (execution IN ('sync', 'batch')),
   attempt        int NOT NULL DEFAULT 1 CHECK (attempt > 0),
   raw_response   jsonb,
   created_at     timestamptz NOT NULL DEFAULT now(),

@@ -37,7 +37,8 @@ CREATE FUNCTION llmeval._job_option_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params', 'temperature',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
-                   'embedding_model', 'judge_params', 'judge_logprobs', 'priority', 'max_cost_usd'] $$;
+                   'embedding_model', 'judge_params', 'judge_logprobs', 'priority', 'max_cost_usd',
+                   'execution'] $$;
 
 -- The rule a job option or request parameter breaks, if any (NULL: fine).
 -- Request parameters reach a provider's request body (a prompt version's
@@ -104,6 +105,8 @@ AS $$
     WHEN k = 'priority'
          AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]+$' AND v::text::numeric BETWEEN -1000 AND 1000)
       THEN 'an integer from -1000 to 1000'
+    WHEN k = 'execution' AND NOT (v IN ('"sync"', '"batch"'))
+      THEN '"sync" (calls one by one, the default) or "batch" (the providers'' batch APIs, at their batch price)'
   END
 $$;
 
@@ -278,6 +281,28 @@ BEGIN
               HINT = 'Give the model its input_price and output_price (llmeval.create_model), or drop max_cost_usd.';
     END IF;
   END IF;
+  -- Batch execution: every model (judge and embedding included) through an
+  -- API with a batch form (src/core/provider/batch.hpp).
+  IF options @> '{"execution": "batch"}' THEN
+    SELECT m.name, p.kind INTO missing FROM llmeval.models m JOIN llmeval.providers p ON p.id = m.provider_id
+    WHERE m.name = ANY (models || ARRAY[options ->> 'judge_model', options ->> 'embedding_model'])
+      AND (p.kind NOT IN ('openai', 'anthropic') OR p.base_url ~ '/deployments/'
+           OR (p.kind = 'anthropic' AND m.name = options ->> 'embedding_model'))
+    ORDER BY m.name LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'job option "execution": "batch" is not available for model "%"', missing.name
+        USING ERRCODE = 'feature_not_supported',
+              DETAIL = format('Batches are made through OpenAI''s Batch API and Anthropic''s Message Batches; '
+                              'the model''s provider is of kind %s.', missing.kind),
+              HINT = 'Run the job with "execution": "sync", or choose models of OpenAI or Anthropic providers.';
+    END IF;
+    IF options ? 'max_cost_usd' THEN
+      RAISE EXCEPTION 'job options "max_cost_usd" and "execution": "batch" cannot be combined'
+        USING ERRCODE = 'feature_not_supported',
+              DETAIL = 'A budget is kept by starting calls one at a time; a provider batch sends them all at once.',
+              HINT = 'Estimate the job first (llmeval.estimate_job_cost); the batch price is the model''s batch_discount off.';
+    END IF;
+  END IF;
   IF EXISTS (SELECT 1 FROM llmeval.metrics m WHERE m.name = ANY (metrics) AND m.kind = 'pairwise'
              AND (m.tenant IS NULL OR m.tenant = _job_inputs.tenant))
      AND cardinality(models) <> 2 THEN
@@ -415,6 +440,10 @@ BEGIN
                              worker_pid = NULL
   WHERE t.job_id = job.id AND t.status IN ('pending', 'running');
   GET DIAGNOSTICS n = ROW_COUNT;
+  -- The provider batches still running are cancelled there by the next
+  -- worker to poll them (what they answered meanwhile is dropped).
+  UPDATE llmeval.provider_batches b SET cancel_requested = true, next_poll_at = now()
+  WHERE b.job_id = job.id AND b.status IN ('submitting', 'submitted');
   INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
   VALUES (job.tenant, job.id, job.correlation_id, 'job_cancel',
           jsonb_build_object('tasks', n, 'by', caller::text));
@@ -539,7 +568,8 @@ REVOKE ALL ON FUNCTION llmeval._check_params(jsonb, text) FROM PUBLIC;
 CREATE FUNCTION llmeval.job_progress(job_id bigint)
 RETURNS TABLE (status text, total int, done int, completed int, failed int,
                cancelled int, pending int, running int, percent numeric, eta interval,
-               started_at timestamptz, finished_at timestamptz, correlation_id uuid)
+               started_at timestamptz, finished_at timestamptz, correlation_id uuid,
+               batches jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -567,10 +597,17 @@ BEGIN
   started_at := job.started_at;
   finished_at := job.finished_at;
   correlation_id := job.correlation_id;
+  -- A batch job's provider batches by what the provider says of them
+  -- (validating, in_progress, finalizing, completed, ended, ...): why a job
+  -- sits at 0 % for an hour. NULL for a job without batches.
+  SELECT jsonb_object_agg(s.state, s.n) INTO batches
+  FROM (SELECT CASE WHEN b.status IN ('stored', 'abandoned') THEN b.status
+                    ELSE coalesce(b.remote_status, b.status) END AS state, count(*) AS n
+        FROM llmeval.provider_batches b WHERE b.job_id = job.id GROUP BY 1) s;
   RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION llmeval.job_progress(bigint) IS
-  'status, task counts, percent done and estimated time left of a job';
+  'status, task counts, percent done, estimated time left and provider batches of a job';
 
 CREATE FUNCTION llmeval.wait_job(job_id bigint, timeout interval DEFAULT '10 minutes')
 RETURNS text

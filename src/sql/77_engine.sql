@@ -188,7 +188,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
   UPDATE llmeval.tasks t
   SET status = 'running', claim_token = gen_random_uuid(), attempts = t.attempts + 1,
-      lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid()
+      lease_expires_at = now() + make_interval(secs => lease_seconds), worker_pid = pg_backend_pid(),
+      batch_id = NULL  -- (a task sent again after its provider batch failed it)
   WHERE t.id = ANY (task_ids)
   RETURNING t.id, t.claim_token, t.job_id
 $$;
@@ -288,6 +289,8 @@ BEGIN
         WHERE t.job_id = p.id AND t.status = 'pending' AND t.next_attempt_at <= now()
         LIMIT max_tasks) x) d
     WHERE j.status <> 'paused' AND d.n > 0
+      -- (a batch job's tasks go to provider batches: llmeval._claim_batch_tasks)
+      AND NOT j.options @> '{"execution": "batch"}'
   )
   SELECT array_agg(due.id ORDER BY due.priority DESC, due.id), array_agg(due.tenant ORDER BY due.priority DESC, due.id),
          array_agg(due.n ORDER BY due.priority DESC, due.id), array_agg(due.budgeted ORDER BY due.priority DESC, due.id)
@@ -306,7 +309,8 @@ BEGIN
       SELECT d.tenant, least(sum(d.n), max_tasks)::int AS n
       FROM unnest(job_tenants, job_due) AS d(tenant, n) GROUP BY d.tenant
     ), running AS (
-      SELECT t.tenant, count(*) AS n FROM llmeval.tasks t WHERE t.status = 'running' GROUP BY t.tenant
+      SELECT t.tenant, count(*) AS n FROM llmeval.tasks t
+      WHERE t.status = 'running' AND t.lease_expires_at < 'infinity' GROUP BY t.tenant
     ), keys AS (
       SELECT d.tenant, (coalesce(r.n, 0) + k) / coalesce(s.share, 1) AS fair_key
       FROM due d
@@ -356,7 +360,8 @@ BEGIN
       WHERE t.status = 'pending' AND t.next_attempt_at <= now()
         -- (a job with a budget only as many as it allows, above; a paused one none)
         AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j
-                        WHERE j.id = t.job_id AND (j.status = 'paused' OR j.options ? 'max_cost_usd'))
+                        WHERE j.id = t.job_id AND (j.status = 'paused' OR j.options ? 'max_cost_usd'
+                                                   OR j.options @> '{"execution": "batch"}'))
       ORDER BY t.next_attempt_at, t.id
       LIMIT max_tasks - total
       FOR NO KEY UPDATE SKIP LOCKED), lease_seconds);
@@ -428,13 +433,18 @@ BEGIN
         last_error = NULL
     FROM input i
     WHERE t.id = i.id AND t.claim_token = i.token AND t.status = 'running' AND t.id = ANY (holding)
-    RETURNING t.id, t.tenant, t.model_id, t.attempts
+    RETURNING t.id, t.tenant, t.model_id, t.attempts, t.batch_id
   ), responses AS (
     INSERT INTO llmeval.responses AS r (task_id, tenant, output, latency_ms, input_tokens,
                                         output_tokens, cached_input_tokens, cache_write_tokens,
-                                        reasoning_tokens, cost, attempt)
+                                        reasoning_tokens, cost, execution, attempt)
     SELECT d.id, d.tenant, i.output, i.latency, i.itok, i.otok, i.ctok, i.wtok, i.rtok,
-           CASE WHEN i.cached THEN 0 ELSE llmeval._call_cost(m, i.itok, i.ctok, i.wtok, i.otok) END,
+           CASE WHEN i.cached THEN 0
+                -- (an answer read from a provider batch: at the batch price)
+                WHEN d.batch_id IS NOT NULL
+                  THEN llmeval._call_cost(m, i.itok, i.ctok, i.wtok, i.otok) * (1 - m.batch_discount)
+                ELSE llmeval._call_cost(m, i.itok, i.ctok, i.wtok, i.otok) END,
+           CASE WHEN d.batch_id IS NOT NULL THEN 'batch' ELSE 'sync' END,
            d.attempts
     FROM done d JOIN input i ON i.id = d.id JOIN llmeval.models m ON m.id = d.model_id
     ON CONFLICT (task_id) DO UPDATE
@@ -443,7 +453,7 @@ BEGIN
           cached_input_tokens = EXCLUDED.cached_input_tokens,
           cache_write_tokens = EXCLUDED.cache_write_tokens,
           reasoning_tokens = EXCLUDED.reasoning_tokens,
-          cost = EXCLUDED.cost, attempt = EXCLUDED.attempt, created_at = now()
+          cost = EXCLUDED.cost, execution = EXCLUDED.execution, attempt = EXCLUDED.attempt, created_at = now()
   ), scores AS (
     INSERT INTO llmeval.task_scores (task_id, tenant, metric, value)
     SELECT d.id, d.tenant, s.metric, s.value
@@ -676,11 +686,12 @@ CREATE FUNCTION llmeval._claim_abandoned(t llmeval.tasks) RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time()
+  SELECT t.lease_expires_at < 'infinity' AND (
+         t.lease_expires_at < now() OR t.updated_at < pg_postmaster_start_time()
          OR (t.worker_pid IS NOT NULL
              AND t.updated_at < now() - interval '2 seconds'
              AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                             WHERE a.pid = t.worker_pid AND a.backend_type = 'pg_llmeval worker'))
+                             WHERE a.pid = t.worker_pid AND a.backend_type = 'pg_llmeval worker')))
 $$;
 
 -- The counters' changes are folded without waiting (maintenance() calls
@@ -701,11 +712,20 @@ BEGIN
   -- looked at again next time)
   WITH reclaimed AS (
     UPDATE llmeval.tasks t
-    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+    SET status = CASE WHEN x.back_to_batch THEN 'running' ELSE 'pending' END,
+        claim_token = CASE WHEN x.back_to_batch THEN gen_random_uuid() END,
+        -- (a task whose provider batch ended and is being read goes back to
+        -- it: its answer is read again, never asked for twice)
+        lease_expires_at = CASE WHEN x.back_to_batch THEN timestamptz 'infinity' END,
+        worker_pid = NULL,
         last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
-    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r
-                   WHERE r.status = 'running' AND llmeval._claim_abandoned(r)
-                   FOR NO KEY UPDATE OF r SKIP LOCKED)
+    FROM (SELECT r.id, r.batch_id IS NOT NULL
+                         AND EXISTS (SELECT 1 FROM llmeval.provider_batches b
+                                     WHERE b.id = r.batch_id AND b.status = 'ended') AS back_to_batch
+          FROM llmeval.tasks r
+          WHERE r.status = 'running' AND llmeval._claim_abandoned(r)
+          FOR NO KEY UPDATE OF r SKIP LOCKED) x
+    WHERE t.id = x.id
       AND t.status = 'running' AND llmeval._claim_abandoned(t)
     RETURNING t.id, t.job_id
   )

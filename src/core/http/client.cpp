@@ -316,10 +316,14 @@ struct Client::Impl {
     set(curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
     set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms));
     set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, options.request_timeout_ms));
-    set(curl_easy_setopt(e, CURLOPT_POST, 1L));
-    set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(t.request_body.size())));
-    set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.request_body.c_str()));
+    if (request.get) {
+      set(curl_easy_setopt(e, CURLOPT_HTTPGET, 1L));
+    } else {
+      set(curl_easy_setopt(e, CURLOPT_POST, 1L));
+      set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                           static_cast<curl_off_t>(t.request_body.size())));
+      set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.request_body.c_str()));
+    }
     set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers));
     set(curl_easy_setopt(e, CURLOPT_USERAGENT, "pg_llmeval"));
     // Any encoding libcurl can decode; the body cap applies to decoded bytes.

@@ -4,7 +4,7 @@
 // waits on its latch in between. libcurl callbacks never throw.
 //
 // A Client is driven by one thread and is not thread-safe. Every request is
-// an HTTP(S) POST (other schemes fail with kOther); libcurl honours the usual
+// an HTTP(S) POST, or a GET when asked (other schemes fail with kOther); libcurl honours the usual
 // proxy environment variables. Response bodies over 64 MB fail with kOther.
 #pragma once
 
@@ -26,6 +26,7 @@ struct Request {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"; "Expect:" is added unless given
   std::string body;                  // POSTed as is (Content-Type from headers)
+  bool get = false;                  // a GET instead (body ignored): batch status and files
 };
 
 enum class Transport {

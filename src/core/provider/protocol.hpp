@@ -18,6 +18,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
+  bool get = false;  // a GET (the batch APIs' status and result files); else a POST of body
 };
 
 enum class Outcome {
