@@ -68,6 +68,12 @@ void Worker::ReclaimExpiredLeases() {
     reclaim.Execute({});
     n = spi::Int64(0, 1);
   });
+  // Jobs of tenants at their daily budget paused, and resumed when the day
+  // turns or the budget is raised.
+  spi::InExtensionTransaction([&] {
+    static spi::Statement budgets("SELECT llmeval._apply_tenant_budgets()", {});
+    budgets.Execute({});
+  });
   if (n > 0) Log(LOG, "pg_llmeval: reclaimed " + std::to_string(n) + " tasks whose lease expired");
   // Every job's counter changes too: a worker that died may have left some.
   FoldPendingJobCounters(true);

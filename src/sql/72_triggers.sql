@@ -304,6 +304,8 @@ BEGIN
   SELECT array_agg(a.job_id ORDER BY a.job_id) INTO jobs_changed FROM appended a;
   IF jobs_changed IS NOT NULL THEN
     PERFORM llmeval._fold_unless_deferred(jobs_changed);
+    -- (and the day's spend of tenants with a daily budget)
+    PERFORM llmeval._append_tenant_spend(task_ids, costs);
   END IF;
 END $$;
 REVOKE ALL ON FUNCTION llmeval._append_job_cost(bigint[], numeric[]) FROM PUBLIC;

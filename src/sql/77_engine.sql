@@ -250,8 +250,10 @@ REVOKE ALL ON FUNCTION llmeval._job_budget_room(bigint, numeric) FROM PUBLIC;
 -- row is locked without waiting (passed over when held), and its room read
 -- in the statement after (llmeval._job_budget_room), whose snapshot sees
 -- what the last claim committed; at its limit, with nothing in flight, it
--- is paused with the reason. What all that leaves untaken goes to the first
--- due tasks of jobs without a budget, as before fair shares.
+-- is paused with the reason. A tenant with a daily budget gets no more than
+-- its room (llmeval._tenant_budget_room). What all that leaves untaken goes
+-- to the first due tasks of jobs and tenants without a budget, as before
+-- fair shares.
 CREATE FUNCTION llmeval._claim_tasks(max_tasks int, lease_seconds int)
 RETURNS TABLE (task_id bigint, claim_token uuid, job_id bigint)
 LANGUAGE plpgsql VOLATILE
@@ -266,6 +268,7 @@ DECLARE
   job_budgeted boolean[];
   part record;
   room record;
+  tenant_room record;
   i int;
   wanted int;
   cap bigint;
@@ -324,7 +327,9 @@ BEGIN
     WHERE job_tenants[1] <> ANY (job_tenants)
     GROUP BY keys.tenant ORDER BY min(keys.fair_key), 1)
   LOOP
-    wanted := part.n;
+    -- (a tenant with a daily budget: no more calls than its room)
+    SELECT * INTO tenant_room FROM llmeval._tenant_budget_room(part.tenant);
+    wanted := least(part.n, tenant_room.allowed);
     FOR i IN 1 .. cardinality(job_ids) LOOP
       EXIT WHEN wanted <= 0;
       CONTINUE WHEN job_tenants[i] <> part.tenant;
@@ -362,6 +367,7 @@ BEGIN
         AND NOT EXISTS (SELECT 1 FROM llmeval.jobs j
                         WHERE j.id = t.job_id AND (j.status = 'paused' OR j.options ? 'max_cost_usd'
                                                    OR j.options @> '{"execution": "batch"}'))
+        AND NOT EXISTS (SELECT 1 FROM llmeval.tenant_budgets b WHERE b.tenant = t.tenant)
       ORDER BY t.next_attempt_at, t.id
       LIMIT max_tasks - total
       FOR NO KEY UPDATE SKIP LOCKED), lease_seconds);

@@ -86,9 +86,10 @@ AS $$
 DECLARE
   job record;
   first record;
+  room record;
 BEGIN
   FOR job IN
-    SELECT j.id FROM llmeval.jobs j
+    SELECT j.id, j.tenant FROM llmeval.jobs j
     WHERE j.status IN ('queued', 'running') AND j.options @> '{"execution": "batch"}'
     ORDER BY coalesce((j.options ->> 'priority')::int, 0) DESC, j.id
   LOOP
@@ -96,13 +97,16 @@ BEGIN
     WHERE t.job_id = job.id AND t.status = 'pending' AND t.next_attempt_at <= now()
     ORDER BY t.next_attempt_at, t.id LIMIT 1;
     CONTINUE WHEN NOT FOUND;
+    -- (a tenant with a daily budget: no more lines than its room)
+    SELECT * INTO room FROM llmeval._tenant_budget_room(job.tenant);
+    CONTINUE WHEN room.allowed <= 0;
     RETURN QUERY
     SELECT * FROM llmeval._mark_claimed(ARRAY(
       SELECT t.id FROM llmeval.tasks t
       WHERE t.job_id = job.id AND t.status = 'pending' AND t.next_attempt_at <= now()
         AND t.model_id = first.model_id AND t.kind = first.kind
       ORDER BY t.next_attempt_at, t.id
-      LIMIT max_lines
+      LIMIT least(max_lines, room.allowed)
       FOR NO KEY UPDATE SKIP LOCKED), lease_seconds);
     IF FOUND THEN
       RETURN;

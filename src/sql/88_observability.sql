@@ -467,11 +467,17 @@ AS $$
     SELECT 11, 2, format('llmeval_job_budget_used_ratio{tenant="%s",job_id="%s"} %s', llmeval._prom_label(j.tenant), j.id,
                          trim_scale(round(j.spent / (j.options ->> 'max_cost_usd')::numeric, 6)))
     FROM llmeval.jobs j WHERE j.status IN ('queued', 'running', 'paused') AND j.options ? 'max_cost_usd'
+    UNION ALL
+    SELECT 12, 0, E'# HELP llmeval_tenant_budget_used_ratio Share of its daily budget a tenant has spent today (UTC).\n# TYPE llmeval_tenant_budget_used_ratio gauge'
+    UNION ALL
+    SELECT 12, 1, format('llmeval_tenant_budget_used_ratio{tenant="%s"} %s', llmeval._prom_label(u.tenant),
+                         trim_scale(round(u.spent_today / u.daily_usd, 6)))
+    FROM llmeval.tenant_budget_use u
   )
   SELECT string_agg(line, E'\n' ORDER BY part, ord, line) || E'\n' FROM lines
 $$;
 COMMENT ON FUNCTION llmeval.prometheus_metrics() IS
-  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost, worker heartbeats, online rules'' score means and alert states, and job budgets in Prometheus text format; the *_total series never decrease';
+  'queue, outcomes, provider errors, retries, latency histogram (seconds), tokens, cost, worker heartbeats, online rules'' score means and alert states, and job and tenant budgets in Prometheus text format; the *_total series never decrease';
 
 -- (trigger functions: never called directly, and not by anyone)
 REVOKE ALL ON FUNCTION llmeval._count_tasks_finished() FROM PUBLIC;

@@ -85,6 +85,8 @@ INSERT INTO llmeval.jobs (tenant, prompt_version_id, dataset_version_id, models,
 SELECT j.tenant, j.prompt_version_id, j.dataset_version_id, j.models, j.metrics, '{"max_cost_usd": 1}', 'paused',
        'max_cost_usd 1 reached'
 FROM llmeval.jobs j ORDER BY j.id LIMIT 1;
+-- a tenant with a daily budget (its share spent today is a gauge)
+INSERT INTO llmeval.tenant_budgets (tenant, daily_usd) SELECT tenant, 100000 FROM llmeval.jobs LIMIT 1;
 
 CREATE TEMP TABLE numbered AS
 SELECT t.id, t.tenant, t.job_id, m.name AS model, row_number() OVER (PARTITION BY m.name ORDER BY t.id) AS n
@@ -387,7 +389,7 @@ doc = json.load(sys.stdin)
 rules = [r for g in doc["data"]["groups"] if g["name"] == "llmeval" for r in g["rules"]]
 print(" ".join(f'{r["name"]}={r.get("state", "")}/{r["health"]}' for r in sorted(rules, key=lambda r: r["name"])))
 PY
-want_state="LlmevalCostBudget=firing/ok LlmevalHighErrorRate=inactive/ok LlmevalJobPausedAtBudget=pending/ok LlmevalMetricsAbsent=inactive/ok LlmevalNoWorkers=inactive/ok LlmevalOnlineScoreDrop=firing/ok LlmevalQueueStuck=inactive/ok LlmevalWorkersDegraded=inactive/ok"
+want_state="LlmevalCostBudget=firing/ok LlmevalHighErrorRate=inactive/ok LlmevalJobPausedAtBudget=pending/ok LlmevalMetricsAbsent=inactive/ok LlmevalNoWorkers=inactive/ok LlmevalOnlineScoreDrop=firing/ok LlmevalQueueStuck=inactive/ok LlmevalTenantBudgetNear=inactive/ok LlmevalWorkersDegraded=inactive/ok"
 state=
 for _ in $(seq 1 60); do
   if doc=$(api rules); then
@@ -397,7 +399,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 if [ "$state" = "$want_state" ]; then
-  ok "Prometheus loads the 8 rules and evaluates them: only the cost budget and online score alerts fire (the paused job's waits its minute)"
+  ok "Prometheus loads the 9 rules and evaluates them: only the cost budget and online score alerts fire (the paused job's waits its minute)"
 else
   not_ok "Prometheus rule states: got '$state', want '$want_state'"
   tail -n 20 "$work/prometheus.log"
