@@ -161,15 +161,21 @@ BEGIN
     SELECT x.model, x.purpose, x.ord, x.calls::bigint AS calls, ceil(x.input)::bigint AS input,
            ceil(x.out_low)::bigint AS out_low, ceil(x.out_mean)::bigint AS out_mean, ceil(x.out_high)::bigint AS out_high,
            CASE WHEN x.input_price = 0 AND x.output_price = 0 THEN NULL
-                ELSE (0.7 * x.input * x.input_price + x.out_low * x.output_price) / 1000000 END AS cost_low,
+                ELSE f.factor * (0.7 * x.input * x.input_price + x.out_low * x.output_price) / 1000000 END AS cost_low,
            CASE WHEN x.input_price = 0 AND x.output_price = 0 THEN NULL
-                ELSE (x.input * x.input_price + x.out_mean * x.output_price) / 1000000 END AS cost,
+                ELSE f.factor * (x.input * x.input_price + x.out_mean * x.output_price) / 1000000 END AS cost,
            CASE WHEN x.input_price = 0 AND x.output_price = 0 THEN NULL
-                ELSE (1.5 * x.input * x.input_price + x.out_high * x.output_price) / 1000000 END AS cost_high,
+                ELSE f.factor * (1.5 * x.input * x.input_price + x.out_high * x.output_price) / 1000000 END AS cost_high,
            CASE WHEN x.input_price = 0 AND x.output_price = 0
                 THEN format('model %s has no prices (llmeval.create_model''s input_price and output_price): cost unknown; ',
-                            x.model) ELSE '' END || x.note AS note
+                            x.model) ELSE '' END || x.note
+             || CASE WHEN f.factor < 1 THEN format('; at the batch price (%s%% off)', round(100 * (1 - f.factor), 1))
+                     ELSE '' END AS note
     FROM parts x
+    -- (a batch job's calls at the model's batch price)
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN options @> '{"execution": "batch"}' THEN 1 - m.batch_discount ELSE 1 END AS factor
+      FROM llmeval.models m WHERE m.name = x.model) f
   )
   SELECT x.model, x.purpose, x.calls, x.input, x.out_low, x.out_mean, x.out_high,
          round(x.cost_low, 6), round(x.cost, 6), round(x.cost_high, 6), x.note

@@ -100,6 +100,15 @@ check "the judge scores are the synchronous job's" \
    JOIN llmeval.task_scores s ON s.task_id = st.id AND s.metric = b.metric
    WHERE bt.job_id = $batch_job AND b.metric = 'relevance' AND b.value = s.value" "$cases"
 
+est() {  # OPTIONS: the estimate's expected total
+  as bj_alice "SELECT cost FROM llmeval.estimate_job_cost('p', 'd', ARRAY['mock-openai/gpt-good'], ARRAY['exact_match', 'relevance'], '$1') WHERE model = 'total'"
+}
+check_true "estimate_job_cost prices a batch job at the batch price: half the synchronous estimate" \
+  "abs(2 * $(est "$batch_opts") - $(est "$sync_opts")) <= 0.000002"
+expect "and says so" \
+  "$(as bj_alice "SELECT count(*) > 0 FROM llmeval.estimate_job_cost('p', 'd', ARRAY['mock-openai/gpt-good'], ARRAY['exact_match'],
+   '{\"execution\": \"batch\"}') WHERE note LIKE '%at the batch price (50.0% off)%'")" t
+
 # 3. Anthropic.
 mock_reset
 anthropic_job=$(submit "'mock-anthropic/claude-good'" "$batch_opts")
