@@ -37,7 +37,8 @@ GRANT pg_monitor TO llmeval_exporter;
 GRANT USAGE ON SCHEMA llmeval TO llmeval_exporter;
 GRANT SELECT ON llmeval.jobs, llmeval.tasks, llmeval.models, llmeval.responses, llmeval.events, llmeval.worker_status,
   llmeval.counters, llmeval.counter_shards, llmeval.online_gauges, llmeval.online_rules, llmeval.online_items,
-  llmeval.task_scores, llmeval.tenant_budget_use TO llmeval_exporter;
+  llmeval.task_scores, llmeval.tenant_budget_use, llmeval.tenant_budgets, llmeval.tenant_spend,
+  llmeval.tenant_spend_deltas TO llmeval_exporter;
 \echo created or updated role llmeval_exporter
 \else
 \echo exporter_password not set: role llmeval_exporter not created

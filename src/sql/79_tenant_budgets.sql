@@ -31,6 +31,7 @@ CREATE TABLE llmeval.tenant_spend (
 COMMENT ON TABLE llmeval.tenant_spend IS
   'what tenants with a daily budget spent on provider calls each day (deltas not yet folded aside)';
 CREATE TABLE llmeval.tenant_spend_deltas (
+  id     bigserial PRIMARY KEY,
   tenant text NOT NULL,
   day    date NOT NULL,
   cost   numeric NOT NULL,
@@ -38,13 +39,22 @@ CREATE TABLE llmeval.tenant_spend_deltas (
 );
 CREATE INDEX ON llmeval.tenant_spend_deltas (tenant, day);
 
+-- Administrators set and read them all; a tenant reads its own (what it
+-- may spend, what it spent: the gauge llmeval_tenant_budget_used_ratio).
 GRANT SELECT, INSERT, UPDATE, DELETE ON llmeval.tenant_budgets TO llmeval_admin;
-GRANT SELECT ON llmeval.tenant_spend TO llmeval_admin;
+GRANT SELECT ON llmeval.tenant_budgets, llmeval.tenant_spend, llmeval.tenant_spend_deltas TO llmeval_user;
 ALTER TABLE llmeval.tenant_budgets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_all ON llmeval.tenant_budgets FOR ALL TO llmeval_admin USING (true) WITH CHECK (true);
+CREATE POLICY tenant_isolation ON llmeval.tenant_budgets FOR SELECT
+  USING (tenant = (SELECT llmeval.current_tenant()));
 ALTER TABLE llmeval.tenant_spend ENABLE ROW LEVEL SECURITY;
 CREATE POLICY admin_read ON llmeval.tenant_spend FOR SELECT TO llmeval_admin USING (true);
+CREATE POLICY tenant_isolation ON llmeval.tenant_spend FOR SELECT
+  USING (tenant = (SELECT llmeval.current_tenant()));
 ALTER TABLE llmeval.tenant_spend_deltas ENABLE ROW LEVEL SECURITY;
+CREATE POLICY admin_read ON llmeval.tenant_spend_deltas FOR SELECT TO llmeval_admin USING (true);
+CREATE POLICY tenant_isolation ON llmeval.tenant_spend_deltas FOR SELECT
+  USING (tenant = (SELECT llmeval.current_tenant()));
 
 -- The UTC day spend is counted in.
 CREATE FUNCTION llmeval._spend_day() RETURNS date
@@ -194,7 +204,7 @@ REVOKE ALL ON FUNCTION llmeval._apply_tenant_budgets() FROM PUBLIC;
 -- Each budgeted tenant's spend today against its budget (with the deltas not
 -- yet folded): the gauge llmeval_tenant_budget_used_ratio, for
 -- prometheus_metrics() and the exporter alike.
-CREATE VIEW llmeval.tenant_budget_use AS
+CREATE VIEW llmeval.tenant_budget_use WITH (security_invoker = true) AS
 SELECT b.tenant, b.daily_usd,
        coalesce(s.cost, 0) + coalesce((SELECT sum(d.cost) FROM llmeval.tenant_spend_deltas d
                                        WHERE d.tenant = b.tenant AND d.day = llmeval._spend_day()), 0) AS spent_today
@@ -202,5 +212,4 @@ FROM llmeval.tenant_budgets b
 LEFT JOIN llmeval.tenant_spend s ON s.tenant = b.tenant AND s.day = llmeval._spend_day();
 COMMENT ON VIEW llmeval.tenant_budget_use IS
   'each tenant with a daily budget: the budget and what its calls cost today (UTC)';
-REVOKE ALL ON llmeval.tenant_budget_use FROM PUBLIC;
-GRANT SELECT ON llmeval.tenant_budget_use TO llmeval_admin;
+GRANT SELECT ON llmeval.tenant_budget_use TO llmeval_user;

@@ -9,10 +9,12 @@ SELECT tables_are('llmeval', ARRAY[
   'experiments', 'experiment_variants', 'experiment_outcomes', 'reports', 'events',
   'response_cache', 'baselines', 'judgements', 'embedding_cache', 'direct_calls', 'counter_shards',
   'job_counter_deltas', 'online_rules', 'online_pending', 'online_items', 'annotation_queues',
-  'annotation_reviewers', 'annotation_items', 'tenant_shares'],
+  'annotation_reviewers', 'annotation_items', 'tenant_shares', 'provider_batches', 'tenant_budgets',
+  'tenant_spend', 'tenant_spend_deltas'],
   'the data model''s tables');
 SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
-                                 'judge_spread', 'job_costs', 'counters', 'online_scores', 'online_gauges'], 'the views');
+                                 'judge_spread', 'job_costs', 'counters', 'online_scores', 'online_gauges',
+                                 'tenant_budget_use'], 'the views');
 
 SELECT is((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = 'llmeval' AND c.relkind = 'r'
@@ -65,7 +67,7 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.
                   AND NOT c.relrowsecurity ORDER BY 1),
           '{}'::text[], 'row-level security is on for every table with a tenant column');
 SELECT is((SELECT count(*) FROM pg_policies WHERE schemaname = 'llmeval' AND policyname = 'tenant_isolation'),
-          22::bigint, 'every tenant table has the tenant isolation policy');
+          26::bigint, 'every tenant table has the tenant isolation policy');
 SELECT ok((SELECT bool_and(reloptions @> ARRAY['security_invoker=true']) FROM pg_class
            WHERE oid IN ('llmeval.results'::regclass, 'llmeval.scores'::regclass, 'llmeval.judge_calls'::regclass,
                          'llmeval.judge_spread'::regclass, 'llmeval.job_costs'::regclass)),

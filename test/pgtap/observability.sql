@@ -31,8 +31,8 @@ SELECT is((SELECT count(*) FROM metrics
            WHERE line !~ '^# (HELP|TYPE) '
              AND line !~ '^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"(,[a-z_]+="([^"\\]|\\.)*")*\})? (-?[0-9.]+(e[-+]?[0-9]+)?|\+Inf)$'),
           0::bigint, 'every line is a comment or a sample in the text exposition format');
-SELECT is((SELECT count(*) FROM metrics WHERE line ~ '^# TYPE '), 14::bigint,
-          'fourteen metric families are declared (online rules'' score mean and alert state, and job budgets, among them)');
+SELECT is((SELECT count(*) FROM metrics WHERE line ~ '^# TYPE '), 15::bigint,
+          'fifteen metric families are declared (online rules'' score mean and alert state, job and tenant budgets among them)');
 SELECT ok(EXISTS (SELECT 1 FROM metrics WHERE line = 'llmeval_tasks{status="completed"} 8'), 'queue depth by status');
 SELECT ok(EXISTS (SELECT 1 FROM metrics WHERE line = 'llmeval_tasks_finished_total{model="tapo/m",outcome="failed"} 2'), 'failures by model');
 SELECT ok(EXISTS (SELECT 1 FROM metrics WHERE line = 'llmeval_provider_errors_total{code="429"} 2')

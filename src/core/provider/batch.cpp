@@ -309,6 +309,10 @@ std::vector<Result> ParseResults(Kind kind, std::string_view jsonl, int& malform
       const json& response = line.contains("response") ? line["response"] : json();
       if (response.is_object() && response.contains("status_code") && response["status_code"].is_number_integer()) {
         r.status = response["status_code"].get<long>();
+        if (r.status < 100 || r.status > 599) {
+          ++malformed;
+          continue;
+        }
         r.body = response.contains("body") ? response["body"].dump() : "";
       } else if (line.contains("error") && line["error"].is_object()) {
         const std::string code = Str(line["error"], "code");
