@@ -31,6 +31,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <cstdlib>
 #include <ctime>
 #include <optional>
@@ -260,6 +261,10 @@ class Worker {
  private:
   void StartBatchStep(BatchStep step);
   void SendBatchRequest(BatchStep step, const provider::HttpRequest& request);
+ public:
+  // Batch exchanges that found every call slot taken, sent before new calls.
+  void SendWaitingBatchRequests();
+ private:
   void DownloadNext(BatchStep step);
   void SubmitNewBatch();
   void BatchResponse(const http::Response& response);
@@ -392,6 +397,7 @@ class Worker {
   std::mt19937_64 rng_;
   std::unordered_map<int64_t, Task> tasks_;
   std::unordered_map<uint64_t, BatchStep> batch_steps_;  // by request tag
+  std::deque<http::Request> batch_waiting_;               // of those, not yet sent
   uint64_t batch_seq_ = 0;
   int64_t next_batch_ms_ = 0;
   std::vector<http::Response> finished_;  // not yet written back

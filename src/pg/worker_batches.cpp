@@ -129,11 +129,14 @@ void Worker::SendBatchRequest(BatchStep step, const provider::HttpRequest& reque
   r.headers = request.headers;
   r.body = request.body;
   r.get = request.get;
-  if (!client_.Submit(std::move(r))) {
-    // (every slot busy with calls: the row's lease runs out and it is tried again)
-    return;
-  }
-  batch_steps_.emplace(kBatchTag | batch_seq_, std::move(step));
+  const uint64_t tag = r.tag;
+  batch_steps_.emplace(tag, std::move(step));
+  // Every slot busy with calls: it goes first when one frees (SendWaitingBatchRequests).
+  if (!client_.Submit(r)) batch_waiting_.push_back(std::move(r));
+}
+
+void Worker::SendWaitingBatchRequests() {
+  while (!batch_waiting_.empty() && client_.Submit(batch_waiting_.front())) batch_waiting_.pop_front();
 }
 
 void Worker::SubmitNewBatch() {
@@ -439,6 +442,7 @@ void Worker::StoreBatchResults(const BatchStep& step) {
 
 void Worker::ForgetBatchSteps() {
   batch_steps_.clear();
+  batch_waiting_.clear();
   try {
     spi::InExtensionTransaction([&] {
       static spi::Statement release(

@@ -50,6 +50,7 @@ void Worker::ResetAfterError(bool extension_gone) {
   tasks_.clear();
   if (extension_gone) {
     batch_steps_.clear();
+    batch_waiting_.clear();
   } else {
     ForgetBatchSteps();
   }

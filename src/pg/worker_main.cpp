@@ -42,6 +42,7 @@ void Worker::Step(bool woken) {
     next_claim_ms_ = claimed == room ? now : now + kIdleClaimMs;
   }
   DriveBatches(woken);
+  SendWaitingBatchRequests();
   StartDueCalls();
   SendTraces();
   if (!tasks_.empty() && now >= next_cancel_check_ms_) {

@@ -104,6 +104,53 @@ SELECT count(*)                                                                 
 FROM pairs;
 SQL
 
+# Batch execution: the same evaluation of one model (the answers and their
+# judge calls) run call by call and through the mock's OpenAI Batch API,
+# where the same calls cost half; the batch's states as the provider reports
+# them while it runs.
+echo
+echo "== Batch execution: one job call by call, the same job through the Batch API =="
+echo
+mock_config '{"batch_validating_s": 1, "batch_processing_s": 3, "batch_finalizing_s": 1}'
+# (the workers ask the provider every half second here; 30 s by default)
+psql -X -q -d postgres -c "ALTER SYSTEM SET llmeval.batch_poll_interval_ms = 500" -c "SELECT pg_reload_conf()" >/dev/null
+opts='"judge_model": "local/gpt-judge", "cache": false'
+sync_job=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \
+  "SELECT llmeval.submit_job('one-word', 'capitals', ARRAY['local/gpt-good'], ARRAY['exact_match', 'correctness'], '{$opts}')")
+batch_job=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \
+  "SELECT llmeval.submit_job('one-word', 'capitals', ARRAY['local/gpt-good'], ARRAY['exact_match', 'correctness'],
+   '{\"execution\": \"batch\", $opts}')")
+last=
+while :; do
+  line=$(psql -X -At -F ' ' -d postgres -c "SELECT status, done, total, coalesce(batches::text, '') FROM llmeval.job_progress($batch_job)")
+  if [ "$line" != "$last" ]; then
+    set -- $line
+    status=$1 done_=$2 total=$3
+    shift 3
+    printf '  batch job %s: %-9s %3s/%s tasks   provider batches %s\n' "$batch_job" "$status" "$done_" "$total" "$*"
+    last=$line
+  fi
+  case $status in completed|failed|cancelled) break ;; esac
+  sleep 0.2
+done
+psql -X -At -d postgres -c "SELECT llmeval.wait_job($sync_job, '60 s')" >/dev/null
+psql -X -v ON_ERROR_STOP=1 -d postgres <<SQL
+\pset footer off
+SELECT CASE j.id WHEN $sync_job THEN 'sync' ELSE 'batch' END AS execution, j.id AS job, j.status,
+       c.calls, c.tokens, c.cost_usd,
+       (SELECT round(avg(s.value)::numeric, 3) FROM llmeval.scores s
+        WHERE s.job_id = j.id AND s.metric = 'correctness') AS correctness
+FROM llmeval.jobs j
+CROSS JOIN LATERAL (
+  SELECT count(*) AS calls, sum(r.input_tokens + r.output_tokens) AS tokens, round(sum(r.cost), 6) AS cost_usd
+  FROM llmeval.tasks t JOIN llmeval.responses r ON r.task_id = t.id WHERE t.job_id = j.id) c
+WHERE j.id IN ($sync_job, $batch_job)
+ORDER BY j.id;
+\echo 'The batch job''s provider batches (llmeval.job_batches):'
+SELECT batch_id, model, task_kind, lines, remote_status, request_counts
+FROM llmeval.job_batches($batch_job);
+SQL
+
 # Online evaluation: the application logs its answers into its own table; a
 # rule samples half of the rows, the workers score them as they come (a
 # lexical metric and the judge), and the judge's mean over the last hour

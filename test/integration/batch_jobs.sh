@@ -109,10 +109,21 @@ expect "and says so" \
   "$(as bj_alice "SELECT count(*) > 0 FROM llmeval.estimate_job_cost('p', 'd', ARRAY['mock-openai/gpt-good'], ARRAY['exact_match'],
    '{\"execution\": \"batch\"}') WHERE note LIKE '%at the batch price (50.0% off)%'")" t
 
-# 3. Anthropic.
+# 3. Anthropic, while a synchronous job holds every call slot (one per
+#    worker, 300 ms a call): the batch's exchanges wait for a free slot and
+#    go first.
 mock_reset
+q "ALTER SYSTEM SET llmeval.max_inflight = 1" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+mock_config '{"latency_ms": 300}'
+busy_job=$(submit "'mock-openai/gpt-good'" "$sync_opts")
 anthropic_job=$(submit "'mock-anthropic/claude-good'" "$batch_opts")
-check "a batch job of an Anthropic model completes" "SELECT llmeval.wait_job($anthropic_job, '120 s')" completed
+check "a batch job of an Anthropic model completes beside a synchronous job holding the slots" \
+  "SELECT llmeval.wait_job($anthropic_job, '120 s')" completed
+check_true "before the synchronous job (its exchanges did not wait for it)" \
+  "(SELECT finished_at FROM llmeval.jobs WHERE id = $anthropic_job) < (SELECT coalesce(finished_at, 'infinity') FROM llmeval.jobs WHERE id = $busy_job)"
+q "ALTER SYSTEM RESET llmeval.max_inflight" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+check "the synchronous job completes too" "SELECT llmeval.wait_job($busy_job, '120 s')" completed
+mock_config '{"latency_ms": 0}' 
 check "its generations went through a message batch" \
   "SELECT count(*) FROM llmeval.job_batches($anthropic_job) WHERE remote_id LIKE 'msgbatch_%' AND status = 'stored'" 1
 expect "every line once" "$(mock_stat "s['batches']['lines_resubmitted']")" 0
