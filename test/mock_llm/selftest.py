@@ -4,7 +4,8 @@
 Starts server.py on a free port and checks each API's success and error
 shapes, authentication, every fault kind, fault determinism and eventual
 success of retries, deterministic LLM-judge verdicts and their directives
-(score, pairwise, repair, OpenAI logprobs), embeddings (OpenAI, Gemini),
+(score, pairwise, repair, OpenAI logprobs), tool calls on every API (shapes,
+directives, tool choices, refusals, history replay, batch lines), embeddings (OpenAI, Gemini),
 the LangSmith runs endpoint, OpenAI's Files and Batch APIs and Anthropic's
 Message Batches API (schedules, unordered output equal to the synchronous
 answers, per-line errors, validation, expiry, cancellation, limits, stats), the admin endpoints (including the maximum
@@ -900,6 +901,697 @@ def test_langsmith():
     admin("reset", {})
     _, ls = admin("langsmith")
     check(ls == {"batches": 0, "requests": 0, "runs": [], "dropped": 0}, f"reset {ls}")
+
+
+# Tool calls (function calling) -----------------------------------------------
+
+WEATHER = {"type": "object",
+           "properties": {"city": {"type": "string"},
+                          "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+           "required": ["city", "unit"]}
+RICH = {"type": "object",
+        "properties": {"q": {"type": "string"}, "n": {"type": "integer", "minimum": 3},
+                       "x": {"type": "number"}, "flag": {"type": "boolean"},
+                       "tags": {"type": "array", "items": {"type": "string"}},
+                       "opt": {"type": ["null", "string"]}, "mode": {"const": "fast"},
+                       "lim": {"type": "integer", "default": 7},
+                       "where": {"type": "object", "properties": {"lat": {"type": "number"},
+                                                                  "lon": {"type": "number"}},
+                                 "required": ["lat"]},
+                       "skipped": {"type": "string"}},
+        "required": ["q", "n", "x", "flag", "tags", "opt", "mode", "lim", "where"]}
+RICH_ARGS = {"q": "q", "n": 3, "x": 0, "flag": False, "tags": [], "opt": "opt", "mode": "fast",
+             "lim": 7, "where": {"lat": 0}}
+
+
+def nwords(text):
+    return len(text.split())
+
+
+def cwords(name, args):
+    """Output tokens of a call: words of its name and of json.dumps(args)."""
+    return nwords(name) + nwords(json.dumps(args))
+
+
+def oa_tool(name, params=WEATHER, **kw):
+    return {"type": "function", "function": {"name": name, "description": f"The {name} tool.",
+                                             "parameters": params, **kw}}
+
+
+def oa_tools_body(prompt, tools, model="gpt-4o-mini", **kw):
+    return {"model": model, "messages": [{"role": "user", "content": prompt}], "tools": tools,
+            **kw}
+
+
+def oa_calls(j):
+    """[(name, arguments string)] of a chat completion, or None without tool_calls."""
+    msg = j["choices"][0]["message"]
+    if "tool_calls" not in msg:
+        return None
+    return [(c["function"]["name"], c["function"]["arguments"]) for c in msg["tool_calls"]]
+
+
+def compact(args):
+    return json.dumps(args, separators=(",", ":"))
+
+
+def tool_stats(api):
+    _, st = admin("stats")
+    return st["tools"]["by_api"].get(api, {"requests": 0, "calls": 0, "raw_calls": 0,
+                                            "result_turns": 0})
+
+
+def test_tools_openai_chat():
+    admin("reset", {})
+    tools = [oa_tool("get_weather"), oa_tool("get_time", {"type": "object", "properties": {
+        "tz": {"type": "string"}}, "required": ["tz"]})]
+    tool_words = sum(nwords(json.dumps(t)) for t in tools)
+    prompt = ('Weather in Paris and Rome? [[call=get_weather {"city": "Paris", "unit": "celsius"}]] '
+              '[[call=get_weather {"city": "Rome", "unit": "celsius", "extra": [1, {"a": null}]}]]')
+    st, h, j = jpost(OA_PATH, oa_tools_body(prompt, tools), OA_H)
+    a1 = {"city": "Paris", "unit": "celsius"}
+    a2 = {"city": "Rome", "unit": "celsius", "extra": [1, {"a": None}]}
+    msg = j["choices"][0]["message"] if st == 200 else {}
+    check(st == 200 and msg.get("content") is None and msg.get("role") == "assistant"
+          and j["choices"][0]["finish_reason"] == "tool_calls"
+          and oa_calls(j) == [("get_weather", compact(a1)), ("get_weather", compact(a2))]
+          and all(c["id"].startswith("call_") and c["type"] == "function"
+                  for c in msg["tool_calls"])
+          and len({c["id"] for c in msg["tool_calls"]}) == 2, f"chat parallel calls: {st} {j}")
+    check(st == 200 and j["usage"]["prompt_tokens"] == nwords(prompt) + tool_words
+          and j["usage"]["completion_tokens"] == cwords("get_weather", a1) + cwords("get_weather", a2),
+          f"chat tool call usage: {j.get('usage')}")
+    # The same request again: the same calls (only the ids differ).
+    st, _, j2 = jpost(OA_PATH, oa_tools_body(prompt, tools), OA_H)
+    check(oa_calls(j2) == oa_calls(j), "tool calls are deterministic")
+    # parallel_tool_calls false: only the first call.
+    st, _, j = jpost(OA_PATH, oa_tools_body(prompt, tools, parallel_tool_calls=False), OA_H)
+    check(st == 200 and oa_calls(j) == [("get_weather", compact(a1))], f"parallel false: {j}")
+    # An undeclared tool is not called: the model answers text.
+    p2 = "Answer this [[call=send_email {\"to\": \"x\"}]]"
+    st, _, j = jpost(OA_PATH, oa_tools_body(p2, tools), OA_H)
+    check(st == 200 and oa_calls(j) is None and j["choices"][0]["message"]["content"] == p2
+          and j["choices"][0]["finish_reason"] == "stop", f"undeclared tool: {j}")
+    # Directive without arguments: arguments built from the schema's required properties.
+    rich = [oa_tool("search", RICH)]
+    st, _, j = jpost(OA_PATH, oa_tools_body("find it [[call=search]]", rich), OA_H)
+    check(st == 200 and oa_calls(j) == [("search", compact(RICH_ARGS))], f"schema args: {j}")
+    # Unparsable arguments: the directive is ignored.
+    st, _, j = jpost(OA_PATH, oa_tools_body('x [[call=get_weather {"city": }]]', tools), OA_H)
+    check(st == 200 and oa_calls(j) is None, f"bad directive JSON ignored: {j}")
+    # call-raw: the arguments string as written, not JSON.
+    st, _, j = jpost(OA_PATH, oa_tools_body('x [[call-raw=get_weather {"city": "Par]]', tools), OA_H)
+    check(st == 200 and oa_calls(j) == [("get_weather", '{"city": "Par')], f"call-raw: {j}")
+    # No directive, tool_choice auto: the ordinary answer.
+    st, _, j = jpost(OA_PATH, oa_tools_body("What is the capital of France?", tools), OA_H)
+    check(st == 200 and oa_calls(j) is None and j["choices"][0]["message"]["content"] == "Paris",
+          f"auto without directive: {j}")
+    # tool_choice
+    weather_default = compact({"city": "city", "unit": "celsius"})
+    for choice, pr, want, finish in (
+            ("none", prompt, None, "stop"),
+            ("required", "Any tool?", [("get_weather", weather_default)], "tool_calls"),
+            ("required", "x [[call=get_time {\"tz\": \"UTC\"}]]",
+             [("get_time", compact({"tz": "UTC"}))], "tool_calls"),
+            ({"type": "function", "function": {"name": "get_time"}}, "Time?",
+             [("get_time", compact({"tz": "tz"}))], "stop"),
+            ({"type": "function", "function": {"name": "get_time"}}, prompt,
+             [("get_time", compact({"tz": "tz"}))], "stop"),
+            ({"type": "function", "function": {"name": "get_weather"}}, prompt,
+             [("get_weather", compact(a1)), ("get_weather", compact(a2))], "stop")):
+        st, _, j = jpost(OA_PATH, oa_tools_body(pr, tools, tool_choice=choice), OA_H)
+        check(st == 200 and oa_calls(j) == want and j["choices"][0]["finish_reason"] == finish,
+              f"tool_choice {choice} on {pr[:20]!r}: {st} {j}")
+    # max_tokens cuts a call's arguments (finish_reason length).
+    st, _, j = jpost(OA_PATH, oa_tools_body(prompt, tools, max_tokens=2), OA_H)
+    calls = oa_calls(j) or []
+    check(st == 200 and j["choices"][0]["finish_reason"] == "length" and len(calls) == 1
+          and calls[0] == ("get_weather", '{"city":') and j["usage"]["completion_tokens"] == 2,
+          f"cut call: {j}")
+    # Reasoning models: reasoning tokens count too.
+    st, _, j = jpost(OA_PATH, oa_tools_body(prompt, tools, model="o4-mini", reasoning_effort="low"),
+                     OA_H)
+    check(st == 200 and len(oa_calls(j)) == 2 and j["usage"]["completion_tokens"]
+          == cwords("get_weather", a1) + cwords("get_weather", a2) + 8, f"reasoning + tools: {j}")
+
+    # Refusals, with OpenAI's bodies.
+    nt = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    bad_strict = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    nested = {"type": "object", "additionalProperties": False, "required": ["where"],
+              "properties": {"where": {"type": "object", "properties": {"lat": {"type": "number"}},
+                                       "additionalProperties": False}}}
+    cases = [
+        ({**nt, "tool_choice": "auto"}, oa_error(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+            "specified.", "tool_choice")),
+        ({**nt, "parallel_tool_calls": False}, oa_error(
+            "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when "
+            "'tools' are specified.", "parallel_tool_calls")),
+        ({**nt, "tools": []}, oa_error(
+            "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an "
+            "empty array instead.", "tools", "empty_array")),
+        ({**nt, "tools": {"a": 1}}, oa_error(
+            "Invalid type for 'tools': expected an array, but got an object instead.", "tools",
+            "invalid_type")),
+        ({**nt, "tools": [{"function": {"name": "a"}}]}, oa_error(
+            "Missing required parameter: 'tools[0].type'.", "tools[0].type",
+            "missing_required_parameter")),
+        ({**nt, "tools": [{"type": "retrieval"}]}, oa_error(
+            "Invalid value: 'retrieval'. Supported values are: 'function' and 'custom'.",
+            "tools[0].type", "invalid_value")),
+        ({**nt, "tools": [{"type": "function"}]}, oa_error(
+            "Missing required parameter: 'tools[0].function'.", "tools[0].function",
+            "missing_required_parameter")),
+        ({**nt, "tools": [tools[0], {"type": "function", "function": {"parameters": WEATHER}}]},
+         oa_error("Missing required parameter: 'tools[1].function.name'.",
+                  "tools[1].function.name", "missing_required_parameter")),
+        ({**nt, "tools": [oa_tool("get.weather")]}, oa_error(
+            "Invalid 'tools[0].function.name': string does not match pattern. Expected a string "
+            "that matches the pattern '^[a-zA-Z0-9_-]+$'.", "tools[0].function.name",
+            "invalid_value")),
+        ({**nt, "tools": [oa_tool("w" * 65)]}, oa_error(
+            "Invalid 'tools[0].function.name': string too long. Expected a string with maximum "
+            "length 64, but got a string with length 65 instead.", "tools[0].function.name",
+            "string_above_max_length")),
+        ({**nt, "tools": [oa_tool("f", [])]}, oa_error(
+            "Invalid schema for function 'f': [] is not of type 'object', 'boolean'.",
+            "tools[0].function.parameters", "invalid_function_parameters")),
+        ({**nt, "tools": [oa_tool("f", {"type": "string"})]}, oa_error(
+            "Invalid schema for function 'f': schema must be a JSON Schema of 'type: \"object\"', "
+            "got 'type: \"string\"'.", "tools[0].function.parameters",
+            "invalid_function_parameters")),
+        ({**nt, "tools": [oa_tool("f", {"properties": {}})]}, oa_error(
+            "Invalid schema for function 'f': schema must be a JSON Schema of 'type: \"object\"', "
+            "got 'type: \"None\"'.", "tools[0].function.parameters", "invalid_function_parameters")),
+        ({**nt, "tools": [oa_tool("f", bad_strict, strict=True)]}, oa_error(
+            "Invalid schema for function 'f': In context=(), 'additionalProperties' is required to "
+            "be supplied and to be false.", "tools[0].function.parameters",
+            "invalid_function_parameters")),
+        ({**nt, "tools": [oa_tool("f", {**WEATHER, "additionalProperties": False,
+                                        "required": ["city"]}, strict=True)]}, oa_error(
+            "Invalid schema for function 'f': In context=(), 'required' is required to be supplied "
+            "and to be an array including every key in properties. Missing 'unit'.",
+            "tools[0].function.parameters", "invalid_function_parameters")),
+        ({**nt, "tools": [oa_tool("f", nested, strict=True)]}, oa_error(
+            "Invalid schema for function 'f': In context=('properties', 'where'), 'required' is "
+            "required to be supplied and to be an array including every key in properties. "
+            "Missing 'lat'.", "tools[0].function.parameters", "invalid_function_parameters")),
+        ({**nt, "tools": tools, "tool_choice": "any"}, oa_error(
+            "Invalid value: 'any'. Supported values are: 'none', 'auto', and 'required'.",
+            "tool_choice", "invalid_value")),
+        ({**nt, "tools": tools, "tool_choice": {"type": "function", "function": {"name": "nope"}}},
+         oa_error("Tool choice 'function' not found in 'tools' parameter.", "tool_choice")),
+        ({**nt, "tools": tools, "tool_choice": {"type": "function", "function": {}}}, oa_error(
+            "Missing required parameter: 'tool_choice.function.name'.",
+            "tool_choice.function.name", "missing_required_parameter")),
+        ({**nt, "tools": tools, "parallel_tool_calls": "yes"}, oa_error(
+            "Invalid type for 'parallel_tool_calls': expected a boolean, but got a string instead.",
+            "parallel_tool_calls", "invalid_type")),
+    ]
+    for body, want in cases:
+        st, _, j = jpost(OA_PATH, body, OA_H)
+        check(st == 400 and j == want, f"chat tools refused {json.dumps(body)[60:160]}: {st} {j}")
+    # A strict schema that follows the rules is accepted.
+    ok = {**WEATHER, "additionalProperties": False}
+    st, _, j = jpost(OA_PATH, oa_tools_body("x [[call=f]]", [oa_tool("f", ok, strict=True)]), OA_H)
+    check(st == 200 and oa_calls(j) == [("f", compact({"city": "city", "unit": "celsius"}))],
+          f"strict schema accepted: {st} {j}")
+    st, _, j = jpost(OA_PATH, oa_tools_body("x", [{"type": "custom", "name": "c"}]), OA_H)
+    check(st == 400 and "not supported by the mock server" in j["error"]["message"],
+          f"custom tools: {st} {j}")
+
+    # History replay: calls and their results, answered from the results (no memory).
+    call1 = {"id": "call_A", "type": "function",
+             "function": {"name": "get_weather", "arguments": compact(a1)}}
+    call2 = {"id": "call_B", "type": "function",
+             "function": {"name": "get_time", "arguments": '{"tz": "CET"}'}}
+    hist = [{"role": "system", "content": "Be brief."},
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": None, "tool_calls": [call1, call2]},
+            {"role": "tool", "tool_call_id": "call_B", "content": "09:15"},
+            {"role": "tool", "tool_call_id": "call_A",
+             "content": [{"type": "text", "text": "14 degrees and sunny"}]}]
+    st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": hist, "tools": tools}, OA_H)
+    reply = "Based on get_time: 09:15; get_weather: 14 degrees and sunny"
+    in_words = (nwords("Be brief.") + nwords(prompt) + cwords("get_weather", a1)
+                + cwords("get_time", {"tz": "CET"}) + nwords("09:15 14 degrees and sunny")
+                + tool_words)
+    check(st == 200 and j["choices"][0]["message"]["content"] == reply and oa_calls(j) is None
+          and j["choices"][0]["finish_reason"] == "stop"
+          and j["usage"]["prompt_tokens"] == in_words
+          and j["usage"]["completion_tokens"] == nwords(reply), f"chat results replay: {st} {j}")
+    # Without tools in the request the history is still accepted.
+    st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": hist}, OA_H)
+    check(st == 200 and j["choices"][0]["message"]["content"] == reply, f"replay, no tools: {j}")
+    # A user message after the results: its prompt is answered (directives too).
+    follow = hist + [{"role": "assistant", "content": reply},
+                     {"role": "user", "content": "And now? [[call=get_time {\"tz\": \"UTC\"}]]"}]
+    st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": follow, "tools": tools}, OA_H)
+    check(st == 200 and oa_calls(j) == [("get_time", compact({"tz": "UTC"}))], f"follow-up: {j}")
+    # A tool result may ask for another call (a multi-step loop).
+    loop = hist[:3] + [{"role": "tool", "tool_call_id": "call_B", "content": "09:15"},
+                       {"role": "tool", "tool_call_id": "call_A",
+                        "content": "unknown city [[call=get_time {\"tz\": \"Europe/Rome\"}]]"}]
+    st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": loop, "tools": tools}, OA_H)
+    check(st == 200 and oa_calls(j) == [("get_time", compact({"tz": "Europe/Rome"}))],
+          f"result asks for another call: {j}")
+    # tool_choice none after results: the text answer.
+    st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": loop, "tools": tools,
+                               "tool_choice": "none"}, OA_H)
+    check(st == 200 and oa_calls(j) is None and j["choices"][0]["message"]["content"]
+          .startswith("Based on get_time: 09:15; get_weather: unknown city"), f"none after: {j}")
+    # Refused histories.
+    hcases = [
+        (hist[:3] + [hist[4]], "An assistant message with 'tool_calls' must be followed by tool "
+         "messages responding to each 'tool_call_id'. The following tool_call_ids did not have "
+         "response messages: call_B", "messages.[2].role"),
+        (hist[:3], "An assistant message with 'tool_calls' must be followed by tool messages "
+         "responding to each 'tool_call_id'. The following tool_call_ids did not have response "
+         "messages: call_A, call_B", "messages.[2].role"),
+        (hist[:3] + [{"role": "user", "content": "hm"}] + hist[3:],
+         "An assistant message with 'tool_calls' must be followed by tool messages responding to "
+         "each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+         "call_A, call_B", "messages.[2].role"),
+        (hist[:3] + [hist[3], {"role": "tool", "tool_call_id": "call_Z", "content": "?"}],
+         "Invalid parameter: 'tool_call_id' of 'call_Z' not found in 'tool_calls' of previous "
+         "message.", "messages.[4].tool_call_id"),
+        (hist[:2] + [{"role": "tool", "tool_call_id": "call_A", "content": "x"}],
+         "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+         "message with 'tool_calls'.", "messages.[2].role"),
+    ]
+    for msgs, message, param in hcases:
+        st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": msgs, "tools": tools}, OA_H)
+        check(st == 400 and j == oa_error(message, param), f"chat history refused: {st} {j}")
+    bad_call = {**call1, "function": {"name": "get weather", "arguments": "{}"}}
+    st, _, j = jpost(OA_PATH, {"model": "gpt-4o-mini", "messages": [
+        hist[1], {"role": "assistant", "tool_calls": [bad_call]},
+        {"role": "tool", "tool_call_id": "call_A", "content": "x"}]}, OA_H)
+    check(st == 400 and j["error"]["param"] == "messages[1].tool_calls[0].function.name"
+          and j["error"]["code"] == "invalid_value", f"replayed call name checked: {st} {j}")
+    # Stats: requests declaring tools, calls returned, raw calls, result turns.
+    ts = tool_stats("openai")
+    check(ts["calls"] == 2 + 2 + 1 + 1 + 1 + 0 + 1 + 1 + 1 + 1 + 2 + 1 + 2 + 1 + 1 + 1
+          and ts["raw_calls"] == 1 and ts["result_turns"] == 4, f"openai tool stats {ts}")
+
+
+def rs_tool(name, params=WEATHER, **kw):
+    return {"type": "function", "name": name, "description": f"The {name} tool.",
+            "parameters": params, **kw}
+
+
+def rs_calls(j):
+    return [(o["name"], o["arguments"]) for o in j.get("output", [])
+            if o.get("type") == "function_call"]
+
+
+def test_tools_responses():
+    admin("reset", {})
+    tools = [rs_tool("get_weather")]
+    a1 = {"city": "Oslo", "unit": "celsius"}
+    prompt = 'Weather? [[call=get_weather {"city": "Oslo", "unit": "celsius"}]]'
+    st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": prompt, "tools": tools},
+                     OA_H)
+    out = j.get("output", [{}])[0] if st == 200 else {}
+    check(st == 200 and j["status"] == "completed" and len(j["output"]) == 1
+          and out.get("type") == "function_call" and out.get("status") == "completed"
+          and out.get("id", "").startswith("fc_") and out.get("call_id", "").startswith("call_")
+          and rs_calls(j) == [("get_weather", compact(a1))] and j["tools"] == tools
+          and j["tool_choice"] == "auto" and j["parallel_tool_calls"] is True
+          and j["usage"]["input_tokens"] == nwords(prompt) + nwords(json.dumps(tools[0]))
+          and j["usage"]["output_tokens"] == cwords("get_weather", a1),
+          f"responses function_call: {st} {j}")
+    st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": "x [[call-raw=get_weather "
+                                       "nope]]", "tools": tools}, OA_H)
+    check(st == 200 and rs_calls(j) == [("get_weather", "nope")], f"responses raw: {j}")
+    st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": "hi", "tools": tools,
+                                       "tool_choice": {"type": "function", "name": "get_weather"}},
+                     OA_H)
+    check(st == 200 and rs_calls(j) == [("get_weather", compact({"city": "city",
+                                                                  "unit": "celsius"}))],
+          f"responses named choice: {j}")
+    # Without tools, none and auto are accepted; required and named choices are not.
+    for extra in ({"tool_choice": "none"}, {"tool_choice": "auto"}, {"tools": []},
+                  {"tools": [], "tool_choice": "auto"}):
+        st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": "Who wrote Hamlet?",
+                                           **extra}, OA_H)
+        check(st == 200 and j["output"][-1]["content"][0]["text"] == "Shakespeare",
+              f"responses {extra}: {st} {j}")
+    base = {"model": "gpt-4o-mini", "input": "hi"}
+    for extra, want in (
+            ({"tool_choice": "required"}, oa_error(
+                "Tool choice 'required' must be specified with 'tools' parameter.", "tool_choice")),
+            ({"tools": [], "tool_choice": {"type": "function", "name": "f"}}, oa_error(
+                "Tool choice 'function' not found in 'tools' parameter.", "tool_choice")),
+            ({"tools": tools, "tool_choice": {"type": "function", "name": "f"}}, oa_error(
+                "Tool choice 'function' not found in 'tools' parameter.", "tool_choice")),
+            ({"tools": [rs_tool("a b")]}, oa_error(
+                "Invalid 'tools[0].name': string does not match pattern. Expected a string that "
+                "matches the pattern '^[a-zA-Z0-9_-]+$'.", "tools[0].name", "invalid_value")),
+            ({"tools": [{"type": "function", "parameters": WEATHER}]}, oa_error(
+                "Missing required parameter: 'tools[0].name'.", "tools[0].name",
+                "missing_required_parameter"))):
+        st, _, j = jpost("/v1/responses", {**base, **extra}, OA_H)
+        check(st == 400 and j == want, f"responses refuses {extra}: {st} {j}")
+    # Replayed function_call / function_call_output items.
+    items = [{"role": "user", "content": prompt},
+             {"type": "function_call", "call_id": "call_1", "name": "get_weather",
+              "arguments": compact(a1)},
+             {"type": "function_call_output", "call_id": "call_1", "output": "-3 and snowing"}]
+    st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": items, "tools": tools},
+                     OA_H)
+    check(st == 200 and rs_calls(j) == [] and j["output"][-1]["content"][0]["text"]
+          == "Based on get_weather: -3 and snowing", f"responses replay: {st} {j}")
+    for its, want in (
+            (items[:1] + items[2:], oa_error("No tool call found for function call output with "
+                                             "call_id call_1.", "input")),
+            (items[:2], oa_error("No tool output found for function call call_1.", "input")),
+            (items[:2] + [{"role": "user", "content": "hm"}],
+             oa_error("No tool output found for function call call_1.", "input"))):
+        st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": its, "tools": tools},
+                         OA_H)
+        check(st == 400 and j == want, f"responses replay refused: {st} {j}")
+    st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "input": items[2:], "tools": tools,
+                                       "previous_response_id": "resp_x"}, OA_H)
+    check(st == 400 and "stateless" in j["error"]["message"], f"previous_response_id: {st} {j}")
+    # max_output_tokens cuts the call: incomplete.
+    long = {"city": " ".join(["very"] * 30), "unit": "celsius"}
+    st, _, j = jpost("/v1/responses", {"model": "gpt-4o-mini", "tools": tools,
+                                       "input": f"x [[call=get_weather {json.dumps(long)}]]",
+                                       "max_output_tokens": 16}, OA_H)
+    check(st == 200 and j["status"] == "incomplete"
+          and j["incomplete_details"] == {"reason": "max_output_tokens"}
+          and j["output"][0]["status"] == "incomplete" and j["usage"]["output_tokens"] == 16,
+          f"responses cut call: {j}")
+    ts = tool_stats("openai")
+    check(ts["calls"] == 4 and ts["raw_calls"] == 1 and ts["result_turns"] == 1,
+          f"responses tool stats {ts}")
+
+
+def an_tool(name, schema=WEATHER, **kw):
+    return {"name": name, "description": f"The {name} tool.", "input_schema": schema, **kw}
+
+
+def an_tools_body(msgs, tools, model="claude-sonnet-4-5", max_tokens=256, **kw):
+    if isinstance(msgs, str):
+        msgs = [{"role": "user", "content": msgs}]
+    b = {"model": model, "max_tokens": max_tokens, "messages": msgs, **kw}
+    if tools is not None:
+        b["tools"] = tools
+    return b
+
+
+def an_calls(j):
+    return [(c["name"], c["input"]) for c in j.get("content", []) if c["type"] == "tool_use"]
+
+
+def test_tools_anthropic():
+    admin("reset", {})
+    tools = [an_tool("get_weather"), an_tool("get_time", {"type": "object", "properties": {
+        "tz": {"type": "string"}}, "required": ["tz"]})]
+    tool_words = sum(nwords(json.dumps(t)) for t in tools)
+    a1, a2 = {"city": "Paris", "unit": "celsius"}, {"tz": "CET"}
+    prompt = ('Weather and time? [[call=get_weather {"city": "Paris", "unit": "celsius"}]] '
+              '[[call=get_time {"tz": "CET"}]]')
+    st, h, j = jpost(AN_PATH, an_tools_body(prompt, tools), AN_H)
+    check(st == 200 and j["stop_reason"] == "tool_use"
+          and an_calls(j) == [("get_weather", a1), ("get_time", a2)]
+          and all(c["id"].startswith("toolu_") for c in j["content"])
+          and j["usage"]["input_tokens"] == nwords(prompt) + tool_words
+          and j["usage"]["output_tokens"] == cwords("get_weather", a1) + cwords("get_time", a2),
+          f"anthropic tool_use: {st} {j}")
+    st, _, j = jpost(AN_PATH, an_tools_body(prompt, tools, tool_choice={
+        "type": "auto", "disable_parallel_tool_use": True}), AN_H)
+    check(st == 200 and an_calls(j) == [("get_weather", a1)], f"disable_parallel_tool_use: {j}")
+    st, _, j = jpost(AN_PATH, an_tools_body("x [[call-raw=get_weather {oops]]", tools), AN_H)
+    check(st == 200 and an_calls(j) == [("get_weather", {})], f"anthropic call-raw: {j}")
+    for choice, pr, want in (
+            ({"type": "none"}, prompt, []),
+            ({"type": "any"}, "Anything?", [("get_weather", {"city": "city", "unit": "celsius"})]),
+            ({"type": "tool", "name": "get_time"}, prompt, [("get_time", a2)]),
+            ({"type": "tool", "name": "get_time"}, "Time?", [("get_time", {"tz": "tz"})]),
+            ({"type": "auto"}, "What is the capital of France?", [])):
+        st, _, j = jpost(AN_PATH, an_tools_body(pr, tools, tool_choice=choice), AN_H)
+        check(st == 200 and an_calls(j) == want
+              and j["stop_reason"] == ("tool_use" if want else "end_turn"),
+              f"anthropic tool_choice {choice}: {st} {j}")
+    st, _, j = jpost(AN_PATH, an_tools_body("What is the capital of France?", tools), AN_H)
+    check(st == 200 and j["content"] == [{"type": "text", "text": "Paris"}], f"no directive: {j}")
+    # max_tokens: the calls that do not fit are left out.
+    st, _, j = jpost(AN_PATH, an_tools_body(prompt, tools, max_tokens=cwords("get_weather", a1) + 1),
+                     AN_H)
+    check(st == 200 and j["stop_reason"] == "max_tokens" and an_calls(j) == [("get_weather", a1)]
+          and j["usage"]["output_tokens"] == cwords("get_weather", a1) + 1, f"max_tokens: {j}")
+    # Tool definitions are the start of the prompt cache.
+    ctools = [tools[0], {**tools[1], "cache_control": {"type": "ephemeral"}}]
+    cw = sum(nwords(json.dumps(t)) for t in ctools)
+    u = [jpost(AN_PATH, an_tools_body("cache " + prompt, ctools), AN_H)[2]["usage"]
+         for _ in range(2)]
+    check(u[0]["cache_creation_input_tokens"] == cw and u[1]["cache_read_input_tokens"] == cw
+          and u[1]["input_tokens"] == nwords("cache " + prompt), f"tools in the cache: {u}")
+    # Refusals.
+    cases = [
+        (an_tools_body("x", [an_tool("get weather")]),
+         "tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"),
+        (an_tools_body("x", [tools[0], {"input_schema": WEATHER}]), "tools.1.custom.name: Field required"),
+        (an_tools_body("x", [{"name": "f"}]), "tools.0.custom.input_schema: Field required"),
+        (an_tools_body("x", [an_tool("f", "schema")]),
+         "tools.0.custom.input_schema: Input should be a valid dictionary"),
+        (an_tools_body("x", [an_tool("f", {"properties": {}})]),
+         "tools.0.custom.input_schema.type: Field required"),
+        (an_tools_body("x", [an_tool("f", {"type": "string"})]),
+         "tools.0.custom.input_schema.type: Input should be 'object'"),
+        (an_tools_body("x", [tools[0], tools[0]]), "tools: Tool names must be unique."),
+        (an_tools_body("x", tools, tool_choice={"type": "required"}),
+         "tool_choice: Input tag 'required' found using 'type' does not match any of the expected "
+         "tags: 'auto', 'any', 'tool', 'none'"),
+        (an_tools_body("x", tools, tool_choice={"type": "tool"}), "tool_choice.tool.name: Field required"),
+        (an_tools_body("x", tools, tool_choice={"type": "tool", "name": "nope"}),
+         "tool_choice.tool.name: Tool 'nope' not found in tools"),
+        (an_tools_body("x", None, tool_choice={"type": "any"}),
+         "tool_choice may only be specified while providing tools."),
+        (an_tools_body("x", tools, max_tokens=4096, tool_choice={"type": "any"},
+                       thinking={"type": "enabled", "budget_tokens": 1024}),
+         "Thinking may not be enabled when tool_choice forces tool use."),
+    ]
+    for body, message in cases:
+        st, _, j = jpost(AN_PATH, body, AN_H)
+        check(st == 400 and j == an_error("invalid_request_error", message),
+              f"anthropic refuses: {st} {j} (want {message})")
+    st, _, j = jpost(AN_PATH, an_tools_body("x", None, tool_choice={"type": "none"}), AN_H)
+    check(st == 200, f"tool_choice none without tools: {st} {j}")
+    st, _, j = jpost(AN_PATH, an_tools_body("x", [{"type": "web_search_20250305",
+                                                   "name": "web_search"}]), AN_H)
+    check(st == 400 and "not supported by the mock server" in j["error"]["message"],
+          f"server tools: {st} {j}")
+    # History replay.
+    use1 = {"type": "tool_use", "id": "toolu_A", "name": "get_weather", "input": a1}
+    use2 = {"type": "tool_use", "id": "toolu_B", "name": "get_time", "input": a2}
+    hist = [{"role": "user", "content": prompt},
+            {"role": "assistant", "content": [{"type": "text", "text": "Checking."}, use1, use2]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_B", "content": "09:15"},
+                {"type": "tool_result", "tool_use_id": "toolu_A", "is_error": True,
+                 "content": [{"type": "text", "text": "service down"}]}]}]
+    st, _, j = jpost(AN_PATH, an_tools_body(hist, tools), AN_H)
+    reply = "Based on get_time: 09:15; get_weather (error): service down"
+    in_words = (nwords(prompt) + nwords("Checking.") + cwords("get_weather", a1)
+                + cwords("get_time", a2) + nwords("09:15 service down") + tool_words)
+    check(st == 200 and j["content"] == [{"type": "text", "text": reply}]
+          and j["stop_reason"] == "end_turn" and j["usage"]["input_tokens"] == in_words,
+          f"anthropic replay: {st} {j}")
+    hcases = [
+        (an_tools_body(hist, None), "Requests which include `tool_use` or `tool_result` blocks "
+         "must define tools."),
+        (an_tools_body(hist[:2] + [{"role": "user", "content": [hist[2]["content"][0]]}], tools),
+         "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+         "toolu_A. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+         "message."),
+        (an_tools_body(hist[:2] + [{"role": "user", "content": "go on"}], tools),
+         "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+         "toolu_A, toolu_B. Each `tool_use` block must have a corresponding `tool_result` block "
+         "in the next message."),
+        (an_tools_body(hist[:2], tools),
+         "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+         "toolu_A, toolu_B. Each `tool_use` block must have a corresponding `tool_result` block "
+         "in the next message."),
+        (an_tools_body([hist[0], {"role": "assistant", "content": "Sure."}, hist[2]], tools),
+         "messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_B. "
+         "Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+         "message."),
+        (an_tools_body(hist[:2] + [{"role": "user", "content": hist[2]["content"] + [
+            {"type": "tool_result", "tool_use_id": "toolu_X", "content": "?"}]}], tools),
+         "messages.2.content.2: unexpected `tool_use_id` found in `tool_result` blocks: toolu_X. "
+         "Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+         "message."),
+    ]
+    for body, message in hcases:
+        st, _, j = jpost(AN_PATH, body, AN_H)
+        check(st == 400 and j == an_error("invalid_request_error", message),
+              f"anthropic history refused: {st} {j} (want {message})")
+    ts = tool_stats("anthropic")
+    check(ts["calls"] == 2 + 1 + 1 + 1 + 1 + 1 + 1 + 4 and ts["raw_calls"] == 1
+          and ts["result_turns"] == 1, f"anthropic tool stats {ts}")
+
+
+def ge_decl(name, params=WEATHER):
+    return {"name": name, "description": f"The {name} tool.", "parameters": params}
+
+
+def ge_tools_body(contents, decls, **kw):
+    if isinstance(contents, str):
+        contents = [{"role": "user", "parts": [{"text": contents}]}]
+    b = {"contents": contents, **kw}
+    if decls is not None:
+        b["tools"] = [{"functionDeclarations": decls}]
+    return b
+
+
+def ge_calls(j):
+    return [(x["functionCall"]["name"], x["functionCall"]["args"])
+            for x in j["candidates"][0]["content"]["parts"] if "functionCall" in x]
+
+
+def test_tools_gemini():
+    admin("reset", {})
+    decls = [ge_decl("get_weather"), ge_decl("get_time", {"type": "OBJECT", "properties": {
+        "tz": {"type": "STRING"}}, "required": ["tz"]})]
+    a1, a2 = {"city": "Oslo", "unit": "fahrenheit"}, {"tz": "UTC"}
+    prompt = ('Weather and time? [[call=get_weather {"city": "Oslo", "unit": "fahrenheit"}]] '
+              '[[call=get_time {"tz": "UTC"}]]')
+    st, _, j = jpost(ge_path(), ge_tools_body(prompt, decls), GE_H)
+    c = j["candidates"][0] if st == 200 else {}
+    check(st == 200 and c["finishReason"] == "STOP" and c["content"]["role"] == "model"
+          and ge_calls(j) == [("get_weather", a1), ("get_time", a2)]
+          and j["usageMetadata"]["promptTokenCount"]
+          == nwords(prompt) + sum(nwords(json.dumps(d)) for d in decls)
+          and j["usageMetadata"]["candidatesTokenCount"]
+          == cwords("get_weather", a1) + cwords("get_time", a2), f"gemini functionCall: {st} {j}")
+    st, _, j = jpost(ge_path(), ge_tools_body("x [[call-raw=get_time tz=UTC]]", decls), GE_H)
+    check(st == 200 and ge_calls(j) == [("get_time", {})], f"gemini call-raw: {j}")
+    for fcc, pr, want in (
+            ({"mode": "NONE"}, prompt, []),
+            ({"mode": "ANY"}, "Anything?", [("get_weather", {"city": "city", "unit": "celsius"})]),
+            ({"mode": "ANY", "allowedFunctionNames": ["get_time"]}, prompt, [("get_time", a2)]),
+            ({"mode": "any", "allowedFunctionNames": ["get_time"]}, "?", [("get_time",
+                                                                           {"tz": "tz"})]),
+            ({"mode": "AUTO"}, prompt, [("get_weather", a1), ("get_time", a2)]),
+            ({"mode": "AUTO"}, "What is the capital of France?", [])):
+        st, _, j = jpost(ge_path(), ge_tools_body(pr, decls, toolConfig={
+            "functionCallingConfig": fcc}), GE_H)
+        check(st == 200 and ge_calls(j) == want, f"gemini mode {fcc}: {st} {j}")
+    g = "* GenerateContentRequest.tools[0].function_declarations"
+    bad_name = ("Invalid function name. Must start with a letter or an underscore. Must be "
+                "alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), "
+                "with a maximum length of 64.")
+    cases = [
+        (ge_tools_body("x", [ge_decl("1st"), ge_decl("ok.name"), ge_decl("a b")]),
+         f"{g}[0].name: {bad_name}\n{g}[2].name: {bad_name}"),
+        (ge_tools_body("x", [{"description": "no name"}]), f"{g}[0].name: Name cannot be empty."),
+        (ge_tools_body("x", [decls[0], decls[0]]),
+         "Duplicate function declaration found: get_weather"),
+        (ge_tools_body("x", None, toolConfig={"functionCallingConfig": {"mode": "ANY"}}),
+         "Function calling config is set without function_declarations."),
+        (ge_tools_body("x", decls, toolConfig={"functionCallingConfig": {"mode": "SOMETIMES"}}),
+         "Invalid value at 'tool_config.function_calling_config.mode' (type.googleapis.com/"
+         "google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), \"SOMETIMES\""),
+        (ge_tools_body("x", [ge_decl("f", {"type": "MAP"})]),
+         "Invalid value at 'tools[0].function_declarations[0].parameters.type' (type.googleapis."
+         "com/google.ai.generativelanguage.v1beta.Type), \"MAP\""),
+        (ge_tools_body("x", decls, toolConfig={"functionCallingConfig": {
+            "mode": "AUTO", "allowedFunctionNames": ["get_time"]}}),
+         "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: "
+         "allowed_function_names can only be set when mode is ANY or VALIDATED."),
+        (ge_tools_body("x", decls, toolConfig={"functionCallingConfig": {
+            "mode": "ANY", "allowedFunctionNames": ["nope"]}}),
+         "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names[0]: "
+         "function 'nope' is not declared in function_declarations."),
+    ]
+    for body, message in cases:
+        st, _, j = jpost(ge_path(), body, GE_H)
+        check(st == 400 and j == {"error": {"code": 400, "message": message,
+                                            "status": "INVALID_ARGUMENT"}},
+              f"gemini refuses: {st} {j} (want {message!r})")
+    st, _, j = jpost(ge_path(), {**ge_tools_body("x", None), "tools": [{"googleSearch": {}}]}, GE_H)
+    check(st == 400 and "not supported by the mock server" in j["error"]["message"],
+          f"gemini googleSearch: {st} {j}")
+    # History replay.
+    call_turn = {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": a1}},
+                                            {"functionCall": {"name": "get_time", "args": a2}}]}
+    resp_turn = {"role": "user", "parts": [
+        {"functionResponse": {"name": "get_weather", "response": {"temp": -3, "sky": "snow"}}},
+        {"functionResponse": {"name": "get_time", "response": {"time": "09:15"}}}]}
+    user = {"role": "user", "parts": [{"text": prompt}]}
+    st, _, j = jpost(ge_path(), ge_tools_body([user, call_turn, resp_turn], decls), GE_H)
+    reply = 'Based on get_weather: {"temp": -3, "sky": "snow"}; get_time: {"time": "09:15"}'
+    check(st == 200 and ge_calls(j) == []
+          and j["candidates"][0]["content"]["parts"] == [{"text": reply}], f"gemini replay: {j}")
+    st, _, j = jpost(ge_path(), ge_tools_body([user, call_turn, {**resp_turn, "role": "function"}],
+                                              decls), GE_H)
+    check(st == 200 and j["candidates"][0]["content"]["parts"] == [{"text": reply}],
+          f"gemini replay, role function: {j}")
+    for contents, message in (
+            ([user, call_turn, {"role": "user", "parts": resp_turn["parts"][:1]}],
+             "Please ensure that the number of function response parts is equal to the number of "
+             "function call parts of the function call turn."),
+            ([user, call_turn, {"role": "user", "parts": [{"text": "go on"}]}],
+             "Please ensure that the number of function response parts is equal to the number of "
+             "function call parts of the function call turn."),
+            ([user, resp_turn], "Please ensure that function response turn comes immediately "
+             "after a function call turn."),
+            ([call_turn, resp_turn], "Please ensure that function call turn comes immediately "
+             "after a user turn or after a function response turn.")):
+        st, _, j = jpost(ge_path(), ge_tools_body(contents, decls), GE_H)
+        check(st == 400 and j["error"]["message"] == message, f"gemini history refused: {st} {j}")
+    ts = tool_stats("gemini")
+    check(ts["calls"] == 2 + 1 + 1 + 1 + 1 + 2 and ts["raw_calls"] == 1
+          and ts["result_turns"] == 2, f"gemini tool stats {ts}")
+    _, stats = admin("stats")
+    check(stats["tools"]["calls"] == ts["calls"] and stats["tools"]["requests"] == ts["requests"],
+          f"tool stats totals {stats['tools']}")
+
+
+def test_tools_batches():
+    """The batch endpoints answer tool calls: their lines go through the same handlers."""
+    admin("reset", {})
+    admin("config", BATCH_FAST)
+    tools = [oa_tool("get_weather")]
+    a1 = {"city": "Lima", "unit": "celsius"}
+    lines = [oa_line("t-call", 'x [[call=get_weather {"city": "Lima", "unit": "celsius"}]]',
+                     tools=tools),
+             oa_line("t-bad", "x", tool_choice="required"),
+             oa_line("t-text", "What is the capital of France?", tools=tools)]
+    b = wait_batch(create_oa_batch(lines)["id"])
+    by_id = {x["custom_id"]: x for x in file_lines(b["output_file_id"]) + file_lines(b["error_file_id"])}
+    body = by_id.get("t-call", {}).get("response", {}).get("body", {})
+    check(b["status"] == "completed" and body.get("choices")
+          and oa_calls(body) == [("get_weather", compact(a1))]
+          and body["choices"][0]["finish_reason"] == "tool_calls", f"batch line tool call: {body}")
+    bad = by_id.get("t-bad", {}).get("response", {})
+    check(bad.get("status_code") == 400 and bad.get("body") == oa_error(
+        "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+        "specified.", "tool_choice"), f"batch line tool refusal: {bad}")
+    text = by_id.get("t-text", {}).get("response", {}).get("body", {})
+    check(text.get("choices") and text["choices"][0]["message"]["content"] == "Paris",
+          f"batch line without a call: {text}")
+    reqs = [{"custom_id": "a-call", "params": an_tools_body(
+        'x [[call=get_weather {"city": "Lima", "unit": "celsius"}]]', [an_tool("get_weather")])},
+            {"custom_id": "a-bad", "params": an_tools_body("x", [an_tool("get_weather")] * 2)}]
+    st, j = an_create(reqs)
+    check(st == 200, f"anthropic tool batch: {st} {j}")
+    b = wait_batch(j["id"], done=("ended",), anthropic=True)
+    st, _, raw = request("GET", f"/v1/messages/batches/{b['id']}/results", None, AN_H)
+    res = {x["custom_id"]: x["result"] for x in read_jsonl(raw)} if st == 200 else {}
+    msg = res.get("a-call", {}).get("message", {})
+    check(res.get("a-call", {}).get("type") == "succeeded" and msg.get("stop_reason") == "tool_use"
+          and an_calls(msg) == [("get_weather", a1)], f"anthropic batch tool_use: {res}")
+    check(res.get("a-bad") == {"type": "errored", "error": an_error(
+        "invalid_request_error", "tools: Tool names must be unique.")}, f"batch refusal: {res}")
+    ts = tool_stats("openai")
+    ta = tool_stats("anthropic")
+    check(ts["calls"] == 1 and ts["requests"] == 2 and ta["calls"] == 1,
+          f"batch tool stats {ts} {ta}")
+    admin("config", {"batch_validating_s": 0.2, "batch_processing_s": 0.5,
+                     "batch_finalizing_s": 0.2, "batch_cancelling_s": 0.2, "batch_window_s": 5.0})
 
 
 # Batch APIs --------------------------------------------------------------------
@@ -1803,12 +2495,17 @@ def main() -> int:
                              ("LLM judge: logprobs", test_judge_logprobs),
                              ("LLM judge: pairwise", test_judge_pairwise),
                              ("LLM judge: quoting", test_judge_quote),
+                             ("tool calls: OpenAI chat completions", test_tools_openai_chat),
+                             ("tool calls: OpenAI Responses API", test_tools_responses),
+                             ("tool calls: Anthropic messages", test_tools_anthropic),
+                             ("tool calls: Gemini generateContent", test_tools_gemini),
                              ("embeddings", test_embeddings),
                              ("LangSmith runs", test_langsmith),
                              ("batch: OpenAI Files API", test_batch_files),
                              ("batch: OpenAI Batch API", test_batch_openai),
                              ("batch: Anthropic Message Batches API", test_batch_anthropic),
                              ("batch: configuration and flags", test_batch_config),
+                             ("batch: tool calls", test_tools_batches),
                              ("fault kinds", test_fault_kinds),
                              ("fault determinism and retries", test_determinism),
                              ("HTTP framing", test_http_framing),

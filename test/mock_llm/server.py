@@ -14,6 +14,8 @@ the real thing:
 
 Answers are deterministic (an answers file, echo otherwise; LLM-judge prompts
 get a computed verdict steered by [[...]] directives in the judged answer;
+tool calls in each API's format, steered by [[call=...]] directives and the
+tool choice, with the real APIs' validation of tools and tool histories;
 embeddings are feature-hashed word vectors), latency and faults are
 configurable on the command line and at runtime through /_admin/* endpoints.  Python 3.11 standard library only: asyncio streams and a
 minimal hand-written HTTP/1.1 parser (Content-Length and chunked request
@@ -211,6 +213,14 @@ class Stats:
         self.judge = {"score": 0, "pairwise": 0, "repair": 0}
         self.embed_requests: dict[str, int] = {}    # api -> requests (any status)
         self.embed_texts: dict[str, int] = {}       # api -> texts embedded (200s)
+        # api -> {"requests", "calls", "raw_calls", "result_turns"} (tool calling)
+        self.tools: dict[str, dict[str, int]] = {}
+
+    def tool_stat(self, api: str, key: str, n: int = 1) -> None:
+        d = self.tools.get(api)
+        if d is None:
+            d = self.tools[api] = {"requests": 0, "calls": 0, "raw_calls": 0, "result_turns": 0}
+        d[key] += n
 
     def record(self, api: str, status: str, model: str | None, endpoint: str = "chat") -> None:
         self.requests_total += 1
@@ -567,6 +577,827 @@ def run_problem(run, where: str, op: str) -> str | None:
     if isinstance(st, bool) or not isinstance(st, (str, int, float)) or st == "":
         return f"{where}.start_time: field required (ISO 8601 string)"
     return None
+
+
+# --------------------------------------------------------------- tool calling
+# Function calling in the three providers' formats; see README.md ("Tool
+# calls"). Which calls the model makes is decided by [[call=...]] directives
+# and the request's tool choice; the request is validated as the real APIs
+# do, with their error texts. Nothing is remembered between requests: a
+# history that ends with tool results is answered from those results.
+
+# [[call=NAME]], [[call=NAME {json object}]] and [[call-raw=NAME text]]
+CALL_RE = re.compile(r"\[\[\s*call(-raw)?\s*=\s*([^\s\[\]{}]+)")
+OPENAI_TOOL_NAME_RE = re.compile(r"[a-zA-Z0-9_-]+")
+ANTHROPIC_TOOL_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,128}")
+GEMINI_TOOL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+GEMINI_TYPES = ("TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT",
+                "NULL")
+GEMINI_MODES = {"MODE_UNSPECIFIED": "auto", "AUTO": "auto", "VALIDATED": "auto", "ANY": "required",
+                "NONE": "none"}
+GEMINI_BAD_NAME = ("Invalid function name. Must start with a letter or an underscore. Must be "
+                   "alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), "
+                   "with a maximum length of 64.")
+GEMINI_CALL_ORDER = ("Please ensure that function call turn comes immediately after a user turn or "
+                     "after a function response turn.")
+GEMINI_RESPONSE_ORDER = ("Please ensure that function response turn comes immediately after a "
+                         "function call turn.")
+GEMINI_RESPONSE_COUNT = ("Please ensure that the number of function response parts is equal to the "
+                         "number of function call parts of the function call turn.")
+JSON_DECODER = json.JSONDecoder()
+
+
+class Call(NamedTuple):
+    """A tool call the model makes."""
+    name: str
+    args: dict | None           # the arguments; None: built from the tool's schema
+    raw: str | None = None      # [[call-raw=...]]: the arguments text as written
+
+
+class ToolReq(NamedTuple):
+    """A request's function tools, validated."""
+    schemas: dict               # name -> parameters schema, in declaration order
+    mode: str                   # "auto", "none" or "required"
+    forced: str | None          # the tool a named tool choice forces
+    allowed: list | None        # Gemini allowedFunctionNames
+    parallel: bool              # several calls allowed in one turn
+    words: int                  # input words of the definitions
+
+
+def canon(args) -> str:
+    """The JSON form whose words count as tokens (json.dumps' default separators)."""
+    return json.dumps(args, ensure_ascii=False)
+
+
+def call_words(c: Call) -> int:
+    return words(c.name) + words(c.raw if c.raw is not None else canon(c.args))
+
+
+def call_directives(text: str) -> list[Call]:
+    """The [[call=...]] / [[call-raw=...]] directives of a text, in order; a
+    directive whose arguments are not a JSON object is ignored."""
+    if "[[" not in text:
+        return []
+    out = []
+    for m in CALL_RE.finditer(text):
+        name, pos = m.group(2), m.end()
+        if m.group(1):
+            end = text.find("]]", pos)
+            if end >= 0:
+                out.append(Call(name, None, text[pos:end].strip()))
+            continue
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        args = None
+        if text.startswith("{", pos):
+            try:
+                args, pos = JSON_DECODER.raw_decode(text, pos)
+            except ValueError:
+                continue
+            if not isinstance(args, dict):
+                continue
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+        if text.startswith("]]", pos):
+            out.append(Call(name, args))
+    return out
+
+
+def placeholder(name: str, s, depth: int = 0):
+    """A value for a property of schema s: const, first enum value, default,
+    else by type (string: the property's name, number/integer: minimum or 0,
+    boolean: false, array: [], object: its required properties, null: null)."""
+    if not isinstance(s, dict):
+        return name
+    if "const" in s:
+        return s["const"]
+    enum = s.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    if "default" in s:
+        return s["default"]
+    for alt in ("anyOf", "oneOf"):
+        if isinstance(s.get(alt), list) and s[alt]:
+            return placeholder(name, s[alt][0], depth + 1)
+    t = s.get("type")
+    if isinstance(t, list):
+        t = next((x for x in t if isinstance(x, str) and x.lower() != "null"), "null")
+    t = t.lower() if isinstance(t, str) else ("object" if "properties" in s else None)
+    if t == "string":
+        return name
+    if t in ("integer", "number"):
+        lo = s.get("minimum")
+        return lo if isinstance(lo, (int, float)) and not isinstance(lo, bool) else 0
+    if t == "boolean":
+        return False
+    if t == "array":
+        return []
+    if t == "object":
+        return default_args(s, depth + 1)
+    return None
+
+
+def default_args(schema, depth: int = 0) -> dict:
+    """Arguments built from a JSON Schema object: its required properties,
+    in the order of `required`, with placeholder values."""
+    if not isinstance(schema, dict) or depth > 16:
+        return {}
+    props = schema.get("properties")
+    props = props if isinstance(props, dict) else {}
+    req = schema.get("required")
+    return {k: placeholder(k, props.get(k), depth) for k in req if isinstance(k, str)} \
+        if isinstance(req, list) else {}
+
+
+def choose_calls(tr: ToolReq | None, text: str) -> list[Call]:
+    """The calls a turn makes: the directives' calls of declared (and allowed)
+    tools; with a required or forced choice and no such directive, one call of
+    the forced (or first allowed) tool with arguments from its schema."""
+    if tr is None or tr.mode == "none" or not tr.schemas:
+        return []
+    ok = {tr.forced} if tr.forced else (set(tr.allowed) if tr.allowed else None)
+    calls = [c for c in call_directives(text)
+             if c.name in tr.schemas and (ok is None or c.name in ok)]
+    if not calls and tr.mode == "required":
+        calls = [Call(tr.forced or next(n for n in tr.schemas if ok is None or n in ok), None)]
+    if not tr.parallel:
+        calls = calls[:1]
+    return [c if c.args is not None or c.raw is not None
+            else c._replace(args=default_args(tr.schemas[c.name])) for c in calls]
+
+
+def fit_calls(calls: list[Call], limit) -> tuple[list[Call], Call | None, int, int]:
+    """Calls within an output limit (words): (the calls that fit whole, the
+    first one that does not or None, the words left for it, the words used)."""
+    used = 0
+    for i, c in enumerate(calls):
+        w = call_words(c)
+        if limit is not None and used + w > limit:
+            return calls[:i], c, limit - used, used
+        used += w
+    return calls, None, 0, used
+
+
+def output_limit(limit, rt: int) -> int | None:
+    """An output limit in words, after the reasoning tokens it also counts."""
+    if limit is None or isinstance(limit, bool) or not isinstance(limit, int):
+        return None
+    return max(limit - rt, 0)
+
+
+def results_reply(results: list[tuple[str, str, bool]]) -> str:
+    """The answer to a turn of tool results: 'Based on NAME: CONTENT; ...'."""
+    return "Based on " + "; ".join(f"{n} (error): {c.strip()}" if err else f"{n}: {c.strip()}"
+                                   for n, c, err in results)
+
+
+def missing_param(where: str) -> ApiError:
+    return ApiError(400, f"Missing required parameter: '{where}'.", where,
+                    "missing_required_parameter")
+
+
+def invalid_type(where: str, expected: str, value) -> ApiError:
+    return ApiError(400, f"Invalid type for '{where}': expected {expected}, but got "
+                    f"{json_type(value)} instead.", where, "invalid_type")
+
+
+def mock_unsupported(what: str, param: str | None = None) -> ApiError:
+    return ApiError(400, f"{what} is not supported by the mock server.", param)
+
+
+def oa_check_name(name, where: str) -> None:
+    """OpenAI's rules for a function name (tools and replayed tool calls)."""
+    if not isinstance(name, str):
+        raise invalid_type(where, "a string", name)
+    if not name:
+        raise ApiError(400, f"Invalid '{where}': string too short. Expected a string with minimum "
+                       "length 1, but got an empty string instead.", where,
+                       "string_below_min_length")
+    if len(name) > 64:
+        raise ApiError(400, f"Invalid '{where}': string too long. Expected a string with maximum "
+                       f"length 64, but got a string with length {len(name)} instead.", where,
+                       "string_above_max_length")
+    if not OPENAI_TOOL_NAME_RE.fullmatch(name):
+        raise ApiError(400, f"Invalid '{where}': string does not match pattern. Expected a string "
+                       "that matches the pattern '^[a-zA-Z0-9_-]+$'.", where, "invalid_value")
+
+
+def strict_problem(s, ctx: tuple) -> str | None:
+    """Why a schema cannot be used in OpenAI's strict mode (every object:
+    additionalProperties false and every property required), or None."""
+    if not isinstance(s, dict):
+        return None
+    t = s.get("type")
+    if t == "object" or (isinstance(t, list) and "object" in t):
+        if s.get("additionalProperties") is not False:
+            return (f"In context={ctx!r}, 'additionalProperties' is required to be supplied and to "
+                    "be false.")
+        props = s.get("properties") if isinstance(s.get("properties"), dict) else {}
+        req = s.get("required") if isinstance(s.get("required"), list) else []
+        lacking = [k for k in props if k not in req]
+        if lacking:
+            return (f"In context={ctx!r}, 'required' is required to be supplied and to be an array "
+                    f"including every key in properties. Missing '{lacking[0]}'.")
+        for k, sub in props.items():
+            if (r := strict_problem(sub, ctx + ("properties", k))) is not None:
+                return r
+    if (r := strict_problem(s.get("items"), ctx + ("items",))) is not None:
+        return r
+    for alt in ("anyOf", "oneOf", "allOf"):
+        for i, sub in enumerate(s.get(alt) if isinstance(s.get(alt), list) else ()):
+            if (r := strict_problem(sub, ctx + (alt, str(i)))) is not None:
+                return r
+    for defs in ("$defs", "definitions"):
+        for k, sub in (s.get(defs).items() if isinstance(s.get(defs), dict) else ()):
+            if (r := strict_problem(sub, ctx + (defs, k))) is not None:
+                return r
+    return None
+
+
+def oa_check_parameters(fname: str, params, where: str, strict: bool) -> dict:
+    """An OpenAI function's parameters schema, validated; {} when omitted."""
+    if params is None:
+        return {}
+    if not isinstance(params, (dict, bool)):
+        raise ApiError(400, f"Invalid schema for function '{fname}': {params!r} is not of type "
+                       "'object', 'boolean'.", where, "invalid_function_parameters")
+    t = params.get("type") if isinstance(params, dict) else None
+    if t != "object":
+        raise ApiError(400, f"Invalid schema for function '{fname}': schema must be a JSON Schema "
+                       f"of 'type: \"object\"', got 'type: \"{t}\"'.", where,
+                       "invalid_function_parameters")
+    if strict and (why := strict_problem(params, ())) is not None:
+        raise ApiError(400, f"Invalid schema for function '{fname}': {why}", where,
+                       "invalid_function_parameters")
+    return params
+
+
+def oa_check_choice_type(tc, where: str = "tool_choice") -> None:
+    if not isinstance(tc, (str, dict)):
+        raise invalid_type(where, "one of a string or an object", tc)
+    if isinstance(tc, str) and tc not in ("none", "auto", "required"):
+        raise ApiError(400, f"Invalid value: '{tc}'. Supported values are: 'none', 'auto', and "
+                       "'required'.", where, "invalid_value")
+
+
+def oa_chat_tools(p: dict) -> ToolReq | None:
+    """tools, tool_choice and parallel_tool_calls of a chat completions request."""
+    tools, tc, ptc = p.get("tools"), p.get("tool_choice"), p.get("parallel_tool_calls")
+    if tools is None:
+        if tc is not None:
+            raise ApiError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed "
+                           "when 'tools' are specified.", "tool_choice")
+        if ptc is not None:
+            raise ApiError(400, "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is "
+                           "only allowed when 'tools' are specified.", "parallel_tool_calls")
+        return None
+    if not isinstance(tools, list):
+        raise invalid_type("tools", "an array", tools)
+    if not tools:
+        raise ApiError(400, "Invalid 'tools': empty array. Expected an array with minimum length 1, "
+                       "but got an empty array instead.", "tools", "empty_array")
+    schemas, nwords = {}, 0
+    for i, t in enumerate(tools):
+        where = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise invalid_type(where, "an object", t)
+        if "type" not in t:
+            raise missing_param(f"{where}.type")
+        if t["type"] == "custom":
+            raise mock_unsupported("Custom tools (type 'custom')", f"{where}.type")
+        if t["type"] != "function":
+            raise ApiError(400, f"Invalid value: '{t['type']}'. Supported values are: 'function' and "
+                           "'custom'.", f"{where}.type", "invalid_value")
+        f = t.get("function")
+        if f is None:
+            raise missing_param(f"{where}.function")
+        if not isinstance(f, dict):
+            raise invalid_type(f"{where}.function", "an object", f)
+        name = f.get("name")
+        if name is None:
+            raise missing_param(f"{where}.function.name")
+        oa_check_name(name, f"{where}.function.name")
+        if f.get("description") is not None and not isinstance(f["description"], str):
+            raise invalid_type(f"{where}.function.description", "a string", f["description"])
+        strict = f.get("strict")
+        if strict is not None and not isinstance(strict, bool):
+            raise invalid_type(f"{where}.function.strict", "a boolean", strict)
+        params = oa_check_parameters(name, f.get("parameters"), f"{where}.function.parameters",
+                                     strict is True)
+        schemas.setdefault(name, params)
+        nwords += words(canon(t))
+    mode, forced = "auto", None
+    if tc is not None:
+        oa_check_choice_type(tc)
+        if isinstance(tc, str):
+            mode = tc
+        else:
+            ty = tc.get("type")
+            if ty is None:
+                raise missing_param("tool_choice.type")
+            if ty in ("allowed_tools", "custom"):
+                raise mock_unsupported(f"tool_choice of type '{ty}'", "tool_choice.type")
+            if ty != "function":
+                raise ApiError(400, f"Invalid value: '{ty}'. Supported values are: 'function', "
+                               "'allowed_tools', and 'custom'.", "tool_choice.type", "invalid_value")
+            fn = tc.get("function")
+            if fn is None:
+                raise missing_param("tool_choice.function")
+            if not isinstance(fn, dict):
+                raise invalid_type("tool_choice.function", "an object", fn)
+            if fn.get("name") is None:
+                raise missing_param("tool_choice.function.name")
+            if not isinstance(fn["name"], str):
+                raise invalid_type("tool_choice.function.name", "a string", fn["name"])
+            if fn["name"] not in schemas:
+                raise ApiError(400, "Tool choice 'function' not found in 'tools' parameter.",
+                               "tool_choice")
+            mode, forced = "required", fn["name"]
+    if ptc is not None and not isinstance(ptc, bool):
+        raise invalid_type("parallel_tool_calls", "a boolean", ptc)
+    return ToolReq(schemas, mode, forced, None, ptc is not False, nwords)
+
+
+def oa_responses_tools(p: dict) -> ToolReq | None:
+    """tools, tool_choice and parallel_tool_calls of a Responses API request."""
+    tools, tc, ptc = p.get("tools"), p.get("tool_choice"), p.get("parallel_tool_calls")
+    if tools is not None and not isinstance(tools, list):
+        raise invalid_type("tools", "an array", tools)
+    schemas, nwords = {}, 0
+    for i, t in enumerate(tools or ()):
+        where = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise invalid_type(where, "an object", t)
+        if "type" not in t:
+            raise missing_param(f"{where}.type")
+        if t["type"] != "function":
+            raise mock_unsupported(f"Tools of type '{t['type']}' (only 'function' tools are)",
+                                   f"{where}.type")
+        name = t.get("name")
+        if name is None:
+            raise missing_param(f"{where}.name")
+        oa_check_name(name, f"{where}.name")
+        if t.get("description") is not None and not isinstance(t["description"], str):
+            raise invalid_type(f"{where}.description", "a string", t["description"])
+        strict = t.get("strict")
+        if strict is not None and not isinstance(strict, bool):
+            raise invalid_type(f"{where}.strict", "a boolean", strict)
+        params = oa_check_parameters(name, t.get("parameters"), f"{where}.parameters",
+                                     strict is True)
+        schemas.setdefault(name, params)
+        nwords += words(canon(t))
+    mode, forced = "auto", None
+    if tc is not None:
+        oa_check_choice_type(tc)
+        if isinstance(tc, str):
+            if tc == "required" and not schemas:
+                raise ApiError(400, "Tool choice 'required' must be specified with 'tools' "
+                               "parameter.", "tool_choice")
+            mode = tc
+        else:
+            ty = tc.get("type")
+            if ty is None:
+                raise missing_param("tool_choice.type")
+            if ty == "allowed_tools":
+                raise mock_unsupported("tool_choice of type 'allowed_tools'", "tool_choice.type")
+            if ty == "function" and tc.get("name") is None:
+                raise missing_param("tool_choice.name")
+            if ty == "function" and not isinstance(tc["name"], str):
+                raise invalid_type("tool_choice.name", "a string", tc["name"])
+            if ty != "function" or tc["name"] not in schemas:
+                raise ApiError(400, f"Tool choice '{ty}' not found in 'tools' parameter.",
+                               "tool_choice")
+            mode, forced = "required", tc["name"]
+    if ptc is not None and not isinstance(ptc, bool):
+        raise invalid_type("parallel_tool_calls", "a boolean", ptc)
+    if not schemas:
+        return None
+    return ToolReq(schemas, mode, forced, None, ptc is not False, nwords)
+
+
+def responses_tool_fields(p: dict) -> dict:
+    """The tool fields a Responses API response echoes."""
+    return {"tools": p.get("tools") or [], "tool_choice": p.get("tool_choice") or "auto",
+            "parallel_tool_calls": p.get("parallel_tool_calls") is not False}
+
+
+def an_tools(p: dict, thinking: bool) -> ToolReq | None:
+    """tools and tool_choice of an Anthropic Messages request."""
+    tools, tc = p.get("tools"), p.get("tool_choice")
+    if tools is None and tc is None:
+        return None
+    if tools is not None and not isinstance(tools, list):
+        raise ApiError(400, "tools: Input should be a valid list")
+    schemas, nwords = {}, 0
+    for i, t in enumerate(tools or ()):
+        if not isinstance(t, dict):
+            raise ApiError(400, f"tools.{i}: Input should be a valid dictionary")
+        if t.get("type") not in (None, "custom"):
+            raise mock_unsupported(f"tools.{i}: Server tools (type '{t['type']}')")
+        w = f"tools.{i}.custom"
+        name = t.get("name")
+        if name is None:
+            raise ApiError(400, f"{w}.name: Field required")
+        if not isinstance(name, str):
+            raise ApiError(400, f"{w}.name: Input should be a valid string")
+        if not ANTHROPIC_TOOL_NAME_RE.fullmatch(name):
+            raise ApiError(400, f"{w}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'")
+        if t.get("description") is not None and not isinstance(t["description"], str):
+            raise ApiError(400, f"{w}.description: Input should be a valid string")
+        schema = t.get("input_schema")
+        if schema is None:
+            raise ApiError(400, f"{w}.input_schema: Field required")
+        if not isinstance(schema, dict):
+            raise ApiError(400, f"{w}.input_schema: Input should be a valid dictionary")
+        if "type" not in schema:
+            raise ApiError(400, f"{w}.input_schema.type: Field required")
+        if schema["type"] != "object":
+            raise ApiError(400, f"{w}.input_schema.type: Input should be 'object'")
+        if name in schemas:
+            raise ApiError(400, "tools: Tool names must be unique.")
+        schemas[name] = schema
+        nwords += words(canon(t))
+    mode, forced, parallel = "auto", None, True
+    if tc is not None:
+        if not isinstance(tc, dict):
+            raise ApiError(400, "tool_choice: Input should be a valid dictionary or object to "
+                           "extract fields from")
+        ty = tc.get("type")
+        if ty is None:
+            raise ApiError(400, "tool_choice: Unable to extract tag using discriminator 'type'")
+        if ty not in ("auto", "any", "tool", "none"):
+            raise ApiError(400, f"tool_choice: Input tag '{ty}' found using 'type' does not match "
+                           "any of the expected tags: 'auto', 'any', 'tool', 'none'")
+        dpu = tc.get("disable_parallel_tool_use")
+        if dpu is not None and not isinstance(dpu, bool):
+            raise ApiError(400, f"tool_choice.{ty}.disable_parallel_tool_use: Input should be a "
+                           "valid boolean")
+        if ty == "tool":
+            if tc.get("name") is None:
+                raise ApiError(400, "tool_choice.tool.name: Field required")
+            if not isinstance(tc["name"], str):
+                raise ApiError(400, "tool_choice.tool.name: Input should be a valid string")
+        if not schemas and ty != "none":
+            raise ApiError(400, "tool_choice may only be specified while providing tools.")
+        if ty == "tool" and tc["name"] not in schemas:
+            raise ApiError(400, f"tool_choice.tool.name: Tool '{tc['name']}' not found in tools")
+        if thinking and ty in ("any", "tool"):
+            raise ApiError(400, "Thinking may not be enabled when tool_choice forces tool use.")
+        mode = {"auto": "auto", "none": "none", "any": "required", "tool": "required"}[ty]
+        forced = tc["name"] if ty == "tool" else None
+        parallel = dpu is not True
+    if not schemas:
+        return None
+    return ToolReq(schemas, mode, forced, None, parallel, nwords)
+
+
+def gemini_value_error(where: str, typ: str, value) -> ApiError:
+    return ApiError(400, f"Invalid value at '{where}' (type.googleapis.com/google.ai."
+                    f"generativelanguage.v1beta.{typ}), {json.dumps(value)}")
+
+
+def ge_tools(p: dict) -> ToolReq | None:
+    """tools and toolConfig of a Gemini generateContent request."""
+    tools = p.get("tools")
+    tcfg = p.get("toolConfig", p.get("tool_config"))
+    if tools is None and tcfg is None:
+        return None
+    decls = []
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise gemini_value_error("tools", "Tool", tools)
+        for i, t in enumerate(tools):
+            if not isinstance(t, dict):
+                raise gemini_value_error(f"tools[{i}]", "Tool", t)
+            for k in t:
+                if k not in ("functionDeclarations", "function_declarations"):
+                    raise mock_unsupported(f"tools[{i}].{k} (only functionDeclarations are)")
+            fds = t.get("functionDeclarations", t.get("function_declarations"))
+            if fds is None:
+                continue
+            if not isinstance(fds, list):
+                raise gemini_value_error(f"tools[{i}].function_declarations", "FunctionDeclaration",
+                                         fds)
+            for j, d in enumerate(fds):
+                if not isinstance(d, dict):
+                    raise gemini_value_error(f"tools[{i}].function_declarations[{j}]",
+                                             "FunctionDeclaration", d)
+                decls.append((i, j, d))
+    problems, schemas, nwords = [], {}, 0
+    for i, j, d in decls:
+        where = f"tools[{i}].function_declarations[{j}]"
+        name = d.get("name")
+        if name is not None and not isinstance(name, str):
+            raise gemini_value_error(f"{where}.name", "FunctionDeclaration.name", name)
+        if not name:
+            problems.append(f"* GenerateContentRequest.{where}.name: Name cannot be empty.")
+        elif not GEMINI_TOOL_NAME_RE.fullmatch(name):
+            problems.append(f"* GenerateContentRequest.{where}.name: {GEMINI_BAD_NAME}")
+        params = d.get("parameters")
+        if params is not None:
+            if not isinstance(params, dict):
+                raise gemini_value_error(f"{where}.parameters", "Schema", params)
+            t = params.get("type")
+            if t is not None and (not isinstance(t, str) or t.upper() not in GEMINI_TYPES):
+                raise gemini_value_error(f"{where}.parameters.type", "Type", t)
+        else:
+            params = d.get("parametersJsonSchema", d.get("parameters_json_schema"))
+        if name:
+            schemas.setdefault(name, params if isinstance(params, dict) else {})
+        nwords += words(canon(d))
+    if problems:
+        raise ApiError(400, "\n".join(problems))
+    seen = set()
+    for _, _, d in decls:
+        if d["name"] in seen:
+            raise ApiError(400, f"Duplicate function declaration found: {d['name']}")
+        seen.add(d["name"])
+    mode, allowed = "auto", None
+    if tcfg is not None:
+        if not isinstance(tcfg, dict):
+            raise gemini_value_error("tool_config", "ToolConfig", tcfg)
+        fcc = tcfg.get("functionCallingConfig", tcfg.get("function_calling_config"))
+        if fcc is not None:
+            if not isinstance(fcc, dict):
+                raise gemini_value_error("tool_config.function_calling_config",
+                                         "FunctionCallingConfig", fcc)
+            m = fcc.get("mode", "AUTO")
+            if not isinstance(m, str) or m.upper() not in GEMINI_MODES:
+                raise gemini_value_error("tool_config.function_calling_config.mode",
+                                         "FunctionCallingConfig.Mode", m)
+            if not schemas:
+                raise ApiError(400, "Function calling config is set without function_declarations.")
+            mode = GEMINI_MODES[m.upper()]
+            allowed = fcc.get("allowedFunctionNames", fcc.get("allowed_function_names"))
+            if allowed is not None:
+                where = "GenerateContentRequest.tool_config.function_calling_config." \
+                        "allowed_function_names"
+                if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+                    raise gemini_value_error("tool_config.function_calling_config."
+                                             "allowed_function_names", "string", allowed)
+                if m.upper() not in ("ANY", "VALIDATED"):
+                    raise ApiError(400, f"* {where}: allowed_function_names can only be set when "
+                                   "mode is ANY or VALIDATED.")
+                for k, a in enumerate(allowed):
+                    if a not in schemas:
+                        raise ApiError(400, f"* {where}[{k}]: function '{a}' is not declared in "
+                                       "function_declarations.")
+                allowed = allowed or None
+    if not schemas:
+        return None
+    return ToolReq(schemas, mode, None, allowed, True, nwords)
+
+
+def oa_chat_history(msgs: list) -> tuple[list | None, int]:
+    """Validates the tool calls and tool messages of a chat history: (the tool
+    results that end it, or None; the words of the replayed calls)."""
+    pending = None                  # (index, {call id: name}, answered ids)
+    trailing, nwords = [], 0
+
+    def close(pend) -> None:
+        idx, ids, answered = pend
+        lacking = [c for c in ids if c not in answered]
+        if lacking:
+            raise ApiError(400, "An assistant message with 'tool_calls' must be followed by tool "
+                           "messages responding to each 'tool_call_id'. The following tool_call_ids "
+                           "did not have response messages: " + ", ".join(lacking),
+                           f"messages.[{idx}].role")
+
+    for i, m in enumerate(msgs):
+        role = m["role"]
+        if role == "tool":
+            if pending is None:
+                raise ApiError(400, "Invalid parameter: messages with role 'tool' must be a response "
+                               "to a preceeding message with 'tool_calls'.", f"messages.[{i}].role")
+            tid = m.get("tool_call_id")
+            if tid is None:
+                raise missing_param(f"messages[{i}].tool_call_id")
+            if not isinstance(tid, str):
+                raise invalid_type(f"messages[{i}].tool_call_id", "a string", tid)
+            if tid not in pending[1]:
+                raise ApiError(400, f"Invalid parameter: 'tool_call_id' of '{tid}' not found in "
+                               "'tool_calls' of previous message.", f"messages.[{i}].tool_call_id")
+            pending[2].add(tid)
+            trailing.append((pending[1][tid], text_of(m.get("content")), False))
+            continue
+        if pending is not None:
+            close(pending)
+        pending, trailing = None, []
+        tcs = m.get("tool_calls") if role == "assistant" else None
+        if tcs is None:
+            continue
+        where = f"messages[{i}].tool_calls"
+        if not isinstance(tcs, list):
+            raise invalid_type(where, "an array", tcs)
+        if not tcs:
+            raise ApiError(400, f"Invalid '{where}': empty array. Expected an array with minimum "
+                           "length 1, but got an empty array instead.", where, "empty_array")
+        ids = {}
+        for k, c in enumerate(tcs):
+            w = f"{where}[{k}]"
+            if not isinstance(c, dict):
+                raise invalid_type(w, "an object", c)
+            for key in ("id", "type", "function"):
+                if key not in c:
+                    raise missing_param(f"{w}.{key}")
+            fn = c["function"]
+            if not isinstance(fn, dict):
+                raise invalid_type(f"{w}.function", "an object", fn)
+            for key in ("name", "arguments"):
+                if key not in fn:
+                    raise missing_param(f"{w}.function.{key}")
+            oa_check_name(fn["name"], f"{w}.function.name")
+            if not isinstance(fn["arguments"], str):
+                raise invalid_type(f"{w}.function.arguments", "a string", fn["arguments"])
+            if not isinstance(c["id"], str):
+                raise invalid_type(f"{w}.id", "a string", c["id"])
+            ids[c["id"]] = fn["name"]
+            nwords += words(fn["name"]) + words(arguments_canon(fn["arguments"]))
+        pending = (i, ids, set())
+    if pending is not None:
+        close(pending)
+    return trailing or None, nwords
+
+
+def arguments_canon(text: str) -> str:
+    """A replayed arguments string in the form whose words count as tokens."""
+    try:
+        return canon(json.loads(text))
+    except ValueError:
+        return text
+
+
+def oa_responses_items(items: list, previous: bool) -> tuple[list | None, int]:
+    """Validates the function_call / function_call_output items of a Responses
+    input: (the outputs that end it, or None; their words and the calls')."""
+    calls, answered, trailing, nwords = {}, set(), [], 0
+    for i, it in enumerate(items):
+        ty = it.get("type")
+        if ty == "function_call":
+            for key in ("call_id", "name", "arguments"):
+                if key not in it:
+                    raise missing_param(f"input[{i}].{key}")
+            oa_check_name(it["name"], f"input[{i}].name")
+            if not isinstance(it["call_id"], str):
+                raise invalid_type(f"input[{i}].call_id", "a string", it["call_id"])
+            if not isinstance(it["arguments"], str):
+                raise invalid_type(f"input[{i}].arguments", "a string", it["arguments"])
+            calls[it["call_id"]] = it["name"]
+            nwords += words(it["name"]) + words(arguments_canon(it["arguments"]))
+            trailing = []
+        elif ty == "function_call_output":
+            for key in ("call_id", "output"):
+                if key not in it:
+                    raise missing_param(f"input[{i}].{key}")
+            cid = it["call_id"]
+            if not isinstance(cid, str):
+                raise invalid_type(f"input[{i}].call_id", "a string", cid)
+            if cid not in calls:
+                if previous:
+                    raise mock_unsupported("previous_response_id (the mock is stateless: replay "
+                                           "the function_call items in input)",
+                                           "previous_response_id")
+                raise ApiError(400, f"No tool call found for function call output with call_id "
+                               f"{cid}.", "input")
+            answered.add(cid)
+            out = text_of(it["output"])
+            nwords += words(out)
+            trailing.append((calls[cid], out, False))
+        elif ty != "reasoning":
+            trailing = []
+    for cid in calls:
+        if cid not in answered:
+            raise ApiError(400, f"No tool output found for function call {cid}.", "input")
+    return trailing or None, nwords
+
+
+def an_result_text(content) -> str:
+    """The text of a tool_result block's content (a string or content blocks)."""
+    if isinstance(content, list):
+        return "\n".join(b["text"] for b in content
+                         if isinstance(b, dict) and isinstance(b.get("text"), str))
+    return content if isinstance(content, str) else ""
+
+
+def an_block_text(b) -> str:
+    """The text of an Anthropic content block whose words count as tokens."""
+    if isinstance(b, str):
+        return b
+    if not isinstance(b, dict):
+        return ""
+    ty = b.get("type")
+    if ty == "tool_use":
+        return f"{b.get('name', '')} {canon(b.get('input'))}"
+    if ty == "tool_result":
+        return an_result_text(b.get("content"))
+    return b["text"] if isinstance(b.get("text"), str) else ""
+
+
+def an_history(msgs: list, has_tools: bool) -> tuple[list | None, int]:
+    """Validates the tool_use / tool_result blocks of a Messages history: (the
+    results of the last user message, or None; the words of the tool blocks)."""
+    if not has_tools:
+        raise ApiError(400, "Requests which include `tool_use` or `tool_result` blocks must define "
+                       "tools.")
+    pending, results, nwords = None, None, 0      # pending: (index, {id: name})
+
+    def unanswered(idx, lacking) -> ApiError:
+        return ApiError(400, f"messages.{idx}: `tool_use` ids were found without `tool_result` "
+                        f"blocks immediately after: {', '.join(lacking)}. Each `tool_use` block must "
+                        "have a corresponding `tool_result` block in the next message.")
+
+    for i, m in enumerate(msgs):
+        blocks = m.get("content") if isinstance(m.get("content"), list) else []
+        if m["role"] == "assistant":
+            if pending is not None:
+                raise unanswered(pending[0], list(pending[1]))
+            ids = {}
+            for k, b in enumerate(blocks):
+                if not isinstance(b, dict) or b.get("type") != "tool_use":
+                    continue
+                w = f"messages.{i}.content.{k}.tool_use"
+                for key in ("id", "name", "input"):
+                    if key not in b:
+                        raise ApiError(400, f"{w}.{key}: Field required")
+                for key in ("id", "name"):
+                    if not isinstance(b[key], str):
+                        raise ApiError(400, f"{w}.{key}: Input should be a valid string")
+                if not isinstance(b["input"], dict):
+                    raise ApiError(400, f"{w}.input: Input should be a valid dictionary")
+                ids[b["id"]] = b["name"]
+                nwords += words(an_block_text(b))
+            pending, results = ((i, ids) if ids else None), None
+            continue
+        found = []
+        for k, b in enumerate(blocks):
+            if isinstance(b, dict) and b.get("type") == "tool_result":
+                w = f"messages.{i}.content.{k}.tool_result.tool_use_id"
+                if "tool_use_id" not in b:
+                    raise ApiError(400, f"{w}: Field required")
+                if not isinstance(b["tool_use_id"], str):
+                    raise ApiError(400, f"{w}: Input should be a valid string")
+                found.append((k, b))
+        got = {b["tool_use_id"] for _, b in found}
+        if pending is not None:
+            lacking = [t for t in pending[1] if t not in got]
+            if lacking:
+                raise unanswered(pending[0], lacking)
+        results = []
+        for k, b in found:
+            tid = b["tool_use_id"]
+            if pending is None or tid not in pending[1]:
+                raise ApiError(400, f"messages.{i}.content.{k}: unexpected `tool_use_id` found in "
+                               f"`tool_result` blocks: {tid}. Each `tool_result` block must have a "
+                               "corresponding `tool_use` block in the previous message.")
+            text = an_result_text(b.get("content"))
+            nwords += words(text)
+            results.append((pending[1][tid], text, b.get("is_error") is True))
+        pending, results = None, (results or None)
+    if pending is not None:
+        raise unanswered(pending[0], list(pending[1]))
+    return results, nwords
+
+
+def ge_history(contents: list) -> tuple[list | None, int]:
+    """Validates the functionCall / functionResponse turns of Gemini contents:
+    (the function responses of the last turn, or None; their words and the
+    calls')."""
+    prev, ncalls, results, nwords = None, 0, None, 0
+    for c in contents:
+        parts = [x for x in c["parts"] if isinstance(x, dict)]
+        calls = [x["functionCall"] for x in parts if "functionCall" in x]
+        resps = [x["functionResponse"] for x in parts if "functionResponse" in x]
+        results = None
+        if calls:
+            if prev not in ("user", "response"):
+                raise ApiError(400, GEMINI_CALL_ORDER)
+            for fc in calls:
+                if not isinstance(fc, dict) or not isinstance(fc.get("name"), str):
+                    raise ApiError(400, "* GenerateContentRequest.contents.parts.function_call.name: "
+                                   "Name cannot be empty.")
+                nwords += words(fc["name"]) + words(canon(fc.get("args", {})))
+            prev, ncalls = "call", len(calls)
+        elif resps:
+            if prev != "call":
+                raise ApiError(400, GEMINI_RESPONSE_ORDER)
+            if len(resps) != ncalls:
+                raise ApiError(400, GEMINI_RESPONSE_COUNT)
+            results = []
+            for fr in resps:
+                if not isinstance(fr, dict) or not isinstance(fr.get("name"), str):
+                    raise ApiError(400, "* GenerateContentRequest.contents.parts.function_response."
+                                   "name: Name cannot be empty.")
+                text = canon(fr.get("response", {}))
+                nwords += words(fr["name"]) + words(text)
+                results.append((fr["name"], text, False))
+            prev = "response"
+        else:
+            if prev == "call":
+                raise ApiError(400, GEMINI_RESPONSE_COUNT)
+            prev = "user" if c.get("role", "user") == "user" else "model"
+    if prev == "call":
+        raise ApiError(400, GEMINI_RESPONSE_COUNT)
+    return results, nwords
 
 
 # -------------------------------------------------------------------- batches
@@ -1498,6 +2329,29 @@ class MockLLM(BatchAPIs):
             self.stats.judge["repair"] += 1
         return self.score_verdict(j) if j.kind == "score" else self.pairwise_verdict(j)
 
+    def tool_turn(self, api: str, tr: ToolReq | None, results: list | None,
+                  prompt: str) -> tuple[list[Call], Reply | None]:
+        """The turn of a request that declares tools or replays tool calls: (the
+        calls the model makes; else the reply to the tool results that end the
+        history, or None for the ordinary answer to the prompt)."""
+        st = self.stats
+        if tr is not None:
+            st.tool_stat(api, "requests")
+        if results is not None:
+            st.tool_stat(api, "result_turns")
+        # Directives are read from the latest turn: the tool results when the
+        # history ends with them (a result may ask for another call), else the
+        # prompt.
+        calls = choose_calls(tr, "\n".join(c for _, c, _ in results) if results is not None
+                             else prompt)
+        if calls:
+            return calls, None
+        return [], (Reply(results_reply(results)) if results is not None else None)
+
+    def count_calls(self, api: str, calls: list[Call]) -> None:
+        self.stats.tool_stat(api, "calls", len(calls))
+        self.stats.tool_stat(api, "raw_calls", sum(c.raw is not None for c in calls))
+
     def cached_prefix(self, model: str, prefix: str) -> bool:
         """Whether model's prompt cache holds prefix; it does from now on.
 
@@ -1880,24 +2734,42 @@ class MockLLM(BatchAPIs):
             reasoning_refusals(p, "chat")
         rt = reasoning_tokens(p.get("reasoning_effort"), model)
         want_lp, top_k = self.logprobs_params(p)
+        tr = oa_chat_tools(p) if ("tools" in p or "tool_choice" in p
+                                  or "parallel_tool_calls" in p) else None
         self.model_hooks(model)
         prompt = ""
         system = ""
         in_words = 0
+        tool_history = False
         for m in msgs:
             if not isinstance(m, dict) or not isinstance(m.get("role"), str):
                 raise ApiError(400, "each message must be an object with a 'role'")
             t = text_of(m.get("content"))
             in_words += words(t)
-            if m["role"] == "user":
+            role = m["role"]
+            if role == "user":
                 prompt = t
-            elif m["role"] in ("system", "developer") and not prompt:
+            elif role in ("system", "developer") and not prompt:
                 system += t
+            elif role == "tool" or "tool_calls" in m:
+                tool_history = True
+        results = None
+        if tool_history:
+            results, hw = oa_chat_history(msgs)
+            in_words += hw
+        if tr is not None:
+            in_words += tr.words
         # OpenAI caches prompt prefixes by itself: here, the system messages.
         cached = words(system) if system and self.cached_prefix(model, system) else 0
-        rep = self.compose(model, prompt)
-        out, cut = self.limit_with_reasoning(rep.text, p.get("max_completion_tokens",
-                                                             p.get("max_tokens")), rt)
+        limit = p.get("max_completion_tokens", p.get("max_tokens"))
+        rep = None
+        if tr is not None or results is not None:
+            calls, rep = self.tool_turn("openai", tr, results, prompt)
+            if calls:
+                return self.openai_calls(model, calls, tr, limit, rt, in_words, cached, want_lp)
+        if rep is None:
+            rep = self.compose(model, prompt)
+        out, cut = self.limit_with_reasoning(rep.text, limit, rt)
         logprobs = None
         if want_lp:
             logprobs = {"content": logprobs_content(out, rep.score_at, rep.dist, max(top_k, 1)),
@@ -1916,6 +2788,48 @@ class MockLLM(BatchAPIs):
                          "finish_reason": "length" if cut else "stop"}],
             "usage": {"prompt_tokens": in_words, "completion_tokens": ow + rt,
                       "total_tokens": in_words + ow + rt,
+                      "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+                      "completion_tokens_details": {"reasoning_tokens": rt, "audio_tokens": 0,
+                                                    "accepted_prediction_tokens": 0,
+                                                    "rejected_prediction_tokens": 0}},
+            "system_fingerprint": "fp_mock",
+        }
+        return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
+
+    def openai_calls(self, model, calls, tr, limit, rt, in_words, cached, want_lp) -> Response:
+        """A chat completion whose message makes tool calls."""
+        kept, part, left, used = fit_calls(calls, output_limit(limit, rt))
+        tcs = [{"id": "call_mock" + self.next_id(), "type": "function",
+                "function": {"name": c.name,
+                             "arguments": c.raw if c.raw is not None
+                             else json.dumps(c.args, ensure_ascii=False, separators=(",", ":"))}}
+               for c in kept]
+        if part is not None and left > 0:
+            # Cut by the output limit: the arguments end mid-way (not valid JSON).
+            cut = part.raw if part.raw is not None else canon(part.args)
+            tcs.append({"id": "call_mock" + self.next_id(), "type": "function",
+                        "function": {"name": part.name,
+                                     "arguments": " ".join(cut.split()[:max(left - words(part.name),
+                                                                              0)])}})
+            used += left
+        self.count_calls("openai", kept + ([part] if part is not None and left > 0 else []))
+        # A named tool choice ends with "stop", as OpenAI's does; "length" when cut.
+        finish = "length" if part is not None else ("stop" if tr.forced else "tool_calls")
+        message = {"role": "assistant", "content": None if tcs else "", "refusal": None}
+        if tcs:
+            message["tool_calls"] = tcs
+        self.stats.input_tokens += in_words
+        self.stats.output_tokens += used + rt
+        body = {
+            "id": "chatcmpl-mock" + self.next_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message,
+                         "logprobs": {"content": None, "refusal": None} if want_lp else None,
+                         "finish_reason": finish}],
+            "usage": {"prompt_tokens": in_words, "completion_tokens": used + rt,
+                      "total_tokens": in_words + used + rt,
                       "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
                       "completion_tokens_details": {"reasoning_tokens": rt, "audio_tokens": 0,
                                                     "accepted_prediction_tokens": 0,
@@ -1962,6 +2876,8 @@ class MockLLM(BatchAPIs):
             raise ApiError(400, f"Invalid 'max_output_tokens': integer below minimum value. Expected "
                            f"a value >= 16, but got {json.dumps(limit)} instead.",
                            "max_output_tokens", "integer_below_min_value")
+        tr = oa_responses_tools(p) if ("tools" in p or "tool_choice" in p
+                                       or "parallel_tool_calls" in p) else None
         self.model_hooks(model)
         instructions = p.get("instructions") or ""
         if not isinstance(instructions, str):
@@ -1969,7 +2885,12 @@ class MockLLM(BatchAPIs):
                            "instructions", "invalid_type")
         in_words = words(instructions)
         prompt = ""
+        tool_items = False
         for m in items:
+            if isinstance(m, dict) and m.get("type") in ("function_call", "function_call_output",
+                                                         "reasoning"):
+                tool_items = True
+                continue
             if not isinstance(m, dict) or m.get("role") not in ("user", "assistant", "system",
                                                                 "developer"):
                 raise ApiError(400, "Invalid value for 'input': each item must be a message "
@@ -1978,8 +2899,22 @@ class MockLLM(BatchAPIs):
             in_words += words(t)
             if m["role"] == "user":
                 prompt = t
+        results = None
+        if tool_items:
+            results, hw = oa_responses_items(items, p.get("previous_response_id") is not None)
+            in_words += hw
+        if tr is not None:
+            in_words += tr.words
         cached = words(instructions) if instructions and self.cached_prefix(model, instructions) else 0
-        out, cut = self.limit_with_reasoning(self.compose(model, prompt).text, limit, rt)
+        rep = None
+        if tr is not None or results is not None:
+            calls, rep = self.tool_turn("openai", tr, results, prompt)
+            if calls:
+                return self.responses_calls(p, model, calls, limit, rt, in_words, cached,
+                                            instructions)
+        if rep is None:
+            rep = self.compose(model, prompt)
+        out, cut = self.limit_with_reasoning(rep.text, limit, rt)
         ow = words(out)
         self.stats.input_tokens += in_words
         self.stats.output_tokens += ow + rt
@@ -2008,6 +2943,51 @@ class MockLLM(BatchAPIs):
                       "output_tokens": ow + rt,
                       "output_tokens_details": {"reasoning_tokens": rt},
                       "total_tokens": in_words + ow + rt},
+        }
+        if "tools" in p or "tool_choice" in p:
+            body.update(responses_tool_fields(p))
+        return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
+
+    def responses_calls(self, p, model, calls, limit, rt, in_words, cached,
+                        instructions) -> Response:
+        """A Responses API response whose output makes function calls."""
+        kept, part, left, used = fit_calls(calls, output_limit(limit, rt))
+        output = []
+        if rt:
+            output.append({"id": "rs_mock" + self.next_id(), "type": "reasoning", "summary": []})
+        items = [(c, "completed", c.raw if c.raw is not None
+                  else json.dumps(c.args, ensure_ascii=False, separators=(",", ":"))) for c in kept]
+        if part is not None and left > 0:
+            cut = part.raw if part.raw is not None else canon(part.args)
+            items.append((part, "incomplete",
+                          " ".join(cut.split()[:max(left - words(part.name), 0)])))
+            used += left
+        for c, status, args in items:
+            output.append({"id": "fc_mock" + self.next_id(), "type": "function_call",
+                           "status": status, "arguments": args,
+                           "call_id": "call_mock" + self.next_id(), "name": c.name})
+        self.count_calls("openai", [c for c, _, _ in items])
+        self.stats.input_tokens += in_words
+        self.stats.output_tokens += used + rt
+        incomplete = part is not None
+        body = {
+            "id": "resp_mock" + self.next_id(),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "incomplete" if incomplete else "completed",
+            "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+            "instructions": instructions or None,
+            "max_output_tokens": limit,
+            "model": model,
+            "output": output,
+            "store": bool(p.get("store", True)),
+            "usage": {"input_tokens": in_words,
+                      "input_tokens_details": {"cached_tokens": cached},
+                      "output_tokens": used + rt,
+                      "output_tokens_details": {"reasoning_tokens": rt},
+                      "total_tokens": in_words + used + rt},
+            **responses_tool_fields(p),
         }
         return Response(200, jdump(body), (("x-request-id", "req_mock" + self.next_id()),))
 
@@ -2041,14 +3021,19 @@ class MockLLM(BatchAPIs):
         if p.get("stream"):
             raise ApiError(400, "stream=true is not supported by the mock server")
         thinking_tokens = self.anthropic_thinking(p, mt)
+        tr = an_tools(p, thinking_tokens > 0) if ("tools" in p or "tool_choice" in p) else None
         self.model_hooks(model)
         in_words = words(text_of(p.get("system")))
         prompt = ""
-        # The prompt as blocks in cache order (system, then messages), each
-        # marked or not with a cache_control breakpoint.
+        # The prompt as blocks in cache order (tools, system, then messages),
+        # each marked or not with a cache_control breakpoint.
         blocks = [(b, isinstance(b, dict) and "cache_control" in b)
                   for b in (p.get("system") if isinstance(p.get("system"), list)
                             else [p.get("system") or ""])]
+        if tr is not None:
+            blocks = [(canon(t), "cache_control" in t) for t in p["tools"]] + blocks
+            in_words += tr.words
+        tool_blocks = False
         for m in msgs:
             if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
                 raise ApiError(400, "messages: roles must be 'user' or 'assistant'")
@@ -2057,15 +3042,26 @@ class MockLLM(BatchAPIs):
             if m["role"] == "user":
                 prompt = t
             c = m.get("content")
-            blocks += [(b, isinstance(b, dict) and "cache_control" in b)
-                       for b in (c if isinstance(c, list) else [c])]
+            if isinstance(c, list):
+                if not tool_blocks:
+                    tool_blocks = any(isinstance(b, dict) and b.get("type") in ("tool_use",
+                                                                               "tool_result")
+                                      for b in c)
+                blocks += [(b, isinstance(b, dict) and "cache_control" in b) for b in c]
+            else:
+                blocks.append((c, False))
+        results = None
+        if tool_blocks:
+            results, hw = an_history(msgs, tr is not None or bool(p.get("tools")))
+            in_words += hw
         # Prompt caching: the prefix up to the last breakpoint is written to
         # the cache by the first request, read from it by the next ones;
         # input_tokens counts only what follows it.
+        block_text = an_block_text if tool_blocks else text_of
         prefix, prefix_words, written, read = "", 0, 0, 0
         text_so_far, words_so_far = "", 0
         for block, marked in blocks:
-            t = text_of(block)
+            t = block_text(block)
             text_so_far += "\x00" + t
             words_so_far += words(t)
             if marked:
@@ -2075,8 +3071,25 @@ class MockLLM(BatchAPIs):
                 read = prefix_words
             else:
                 written = prefix_words
-        out, cut = self.limit_words(self.compose(model, prompt).text, mt - thinking_tokens)
-        ow = words(out)
+        rep = calls = None
+        if tr is not None or results is not None:
+            calls, rep = self.tool_turn("anthropic", tr, results, prompt)
+        if calls:
+            # Calls that do not fit in max_tokens are left out (stop_reason max_tokens).
+            kept, part, left, ow = fit_calls(calls, max(mt - thinking_tokens, 0))
+            if part is not None:
+                ow += left
+            self.count_calls("anthropic", kept)
+            reply = [{"type": "tool_use", "id": "toolu_mock" + self.next_id(), "name": c.name,
+                      "input": c.args if c.raw is None else {}} for c in kept]
+            stop = "max_tokens" if part is not None else "tool_use"
+        else:
+            if rep is None:
+                rep = self.compose(model, prompt)
+            out, cut = self.limit_words(rep.text, mt - thinking_tokens)
+            ow = words(out)
+            reply = [{"type": "text", "text": out}]
+            stop = "max_tokens" if cut else "end_turn"
         self.stats.input_tokens += in_words
         self.stats.output_tokens += ow + thinking_tokens
         body = {
@@ -2085,9 +3098,8 @@ class MockLLM(BatchAPIs):
             "role": "assistant",
             "model": model,
             "content": ([{"type": "thinking", "thinking": "Weighing the answer (mock).",
-                          "signature": "mock-signature"}] if thinking_tokens else [])
-                       + [{"type": "text", "text": out}],
-            "stop_reason": "max_tokens" if cut else "end_turn",
+                          "signature": "mock-signature"}] if thinking_tokens else []) + reply,
+            "stop_reason": stop,
             "stop_sequence": None,
             "usage": {"input_tokens": in_words - read - written, "output_tokens": ow + thinking_tokens,
                       "cache_creation_input_tokens": written, "cache_read_input_tokens": read},
@@ -2141,15 +3153,26 @@ class MockLLM(BatchAPIs):
             return "\n".join(x["text"] for x in parts
                              if isinstance(x, dict) and isinstance(x.get("text"), str))
 
+        tr = ge_tools(p) if ("tools" in p or "toolConfig" in p or "tool_config" in p) else None
         sysi = p.get("systemInstruction", p.get("system_instruction"))
         in_words = words(parts_text(sysi)) if sysi is not None else 0
         prompt = ""
+        tool_parts = False
         for c in contents:
             t = parts_text(c)
             in_words += words(t)
             if c.get("role", "user") == "user":
                 prompt = t
-        out = self.compose(model, prompt).text
+            if not tool_parts:
+                tool_parts = any(isinstance(x, dict) and ("functionCall" in x
+                                                          or "functionResponse" in x)
+                                 for x in c["parts"])
+        results = None
+        if tool_parts:
+            results, hw = ge_history(contents)
+            in_words += hw
+        if tr is not None:
+            in_words += tr.words
         gc = p.get("generationConfig", p.get("generation_config")) or {}
         limit = gc.get("maxOutputTokens", gc.get("max_output_tokens")) if isinstance(gc, dict) else None
         # Thinking (thinkingConfig.thinkingBudget: 0 off, -1 dynamic) counts
@@ -2165,14 +3188,29 @@ class MockLLM(BatchAPIs):
             thoughts = 16 if budget == -1 else min(16, budget)
         elif budget is None and "thinking" in model.lower():
             thoughts = 16
+        calls = rep = None
+        if tr is not None or results is not None:
+            calls, rep = self.tool_turn("gemini", tr, results, prompt)
+        out = "" if calls else (rep or self.compose(model, prompt)).text
         sys_text = parts_text(sysi) if sysi is not None else ""
         cached = words(sys_text) if sys_text and self.cached_prefix(model, sys_text) else 0
-        out, cut = self.limit_with_reasoning(out, limit, thoughts)
-        ow = words(out)
+        if calls:
+            # Calls that do not fit in maxOutputTokens are left out (MAX_TOKENS).
+            kept, part, left, ow = fit_calls(calls, output_limit(limit, thoughts))
+            cut = part is not None
+            if cut:
+                ow += left
+            self.count_calls("gemini", kept)
+            parts = [{"functionCall": {"name": c.name, "args": c.args if c.raw is None else {}}}
+                     for c in kept]
+        else:
+            out, cut = self.limit_with_reasoning(out, limit, thoughts)
+            ow = words(out)
+            parts = [{"text": out}]
         self.stats.input_tokens += in_words
         self.stats.output_tokens += ow + thoughts
         body = {
-            "candidates": [{"content": {"role": "model", "parts": [{"text": out}]},
+            "candidates": [{"content": {"role": "model", "parts": parts},
                             "finishReason": "MAX_TOKENS" if cut else "STOP", "index": 0}],
             "usageMetadata": {"promptTokenCount": in_words, "candidatesTokenCount": ow,
                               "totalTokenCount": in_words + ow + thoughts,
@@ -2375,6 +3413,9 @@ class MockLLM(BatchAPIs):
                            for api, n in st.embed_requests.items()},
             },
             "batches": self.batch_stats_dict(),
+            "tools": {**{k: sum(d[k] for d in st.tools.values())
+                         for k in ("requests", "calls", "raw_calls", "result_turns")},
+                      "by_api": {api: dict(d) for api, d in st.tools.items()}},
         }
 
     # ------------------------------------------------------------------- HTTP
