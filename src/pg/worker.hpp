@@ -91,6 +91,11 @@ constexpr uint64_t kBatchTag = 1ULL << 62;  // marks provider batch exchanges am
 constexpr int64_t kBatchStepMs = 1000;      // how often provider batches are looked at
 constexpr int kBatchStepsInFlight = 4;      // batch exchanges in flight per worker at most
 constexpr int kBatchLeaseSeconds = 300;     // a batch row's lease while its exchange runs
+constexpr int kBatchMaxFailures = 16;       // a result download given up after this many in a row
+constexpr std::size_t kBatchMaxRequestBytes = std::size_t{100} << 20;  // a batch's requests at most
+constexpr std::size_t kBatchMaxEmbedLines = 1000;  // embeddings: two vectors a line in the results
+constexpr std::size_t kBatchMaxResultBytes = std::size_t{1} << 30;  // a result file at most
+constexpr int64_t kBatchCreationGraceSeconds = 180;  // a creation maybe on its way
 constexpr std::size_t kTraceBatch = 100;    // runs per LangSmith request at most...
 constexpr int64_t kTraceWaitMs = 1000;      // ...or after a second
 constexpr std::size_t kTraceBacklog = 10000;  // runs kept while LangSmith is slow; then dropped
@@ -150,6 +155,7 @@ struct Task {
   int64_t estimated_tokens = 0;
   std::string problem;       // set when the task cannot be called at all
   bool in_flight = false;    // sent; otherwise waiting for its rate limit
+  bool from_batch = false;   // answered by a provider batch (no rate limit was taken for it)
   // Its result came without a call (the cache, a problem, out of attempts):
   // never sent, even while that result waits to be stored (deferred).
   bool answered = false;
@@ -217,6 +223,7 @@ struct BatchStep {
   std::vector<std::string> lines;  // a new batch's requests
   int64_t lines_count = 0;
   int64_t created_at = 0;          // Unix seconds
+  int failures = 0;                // exchanges of this batch failed in a row
   bool cancel = false;             // the job was cancelled: cancel it at the provider
   std::string remote_id, input_file_id, output_file_id, error_file_id, results_url;
   std::string results;             // result lines downloaded so far
@@ -269,7 +276,9 @@ class Worker {
   void SubmitNewBatch();
   void BatchResponse(const http::Response& response);
   void RecordRemote(int64_t batch_id, const provider::batch::Remote& remote, bool created);
-  void AdoptOrAbandon(int64_t batch_id, const std::vector<std::string>& candidates);
+  // A batch left 'submitting' found at the provider (candidates, the likeliest
+  // first) is adopted; one not found minutes after it was begun is given up.
+  void AdoptOrAbandon(const BatchStep& step, const std::vector<std::string>& candidates);
   void AbandonBatch(int64_t batch_id, const std::string& reason, bool counted);
   // Claims the tasks an ended batch holds and hands each its line's answer
   // as the reply of a call (lines that never ran: as a failed call).

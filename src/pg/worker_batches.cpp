@@ -16,7 +16,12 @@ namespace batch = llmeval::core::provider::batch;
 
 namespace {
 
-std::string KeyProblem(const std::string& api_key_env, bool has_secret, std::string& api_key) {
+// Why the batch's provider cannot be asked (the settings may have narrowed
+// since the batch was sent), or "" with api_key set.
+std::string KeyProblem(const std::string& api_key_env, bool has_secret, const std::string& base_url,
+                       std::string& api_key) {
+  const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : api_key_env, base_url);
+  if (!refused.empty()) return refused;
   if (has_secret) return "";
   if (api_key_env.empty()) return "";
   const char* value = std::getenv(api_key_env.c_str());
@@ -24,6 +29,13 @@ std::string KeyProblem(const std::string& api_key_env, bool has_secret, std::str
     return "no API key: the server's environment variable " + api_key_env + " is not set";
   api_key = value;
   return "";
+}
+
+// "scheme://host:port" of a URL, to compare where two URLs go.
+std::string Origin(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  return url.substr(0, url.find_first_of("/?#", scheme + 3));
 }
 
 void UpdateBatch(int64_t batch_id, const nlohmann::json& change, int poll_ms) {
@@ -48,7 +60,7 @@ void Worker::DriveBatches(bool woken) {
       static spi::Statement work(
           "SELECT batch_id, status, provider_kind, base_url, api_key, api_key_env, remote_id,"
           " input_file_id, output_file_id, error_file_id, results_url, lines, cancel,"
-          " extract(epoch FROM created_at)::bigint FROM llmeval._batch_work($1, $2)",
+          " extract(epoch FROM created_at)::bigint, failures FROM llmeval._batch_work($1, $2)",
           {INT4OID, INT4OID});
       const uint64_t n = work.Execute({Int32GetDatum(room), Int32GetDatum(kBatchLeaseSeconds)});
       for (uint64_t r = 0; r < n; ++r) {
@@ -57,7 +69,7 @@ void Worker::DriveBatches(bool woken) {
         s.status = spi::Text(r, 2);
         s.kind = provider::ParseKind(spi::Text(r, 3));
         s.base_url = spi::Text(r, 4);
-        s.key_problem = KeyProblem(spi::Text(r, 6), !spi::IsNull(r, 5), s.api_key);
+        s.key_problem = KeyProblem(spi::Text(r, 6), !spi::IsNull(r, 5), s.base_url, s.api_key);
         if (!spi::IsNull(r, 5)) s.api_key = spi::Text(r, 5);
         s.remote_id = spi::Text(r, 7);
         s.input_file_id = spi::Text(r, 8);
@@ -67,6 +79,7 @@ void Worker::DriveBatches(bool woken) {
         s.lines_count = spi::Int64(r, 12);
         s.cancel = spi::Bool(r, 13);
         s.created_at = spi::Int64(r, 14);
+        s.failures = static_cast<int>(spi::Int64(r, 15));
         due.push_back(std::move(s));
       }
     });
@@ -78,14 +91,16 @@ void Worker::DriveBatches(bool woken) {
 
 void Worker::StartBatchStep(BatchStep step) {
   if (!step.key_problem.empty()) {
-    UpdateBatch(step.batch_id, {{"error", step.key_problem}}, llmeval::pg::setting_batch_poll_interval_ms);
+    UpdateBatch(step.batch_id, {{"error", step.key_problem}, {"failure", true}},
+                llmeval::pg::setting_batch_poll_interval_ms);
     return;
   }
   if (step.status == "submitting") {
     // Its worker stopped before the provider's answer was recorded: is the
     // batch there?
     step.op = BatchOp::kList;
-    SendBatchRequest(std::move(step), batch::List(step.kind, step.base_url, step.api_key));
+    const provider::HttpRequest request = batch::List(step.kind, step.base_url, step.api_key);
+    SendBatchRequest(std::move(step), request);
   } else if (step.status == "submitted") {
     step.op = step.cancel ? BatchOp::kCancel : BatchOp::kStatus;
     const provider::HttpRequest request =
@@ -99,6 +114,13 @@ void Worker::StartBatchStep(BatchStep step) {
 
 void Worker::DownloadNext(BatchStep step) {
   if (step.kind == provider::Kind::kAnthropic) {
+    // (the key goes only where the batch was sent)
+    if (!step.results_url.empty() && Origin(step.results_url) != Origin(step.base_url)) {
+      UpdateBatch(step.batch_id, {{"error", "results_url " + step.results_url + " is not on the provider's host"},
+                                  {"failure", true}},
+                  llmeval::pg::setting_batch_poll_interval_ms);
+      return;
+    }
     if (step.op != BatchOp::kDownload && !step.results_url.empty()) {
       step.op = BatchOp::kDownload;
       const provider::HttpRequest request =
@@ -129,6 +151,8 @@ void Worker::SendBatchRequest(BatchStep step, const provider::HttpRequest& reque
   r.headers = request.headers;
   r.body = request.body;
   r.get = request.get;
+  // (result files hold every answer of the batch)
+  if (step.op == BatchOp::kDownload) r.max_response_bytes = kBatchMaxResultBytes;
   const uint64_t tag = r.tag;
   batch_steps_.emplace(tag, std::move(step));
   // Every slot busy with calls: it goes first when one frees (SendWaitingBatchRequests).
@@ -159,10 +183,12 @@ void Worker::SubmitNewBatch() {
   std::vector<std::optional<CachedReply>> cached;
   BuildClaimed(ids, tokens, claimed, cached, true);
   // Cache hits and tasks that cannot be called are answered now, as in a
-  // synchronous job; the others go to the batch.
+  // synchronous job; the others go to the batch, as many as its size allows.
   Answer(claimed, cached);
-  std::vector<int64_t> send_ids;
-  std::vector<spi::Uuid> send_tokens;
+  std::vector<int64_t> send_ids, left_ids;
+  std::vector<spi::Uuid> send_tokens, left_tokens;
+  std::vector<std::string> lines;
+  std::size_t bytes = 0;
   std::string endpoint;
   BatchStep step;
   for (int64_t id : ids) {
@@ -170,16 +196,34 @@ void Worker::SubmitNewBatch() {
     if (it == tasks_.end() || it->second.answered) continue;
     const Task& task = it->second;
     const std::string task_endpoint = batch::EndpointOf(task.kind, task.request.url);
-    if (task_endpoint.empty() || (!endpoint.empty() && task_endpoint != endpoint)) {
-      // (submit_job refuses such models; a provider changed since is sent synchronously)
+    // (submit_job refuses models without a batch form; a provider changed
+    // since is called synchronously, like any task the worker holds)
+    if (task_endpoint.empty() || (!endpoint.empty() && task_endpoint != endpoint)) continue;
+    std::string line = batch::Line(task.kind, id, task_endpoint, task.request.body);
+    // Within what the providers take (OpenAI 200 MB a file, Anthropic 256 MB
+    // a batch) and what the results of embeddings (two vectors a line) fill:
+    // the rest go back to the queue for the next batch.
+    const std::size_t max_lines = task.task_kind == TaskKind::kEmbed ? kBatchMaxEmbedLines : SIZE_MAX;
+    if (bytes + line.size() + 1 > kBatchMaxRequestBytes || send_ids.size() >= max_lines) {
+      left_ids.push_back(id);
+      left_tokens.push_back(task.token);
       continue;
     }
     endpoint = task_endpoint;
     step.kind = task.kind;
-    step.base_url = task.base_url.empty() ? task.request.url : task.base_url;
+    step.base_url = task.base_url;
     step.api_key = task.api_key;
+    bytes += line.size() + 1;
+    lines.push_back(std::move(line));
     send_ids.push_back(id);
     send_tokens.push_back(task.token);
+  }
+  if (!left_ids.empty()) {
+    for (int64_t id : left_ids) tasks_.erase(id);
+    spi::InExtensionTransaction([&] {
+      static spi::Statement release("SELECT llmeval._release_tasks($1, $2, 0, false)", {INT8ARRAYOID, UUIDARRAYOID});
+      release.Execute({spi::Int64ArrayDatum(left_ids), spi::UuidArrayDatum(left_tokens)});
+    });
   }
   if (send_ids.empty()) return;
   // The tasks go to the batch row before anything is sent: from here on the
@@ -195,17 +239,17 @@ void Worker::SubmitNewBatch() {
       attached.push_back(spi::Int64(r, 2));
     }
   });
-  for (int64_t id : send_ids) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) continue;
-    if (std::binary_search(attached.begin(), attached.end(), id))
-      step.lines.push_back(batch::Line(step.kind, id, endpoint, it->second.request.body));
-    tasks_.erase(it);  // the batch has it now (or the claim was lost)
+  for (std::size_t i = 0; i < send_ids.size(); ++i) {
+    // the batch has it now (or the claim was lost, or a tenant held its row:
+    // cancelled, or back in the queue when its lease ends)
+    tasks_.erase(send_ids[i]);
+    if (std::binary_search(attached.begin(), attached.end(), send_ids[i])) step.lines.push_back(std::move(lines[i]));
   }
   if (step.lines.empty()) return;
   step.endpoint = endpoint;
   step.lines_count = static_cast<int64_t>(step.lines.size());
   step.status = "submitting";
+  step.created_at = static_cast<int64_t>(std::time(nullptr));
   Log(LOG, "pg_llmeval: provider batch " + std::to_string(step.batch_id) + ": sending " +
                std::to_string(step.lines.size()) + " requests to " + endpoint);
   if (step.kind == provider::Kind::kAnthropic) {
@@ -229,16 +273,20 @@ void Worker::BatchResponse(const http::Response& response) {
   const bool answered = response.transport == http::Transport::kOk;
   const std::string transport_error =
       answered ? "" : provider::Redact(http::TransportErrorText(response), step.api_key);
+  // A failed exchange: tried again later, each time after longer.
+  auto failed = [&](const std::string& what) {
+    UpdateBatch(step.batch_id, {{"error", provider::Redact(what, step.api_key)}, {"failure", true}}, poll_ms);
+  };
   switch (step.op) {
     case BatchOp::kUpload: {
       std::string error = transport_error;
       bool retry = !answered;
       const std::string file = answered ? batch::ParseUpload(response.status, response.body, error, retry) : "";
       if (file.empty()) {
-        // Nothing was created: the tasks go back to the queue (an attempt
-        // counted unless the failure may pass).
+        // Nothing was created: the tasks go back to the queue, the attempt
+        // counted (an upload that never succeeds ends in their failure).
         AbandonBatch(step.batch_id, "the batch file could not be uploaded: " + provider::Redact(error, step.api_key),
-                     !retry);
+                     true);
         return;
       }
       UpdateBatch(step.batch_id, {{"input_file_id", file}, {"keep_lease", true}}, 0);
@@ -252,16 +300,16 @@ void Worker::BatchResponse(const http::Response& response) {
     case BatchOp::kCreate: {
       if (!answered) {
         // The provider may or may not have it: the recovery looks (kList).
-        UpdateBatch(step.batch_id, {{"error", "creating the batch: " + transport_error}}, 0);
+        failed("creating the batch: " + transport_error);
         return;
       }
       const batch::Remote remote = batch::ParseRemote(step.kind, response.status, response.body);
       if (!remote.ok) {
-        const std::string error = "the provider refused the batch: " + provider::Redact(remote.error, step.api_key);
+        const std::string error = "the provider refused the batch: " + remote.error;
         if (remote.retry) {
-          UpdateBatch(step.batch_id, {{"error", error}}, 0);
+          failed(error);
         } else {
-          AbandonBatch(step.batch_id, error, true);
+          AbandonBatch(step.batch_id, provider::Redact(error, step.api_key), true);
         }
         return;
       }
@@ -270,28 +318,32 @@ void Worker::BatchResponse(const http::Response& response) {
     }
     case BatchOp::kList: {
       if (!answered || response.status != 200) {
-        UpdateBatch(step.batch_id, {{"error", "looking for the batch at the provider: " +
-                                                  (answered ? "HTTP " + std::to_string(response.status)
-                                                            : transport_error)}},
-                    poll_ms);
+        failed("looking for the batch at the provider: " +
+               (answered ? "HTTP " + std::to_string(response.status) : transport_error));
         return;
       }
-      std::vector<std::string> candidates;
+      // Ours: OpenAI's by the metadata we gave it; Anthropic keeps none, so
+      // one created near our row's time with as many requests, closest first.
+      std::vector<std::pair<int64_t, std::string>> candidates;
       for (const batch::Remote& remote : batch::ParseList(step.kind, response.status, response.body)) {
-        const bool ours =
-            step.kind == provider::Kind::kAnthropic
-                ? remote.created_at >= step.created_at - 60 && remote.created_at <= step.created_at + 600 &&
-                      remote.total == step.lines_count
-                : remote.metadata_batch == std::to_string(step.batch_id);
-        if (ours) candidates.push_back(remote.id);
+        if (step.kind == provider::Kind::kAnthropic) {
+          if (remote.created_at >= step.created_at - 60 && remote.created_at <= step.created_at + 600 &&
+              remote.total == step.lines_count)
+            candidates.emplace_back(std::llabs(remote.created_at - step.created_at), remote.id);
+        } else if (remote.metadata_batch == std::to_string(step.batch_id)) {
+          candidates.emplace_back(0, remote.id);
+        }
       }
-      AdoptOrAbandon(step.batch_id, candidates);
+      std::sort(candidates.begin(), candidates.end());
+      std::vector<std::string> ids;
+      for (auto& c : candidates) ids.push_back(std::move(c.second));
+      AdoptOrAbandon(step, ids);
       return;
     }
     case BatchOp::kStatus:
     case BatchOp::kCancel: {
       if (!answered) {
-        UpdateBatch(step.batch_id, {{"error", "polling the batch: " + transport_error}}, poll_ms);
+        failed("asking the provider about the batch: " + transport_error);
         return;
       }
       batch::Remote remote = batch::ParseRemote(step.kind, response.status, response.body);
@@ -303,12 +355,11 @@ void Worker::BatchResponse(const http::Response& response) {
         return;
       }
       if (!remote.ok) {
-        if (step.op == BatchOp::kCancel) {
+        if (step.op == BatchOp::kCancel && !remote.retry) {
           // (already ended: nothing left to cancel)
           UpdateBatch(step.batch_id, {{"cancel_sent", true}, {"error", remote.error}}, 0);
         } else {
-          UpdateBatch(step.batch_id, {{"error", "polling the batch: " + provider::Redact(remote.error, step.api_key)}},
-                      poll_ms);
+          failed("asking the provider about the batch: " + remote.error);
         }
         return;
       }
@@ -321,10 +372,17 @@ void Worker::BatchResponse(const http::Response& response) {
     }
     case BatchOp::kDownload: {
       if (!answered || response.status != 200) {
-        UpdateBatch(step.batch_id, {{"error", "downloading the results: " +
-                                                  (answered ? "HTTP " + std::to_string(response.status)
-                                                            : transport_error)}},
-                    poll_ms);
+        const std::string why = "downloading the results: " +
+                                (answered ? "HTTP " + std::to_string(response.status) : transport_error);
+        if (step.failures + 1 < kBatchMaxFailures) {
+          failed(why);
+          return;
+        }
+        // Given up after failing for hours: its tasks are asked for again.
+        Log(LOG, "pg_llmeval: provider batch " + std::to_string(step.batch_id) + ": " + why + "; given up after " +
+                     std::to_string(kBatchMaxFailures) + " tries");
+        step.results.clear();
+        StoreBatchResults(step);
         return;
       }
       step.results += response.body;
@@ -351,27 +409,36 @@ void Worker::RecordRemote(int64_t batch_id, const batch::Remote& remote, bool cr
   if (created) Log(LOG, "pg_llmeval: provider batch " + std::to_string(batch_id) + " is " + remote.id);
 }
 
-void Worker::AdoptOrAbandon(int64_t batch_id, const std::vector<std::string>& candidates) {
+void Worker::AdoptOrAbandon(const BatchStep& step, const std::vector<std::string>& candidates) {
   std::string adopted;
   spi::InExtensionTransaction([&] {
-    // (a remote batch another row already has is not this one)
     static spi::Statement durable("SELECT set_config('synchronous_commit', 'on', true)", {});
     durable.Execute({});
+    // (a remote batch another row already has is not this one)
     static spi::Statement adopt(
         "UPDATE llmeval.provider_batches b SET remote_id = c.id, status = 'submitted', submitted_at = now(),"
-        " error = NULL, lease_until = NULL, worker_pid = NULL, next_poll_at = now()"
+        " error = NULL, failures = 0, lease_until = NULL, worker_pid = NULL, next_poll_at = now()"
         " FROM (SELECT x.id FROM unnest($2::text[]) WITH ORDINALITY x(id, n)"
         "       WHERE NOT EXISTS (SELECT 1 FROM llmeval.provider_batches o"
         "                         WHERE o.remote_id = x.id AND o.id <> $1) ORDER BY x.n LIMIT 1) c"
-        " WHERE b.id = $1 AND b.status = 'submitting' RETURNING b.remote_id",
+        " WHERE b.id = $1 AND b.status = 'submitting' AND b.worker_pid = pg_backend_pid() RETURNING b.remote_id",
         {INT8OID, TEXTARRAYOID});
-    if (adopt.Execute({Int64GetDatum(batch_id), spi::TextArrayDatum(candidates)}) == 1) adopted = spi::Text(0, 1);
+    if (adopt.Execute({Int64GetDatum(step.batch_id), spi::TextArrayDatum(candidates)}) == 1) adopted = spi::Text(0, 1);
   });
   if (!adopted.empty()) {
-    Log(LOG, "pg_llmeval: provider batch " + std::to_string(batch_id) + " found at the provider as " + adopted);
+    Log(LOG, "pg_llmeval: provider batch " + std::to_string(step.batch_id) + " found at the provider as " + adopted);
     return;
   }
-  AbandonBatch(batch_id, "its submission was interrupted before the provider had it", false);
+  // Not there. A creation may still be on its way (a slow provider, a worker
+  // that stalled): only a batch begun minutes ago is given up; otherwise the
+  // provider is asked again later.
+  if (!candidates.empty() ||
+      static_cast<int64_t>(std::time(nullptr)) - step.created_at < kBatchCreationGraceSeconds) {
+    UpdateBatch(step.batch_id, {{"error", "not found at the provider yet"}, {"failure", true}},
+                llmeval::pg::setting_batch_poll_interval_ms);
+    return;
+  }
+  AbandonBatch(step.batch_id, "its submission was interrupted before the provider had it", false);
 }
 
 void Worker::AbandonBatch(int64_t batch_id, const std::string& reason, bool counted) {
@@ -427,6 +494,7 @@ void Worker::StoreBatchResults(const BatchStep& step) {
         reply.error = found != answers.end() ? found->second.error : missing;
       }
       task.in_flight = true;
+      task.from_batch = true;
       finished_.push_back(std::move(reply));
     }
     if (!failures.empty()) Settle(Store({}, failures));

@@ -68,6 +68,7 @@ std::optional<Completion> Worker::JudgeReply(Task& task, std::string output, std
     repair.prompt = judge::RepairPrompt(task.chat.prompt, output, v.judgement.error);
     task.request = provider::BuildChatRequest(task.kind, task.base_url, task.api_key, repair);
     task.in_flight = false;
+    task.from_batch = false;  // (the repair is a call of its own)
     task.not_before_ms = 0;
     return std::nullopt;
   }
@@ -153,7 +154,7 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
     }
     chat.error = provider::Redact(chat.error, task.api_key);
     if (chat.outcome == provider::Outcome::kOk) {
-      if (chat.input_tokens || chat.output_tokens)
+      if ((chat.input_tokens || chat.output_tokens) && !task.from_batch)
         llmeval::pg::ChargeTokens(task.model_id, chat.input_tokens.value_or(0) +
                                                      chat.output_tokens.value_or(0) -
                                                      task.estimated_tokens);

@@ -440,10 +440,9 @@ BEGIN
                              worker_pid = NULL
   WHERE t.job_id = job.id AND t.status IN ('pending', 'running');
   GET DIAGNOSTICS n = ROW_COUNT;
-  -- The provider batches still running are cancelled there by the next
-  -- worker to poll them (what they answered meanwhile is dropped).
-  UPDATE llmeval.provider_batches b SET cancel_requested = true, next_poll_at = now()
-  WHERE b.job_id = job.id AND b.status IN ('submitting', 'submitted');
+  -- (its provider batches still running are cancelled there by the next
+  -- worker to look at them, which finds the job cancelled: their rows are
+  -- not locked here, as a worker would wait for them)
   INSERT INTO llmeval.events (tenant, job_id, correlation_id, kind, detail)
   VALUES (job.tenant, job.id, job.correlation_id, 'job_cancel',
           jsonb_build_object('tasks', n, 'by', caller::text));

@@ -269,6 +269,7 @@ DECLARE
   part record;
   room record;
   tenant_room record;
+  budgeted_tenant boolean;
   i int;
   wanted int;
   cap bigint;
@@ -327,13 +328,23 @@ BEGIN
     WHERE job_tenants[1] <> ANY (job_tenants)
     GROUP BY keys.tenant ORDER BY min(keys.fair_key), 1)
   LOOP
-    -- (a tenant with a daily budget: no more calls than its room)
-    SELECT * INTO tenant_room FROM llmeval._tenant_budget_room(part.tenant);
-    wanted := least(part.n, tenant_room.allowed);
+    wanted := part.n;
+    budgeted_tenant := EXISTS (SELECT 1 FROM llmeval.tenant_budgets b WHERE b.tenant = part.tenant);
     FOR i IN 1 .. cardinality(job_ids) LOOP
       EXIT WHEN wanted <= 0;
       CONTINUE WHEN job_tenants[i] <> part.tenant;
       cap := least(wanted, job_due[i]);
+      IF budgeted_tenant THEN
+        -- (a tenant with a daily budget: no more calls than its room for
+        -- the job's models, judge and embedding models included; the claims
+        -- just made count, as this transaction sees them)
+        SELECT * INTO tenant_room FROM llmeval._tenant_budget_room(part.tenant, ARRAY(
+          SELECT m.id FROM llmeval.jobs j JOIN llmeval.models m
+            ON m.name = ANY (j.models || ARRAY[j.options ->> 'judge_model', j.options ->> 'embedding_model'])
+          WHERE j.id = job_ids[i]));
+        cap := least(cap, tenant_room.allowed);
+        CONTINUE WHEN cap <= 0;
+      END IF;
       IF job_budgeted[i] THEN
         PERFORM 1 FROM llmeval.jobs j WHERE j.id = job_ids[i] AND j.status IN ('queued', 'running')
         FOR NO KEY UPDATE SKIP LOCKED;
@@ -624,10 +635,17 @@ DECLARE
 BEGIN
   WITH released AS (
     UPDATE llmeval.tasks t
-    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
-        attempts = CASE WHEN count_attempt THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
+    SET status = CASE WHEN x.back_to_batch THEN 'running' ELSE 'pending' END,
+        claim_token = CASE WHEN x.back_to_batch THEN gen_random_uuid() END,
+        lease_expires_at = CASE WHEN x.back_to_batch THEN timestamptz 'infinity' END,
+        worker_pid = NULL,
+        -- (a provider batch's answer being stored goes back to its batch, to
+        -- be read again: never asked for twice)
+        attempts = CASE WHEN count_attempt OR x.back_to_batch THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
         next_attempt_at = now() + make_interval(secs => delay_ms / 1000.0)
-    WHERE t.id = ANY (held)
+    FROM (SELECT h.id, llmeval._in_batch_being_read(r.batch_id) AS back_to_batch
+          FROM unnest(held) AS h(id) JOIN llmeval.tasks r ON r.id = h.id) x
+    WHERE t.id = x.id
     RETURNING t.id
   )
   SELECT count(*) INTO result FROM released;
@@ -725,9 +743,7 @@ BEGIN
         lease_expires_at = CASE WHEN x.back_to_batch THEN timestamptz 'infinity' END,
         worker_pid = NULL,
         last_error = coalesce(t.last_error, 'lease expired: the worker stopped'), next_attempt_at = now()
-    FROM (SELECT r.id, r.batch_id IS NOT NULL
-                         AND EXISTS (SELECT 1 FROM llmeval.provider_batches b
-                                     WHERE b.id = r.batch_id AND b.status = 'ended') AS back_to_batch
+    FROM (SELECT r.id, llmeval._in_batch_being_read(r.batch_id) AS back_to_batch
           FROM llmeval.tasks r
           WHERE r.status = 'running' AND llmeval._claim_abandoned(r)
           FOR NO KEY UPDATE OF r SKIP LOCKED) x
@@ -736,6 +752,20 @@ BEGIN
     RETURNING t.id, t.job_id
   )
   SELECT count(*), coalesce(array_agg(DISTINCT r.job_id), '{}') INTO result, jobs FROM reclaimed r;
+  -- Tasks a provider batch still holds once it is stored or abandoned (rows
+  -- a tenant held when the batch was read or given up): back to the queue.
+  WITH orphaned AS (
+    UPDATE llmeval.tasks t
+    SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
+        last_error = coalesce(t.last_error, 'its provider batch ended without it'), next_attempt_at = now()
+    WHERE t.id IN (SELECT r.id FROM llmeval.tasks r
+                   WHERE r.status = 'running' AND r.lease_expires_at = 'infinity'
+                     AND NOT EXISTS (SELECT 1 FROM llmeval.provider_batches b
+                                     WHERE b.id = r.batch_id AND b.status IN ('submitting', 'submitted', 'ended'))
+                   FOR NO KEY UPDATE OF r SKIP LOCKED)
+    RETURNING t.id, t.job_id
+  )
+  SELECT result + count(*), jobs || coalesce(array_agg(DISTINCT o.job_id), '{}') INTO result, jobs FROM orphaned o;
   PERFORM llmeval._fold_job_counters(jobs, false);
   RETURN result;
 END

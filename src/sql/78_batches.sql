@@ -47,8 +47,8 @@ CREATE TABLE llmeval.provider_batches (
   error_file_id    text,
   results_url      text,
   error            text,             -- why the batch failed or was abandoned, or the last poll's problem
-  cancel_requested boolean NOT NULL DEFAULT false,
-  cancel_sent      boolean NOT NULL DEFAULT false,
+  cancel_sent      boolean NOT NULL DEFAULT false,  -- (the job was cancelled: cancelled remotely too)
+  failures         int NOT NULL DEFAULT 0,  -- exchanges failed in a row: the next one waits longer
   -- a worker's step in flight on this batch (submit, poll, download): others pass it over
   lease_until      timestamptz,
   worker_pid       int,
@@ -75,6 +75,18 @@ CREATE POLICY tenant_isolation ON llmeval.provider_batches FOR SELECT
 CREATE POLICY admin_read ON llmeval.provider_batches FOR SELECT TO llmeval_admin USING (true);
 GRANT SELECT ON llmeval.provider_batches TO llmeval_user;
 
+-- Whether a task of this provider batch goes back to it when its claim is
+-- given up: the batch ended and its answers are being read (they are read
+-- again), not stored or abandoned yet.
+CREATE FUNCTION llmeval._in_batch_being_read(batch_id bigint) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT batch_id IS NOT NULL
+         AND EXISTS (SELECT 1 FROM llmeval.provider_batches b WHERE b.id = batch_id AND b.status = 'ended')
+$$;
+REVOKE ALL ON FUNCTION llmeval._in_batch_being_read(bigint) FROM PUBLIC;
+
 -- A (job, model, task kind) group of due tasks of a batch job, claimed like
 -- llmeval._claim_tasks claims (the jobs by priority, then age).
 CREATE FUNCTION llmeval._claim_batch_tasks(max_lines int, lease_seconds int)
@@ -98,7 +110,7 @@ BEGIN
     ORDER BY t.next_attempt_at, t.id LIMIT 1;
     CONTINUE WHEN NOT FOUND;
     -- (a tenant with a daily budget: no more lines than its room)
-    SELECT * INTO room FROM llmeval._tenant_budget_room(job.tenant);
+    SELECT * INTO room FROM llmeval._tenant_budget_room(job.tenant, ARRAY[first.model_id]);
     CONTINUE WHEN room.allowed <= 0;
     RETURN QUERY
     SELECT * FROM llmeval._mark_claimed(ARRAY(
@@ -142,6 +154,9 @@ BEGIN
     SET lease_expires_at = 'infinity', worker_pid = NULL, batch_id = new_id
     FROM unnest(task_ids, tokens) AS c(id, token)
     WHERE t.id = c.id AND t.claim_token = c.token AND t.status = 'running'
+      -- (a row a tenant's cancel_job holds is passed over: cancelled, or
+      -- reclaimed when its lease ends)
+      AND t.id IN (SELECT r.id FROM llmeval.tasks r WHERE r.id = ANY (task_ids) FOR NO KEY UPDATE SKIP LOCKED)
     RETURNING t.id
   )
   SELECT new_id, a.id FROM attached a ORDER BY a.id;
@@ -155,8 +170,13 @@ $$;
 -- input_file_id, remote_status, request_counts, output_file_id,
 -- error_file_id, results_url, error, cancel_sent; status ('submitted' sets
 -- submitted_at, 'ended' ended_at, 'stored' stored_at); and releases the
--- row's lease (unless keep_lease: the next exchange follows), the next poll
--- after poll_ms. A batch stored or abandoned is left as it is.
+-- row's lease (unless keep_lease: the next exchange follows), the next
+-- exchange after poll_ms, or (failure: the exchange failed) after twice as
+-- long as the last time, up to an hour. Only the worker holding the row
+-- changes it, and a batch stored or abandoned is left as it is. 'stored'
+-- is refused while a task of the batch is still held (a worker storing it,
+-- a row a tenant held when it was claimed): the batch stays 'ended' and is
+-- read again after poll_ms for what is left.
 CREATE FUNCTION llmeval._batch_update(batch_id bigint, change jsonb, poll_ms int DEFAULT 0)
 RETURNS void
 LANGUAGE sql VOLATILE
@@ -174,25 +194,35 @@ AS $$
       results_url = coalesce(change ->> 'results_url', b.results_url),
       error = CASE WHEN change ? 'error' THEN change ->> 'error' ELSE b.error END,
       cancel_sent = coalesce((change ->> 'cancel_sent')::boolean, b.cancel_sent),
-      status = coalesce(change ->> 'status', b.status),
+      status = CASE WHEN change ->> 'status' = 'stored'
+                     AND EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.batch_id = b.id AND t.status = 'running')
+                    THEN b.status
+                    ELSE coalesce(change ->> 'status', b.status) END,
       submitted_at = CASE WHEN change ->> 'status' = 'submitted' THEN coalesce(b.submitted_at, now())
                           ELSE b.submitted_at END,
       ended_at = CASE WHEN change ->> 'status' = 'ended' THEN coalesce(b.ended_at, now()) ELSE b.ended_at END,
       stored_at = CASE WHEN change ->> 'status' IN ('stored', 'abandoned') THEN now() ELSE b.stored_at END,
       polls = b.polls + CASE WHEN change ? 'remote_status' THEN 1 ELSE 0 END,
+      failures = CASE WHEN change ? 'failure' THEN b.failures + 1 ELSE 0 END,
       lease_until = CASE WHEN change ? 'keep_lease' THEN b.lease_until END,
       worker_pid = CASE WHEN change ? 'keep_lease' THEN b.worker_pid END,
-      next_poll_at = now() + make_interval(secs => poll_ms / 1000.0)
-  WHERE b.id = batch_id AND b.status NOT IN ('stored', 'abandoned')
+      next_poll_at = now() + CASE WHEN change ? 'failure'
+                                  THEN least(make_interval(secs => greatest(poll_ms, 1000) / 1000.0 * 2 ^ least(b.failures, 12)),
+                                             interval '1 hour')
+                                  ELSE make_interval(secs => poll_ms / 1000.0) END
+  WHERE b.id = batch_id AND b.status NOT IN ('stored', 'abandoned') AND b.worker_pid = pg_backend_pid()
 $$;
 
 -- Batches that need a worker's step now, leased to the caller for
--- lease_seconds: submitted ones due for a poll (or a cancel), ended ones to
--- read, and 'submitting' ones whose worker is gone (step 2 above).
+-- lease_seconds: submitted ones due for a poll (or a cancel: their job was
+-- cancelled), ended ones to read, and 'submitting' ones whose worker is gone
+-- (step 2 above); each no sooner than its next_poll_at (a failed exchange
+-- waits longer each time).
 CREATE FUNCTION llmeval._batch_work(max_batches int, lease_seconds int)
 RETURNS TABLE (batch_id bigint, status text, provider_kind text, base_url text, api_key text,
                api_key_env text, remote_id text, input_file_id text, output_file_id text,
-               error_file_id text, results_url text, lines int, cancel boolean, created_at timestamptz)
+               error_file_id text, results_url text, lines int, cancel boolean, created_at timestamptz,
+               failures int)
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -202,7 +232,9 @@ AS $$
       AND (b.lease_until IS NULL OR b.lease_until < now()
            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a
                           WHERE a.pid = b.worker_pid AND a.backend_type = 'pg_llmeval worker'))
-      AND (b.status <> 'submitted' OR b.next_poll_at <= now() OR (b.cancel_requested AND NOT b.cancel_sent))
+      AND (b.next_poll_at <= now()
+           OR (b.status = 'submitted' AND NOT b.cancel_sent AND b.failures = 0
+               AND EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = b.job_id AND j.status = 'cancelled')))
     ORDER BY b.next_poll_at, b.id
     LIMIT max_batches
     FOR NO KEY UPDATE SKIP LOCKED
@@ -214,7 +246,8 @@ AS $$
   )
   SELECT l.id, l.status, p.kind, p.base_url, s.api_key, p.api_key_env, l.remote_id, l.input_file_id,
          l.output_file_id, l.error_file_id, l.results_url, l.lines,
-         l.cancel_requested AND NOT l.cancel_sent, l.created_at
+         NOT l.cancel_sent AND EXISTS (SELECT 1 FROM llmeval.jobs j WHERE j.id = l.job_id AND j.status = 'cancelled'),
+         l.created_at, l.failures
   FROM leased l
   JOIN llmeval.models m ON m.id = l.model_id
   JOIN llmeval.providers p ON p.id = m.provider_id
@@ -250,11 +283,20 @@ AS $$
 DECLARE
   n bigint;
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM llmeval.provider_batches b
+                 WHERE b.id = _abandon_batch.batch_id AND b.status = 'submitting' AND b.worker_pid = pg_backend_pid()) THEN
+    RETURN NULL;  -- (recorded or given up meanwhile, or no longer the caller's)
+  END IF;
+  -- (a row a tenant's cancel_job holds is passed over: cancelled, or given
+  -- back by the reclaim once the batch is abandoned)
   UPDATE llmeval.tasks t
   SET status = 'pending', claim_token = NULL, lease_expires_at = NULL, worker_pid = NULL,
       attempts = CASE WHEN counted THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
       last_error = reason, next_attempt_at = now() + CASE WHEN counted THEN interval '30 seconds' ELSE interval '0' END
-  WHERE t.batch_id = _abandon_batch.batch_id AND t.status = 'running' AND t.lease_expires_at = 'infinity';
+  WHERE t.id IN (SELECT r.id FROM llmeval.tasks r
+                 WHERE r.batch_id = _abandon_batch.batch_id AND r.status = 'running'
+                   AND r.lease_expires_at = 'infinity'
+                 FOR NO KEY UPDATE SKIP LOCKED);
   GET DIAGNOSTICS n = ROW_COUNT;
   PERFORM llmeval._batch_update(batch_id, jsonb_build_object('status', 'abandoned',
                                                              'error', format('%s (%s tasks back in the queue)', reason, n)));

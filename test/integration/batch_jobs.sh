@@ -149,6 +149,26 @@ check "those two tasks took two attempts, the others one" \
      SELECT attempts, count(*) FROM llmeval.tasks WHERE job_id = $faulty_job GROUP BY 1) a" "1:6,2:2"
 mock_reset
 
+# 5a. A tenant's cancel_job held open, then rolled back, while the job's
+#     batch is polled and read: no worker waits on its rows (a worker that
+#     did would fail after lock_timeout and give back every claim it holds).
+mock_config '{"batch_processing_s": 2}'
+held_job=$(submit "'mock-openai/gpt-good'" "$batch_opts")
+for _ in $(seq 100); do
+  [ "$(q "SELECT count(*) FROM llmeval.provider_batches WHERE job_id = $held_job AND status = 'submitted'")" = 1 ] && break
+  sleep 0.1
+done
+log_lines=$(wc -l < "$LLMEVAL_CLUSTER_LOG")
+psql -X -q -U bj_alice -d postgres -c BEGIN -c "SELECT llmeval.cancel_job($held_job)" -c "SELECT pg_sleep(5)" \
+  -c ROLLBACK >/dev/null 2>&1 &
+holder=$!
+sleep 4.5
+expect "meanwhile no worker waited on the held rows" \
+  "$(tail -n +"$log_lines" "$LLMEVAL_CLUSTER_LOG" | grep -c 'pg_llmeval worker: .*lock timeout' || true)" 0
+wait "$holder"
+check "after the rollback the job completes" "SELECT llmeval.wait_job($held_job, '120 s')" completed
+mock_reset
+
 # 5. cancel_job cancels the batch at the provider.
 mock_config '{"batch_processing_s": 30}'
 doomed=$(submit "'mock-openai/gpt-good'" "$batch_opts")
@@ -202,9 +222,9 @@ held=$(psql -X -At -q -v ON_ERROR_STOP=1 -d postgres -c BEGIN -c "SET ROLE bj_al
   -c "RESET ROLE" -c "UPDATE llmeval.jobs SET status = 'paused' WHERE id = (SELECT max(id) FROM llmeval.jobs)" \
   -c COMMIT)
 read -r first_task second_task <<< "$(q "SELECT min(id), max(id) FROM llmeval.tasks WHERE job_id = $held AND test_case_id IN (SELECT min(test_case_id) FROM llmeval.tasks WHERE job_id = $held UNION SELECT max(test_case_id) FROM llmeval.tasks WHERE job_id = $held)" | tr '|' ' ')"
-orphan() {  # TASK: a 'submitting' batch holding that task, left by a dead worker
+orphan() {  # TASK: a 'submitting' batch holding that task, left by a worker that died ten minutes ago
   q "WITH b AS (INSERT INTO llmeval.provider_batches (tenant, job_id, model_id, task_kind, endpoint, lines, lease_until, worker_pid, created_at)
-                SELECT tenant, job_id, model_id, kind, '/v1/chat/completions', 1, now() - interval '1 s', 0, now()
+                SELECT tenant, job_id, model_id, kind, '/v1/chat/completions', 1, now() - interval '1 s', 0, now() - interval '10 minutes'
                 FROM llmeval.tasks WHERE id = $1 RETURNING id)
      UPDATE llmeval.tasks t SET status = 'running', attempts = 1, claim_token = gen_random_uuid(),
                                 lease_expires_at = 'infinity', batch_id = b.id FROM b WHERE t.id = $1 RETURNING b.id"

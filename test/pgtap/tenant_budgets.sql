@@ -4,7 +4,7 @@
 -- reason and resumed when the budget is raised; other tenants go on. Driven
 -- by hand without the workers (all in one transaction they cannot see).
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 
 CREATE ROLE tap_tb IN ROLE llmeval_user;
 CREATE ROLE tap_tb_other IN ROLE llmeval_user;
@@ -12,6 +12,7 @@ CREATE ROLE tap_tb_admin IN ROLE llmeval_admin;
 GRANT ALL ON ALL TABLES IN SCHEMA pg_temp TO PUBLIC;
 SELECT llmeval.create_provider('taptb', 'openai', 'http://127.0.0.1:9/v1');
 SELECT llmeval.create_model('taptb/gen', 1, 1);    -- $1 per million tokens, in and out
+SELECT llmeval.create_model('taptb/dear', 1000, 1000);
 
 CREATE FUNCTION pg_temp.claim(n int) RETURNS SETOF llmeval.tasks LANGUAGE sql AS $$
   SELECT t.* FROM llmeval._claim_tasks(n, 300) c JOIN llmeval.tasks t ON t.id = c.task_id $$;
@@ -76,7 +77,20 @@ RESET ROLE;
 SELECT llmeval._apply_tenant_budgets();
 SELECT is((SELECT string_agg(status, ',' ORDER BY id) FROM llmeval.jobs WHERE id IN (SELECT id FROM jobs)), 'running,queued',
           'a higher budget resumes them (the one never started as queued)');
-SELECT ok((SELECT count(*) FROM pg_temp.claim(30) WHERE tenant = 'tap_tb') > 0, 'and calls start again');
+CREATE TEMP TABLE third AS SELECT * FROM pg_temp.claim(30) WHERE tenant = 'tap_tb';
+SELECT ok((SELECT count(*) FROM third) > 0, 'and calls start again');
+SELECT pg_temp.complete(ARRAY(SELECT id FROM third), 10);
+-- Cheap calls do not make a dear model's first calls look cheap: a model
+-- without a paid call today starts one call, and only with nothing else in
+-- flight.
+SET ROLE tap_tb;
+INSERT INTO jobs SELECT llmeval.submit_job('p', 'd', ARRAY['taptb/dear'], '{}', '{"priority": 5}');
+RESET ROLE;
+UPDATE llmeval.jobs SET status = 'paused' WHERE id IN (SELECT id FROM jobs) AND models = ARRAY['taptb/gen'];
+SELECT is((SELECT count(*) FROM pg_temp.claim(30) WHERE tenant = 'tap_tb'), 1::bigint,
+          'a model without a paid call today: one call, however cheap the others were');
+SELECT is((SELECT count(*) FROM pg_temp.claim(30) WHERE tenant = 'tap_tb'), 0::bigint,
+          'and no other call of the tenant while its cost is unknown');
 -- Spent today counts what was spent before the budget was set.
 SET ROLE tap_tb_admin;
 SELECT llmeval.set_tenant_budget('tap_tb_other', 5);

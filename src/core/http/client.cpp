@@ -151,6 +151,7 @@ struct Client::Impl {
     std::string request_body;  // CURLOPT_POSTFIELDS points here
     curl_slist* headers = nullptr;
     std::string body;
+    std::size_t max_body = kMaxResponseBytes;
     std::string retry_after;
     Abort abort = Abort::kNone;
     char errbuf[CURL_ERROR_SIZE] = {};
@@ -193,7 +194,7 @@ struct Client::Impl {
     auto* t = static_cast<Transfer*>(user);
     const std::size_t n = size * nmemb;
     try {
-      if (n > kMaxResponseBytes - t->body.size()) {
+      if (n > t->max_body - t->body.size()) {
         t->abort = Abort::kBodyTooLarge;
         return 0;
       }
@@ -273,6 +274,7 @@ struct Client::Impl {
   CURLcode Configure(Transfer& t, Request& request) {
     CURL* e = t.easy;
     t.tag = request.tag;
+    t.max_body = request.max_response_bytes > 0 ? request.max_response_bytes : kMaxResponseBytes;
     t.request_body = std::move(request.body);
     t.errbuf[0] = '\0';
 
@@ -329,7 +331,7 @@ struct Client::Impl {
     // Any encoding libcurl can decode; the body cap applies to decoded bytes.
     set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));
     // Fails early (CURLE_FILESIZE_EXCEEDED) when Content-Length is too big.
-    set(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxResponseBytes)));
+    set(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.max_body)));
     set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody));
     set(curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t)));
     set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader));

@@ -5,7 +5,8 @@
 //
 // A Client is driven by one thread and is not thread-safe. Every request is
 // an HTTP(S) POST, or a GET when asked (other schemes fail with kOther); libcurl honours the usual
-// proxy environment variables. Response bodies over 64 MB fail with kOther.
+// proxy environment variables. Response bodies over 64 MB (or a request's
+// own max_response_bytes) fail with kOther.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@ struct Request {
   std::vector<std::string> headers;  // "Name: value"; "Expect:" is added unless given
   std::string body;                  // POSTed as is (Content-Type from headers)
   bool get = false;                  // a GET instead (body ignored): batch status and files
+  std::size_t max_response_bytes = 0;  // a larger body fails (kOther); 0: 64 MB
 };
 
 enum class Transport {
