@@ -8,6 +8,7 @@
 // for every endpoint (wire.cpp); what is left here is where each API puts
 // its answer, and the refusals and blocks that make a 2xx a failure.
 #include "core/provider/chat.hpp"
+#include "core/provider/tools.hpp"
 
 #include <algorithm>
 
@@ -148,6 +149,7 @@ HttpRequest BuildAnthropic(std::string_view base_url, std::string_view api_key,
     json stop = StopSequences(*v);
     if (!stop.empty()) body["stop_sequences"] = std::move(stop);
   }
+  tools::ApplyAnthropic(p, body);
   http.body = Dump(body);
   return http;
 }
@@ -174,6 +176,7 @@ HttpRequest BuildGemini(std::string_view base_url, std::string_view api_key,
     if (!stop.empty()) config["stopSequences"] = std::move(stop);
   }
   if (!config.empty()) body["generationConfig"] = std::move(config);
+  tools::ApplyGemini(p, body);
   http.body = Dump(body);
   return http;
 }
@@ -408,7 +411,14 @@ ChatResponse ParseChatResponse(Kind kind, long http_status, std::string_view bod
       ReadGemini(doc, r);
       break;
   }
+  // A reply of tool calls alone has no text: it is an answer all the same.
+  r.tool_calls = tools::ReadCalls(kind, api == OpenAIApi::kResponses, doc);
+  if (!r.tool_calls.empty() && r.outcome == Outcome::kRetry) {
+    r.outcome = Outcome::kOk;
+    r.error.clear();
+  }
   DropNul(r.output);
+  DropNul(r.tool_calls);
   return r;
 }
 

@@ -108,6 +108,10 @@ struct ChatResponse {
   // From the Retry-After header (any status), else from a Google RetryInfo
   // detail in the error body.
   std::optional<int64_t> retry_after_ms;
+  // The model's tool calls, normalised (core/provider/tools.hpp): a JSON
+  // array of {"name", "arguments"}; "" when it made none. A reply of calls
+  // alone is kOk with an empty output.
+  std::string tool_calls;
 };
 
 // Reads a response. retry_after is the Retry-After header's value (empty if

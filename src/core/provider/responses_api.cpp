@@ -13,6 +13,7 @@
 // limit (what text there is is the answer) or a content filter (a failure),
 // "failed" with an "error" object.
 #include "core/provider/responses_api.hpp"
+#include "core/provider/tools.hpp"
 
 #include <array>
 #include <string>
@@ -72,6 +73,7 @@ HttpRequest BuildResponses(std::string_view base_url, std::string_view api_key,
   body["input"] = json::array({{{"role", "user"}, {"content", request.prompt}}});
   body["model"] = request.model;
   body["store"] = false;
+  tools::ApplyResponses(body);
   http.body = Dump(body);
   return http;
 }
