@@ -229,8 +229,10 @@ orphan() {  # TASK: a 'submitting' batch holding that task, left by a worker tha
      UPDATE llmeval.tasks t SET status = 'running', attempts = 1, claim_token = gen_random_uuid(),
                                 lease_expires_at = 'infinity', batch_id = b.id FROM b WHERE t.id = $1 RETURNING b.id"
 }
-adopted=$(orphan "$first_task" | head -1)
-lost=$(orphan "$second_task" | head -1)
+# (the first line of each: psql also prints the command's status; no pipe
+# into head, whose early exit would fail the pipeline under pipefail)
+adopted=$(orphan "$first_task"); adopted=${adopted%%$'\n'*}
+lost=$(orphan "$second_task"); lost=${lost%%$'\n'*}
 body=$(q "SELECT jsonb_build_object('model', 'gpt-good', 'messages', jsonb_build_array(jsonb_build_object('role', 'user',
           'content', llmeval.render_prompt((SELECT template FROM llmeval.prompt_versions LIMIT 1), tc.input))))
           FROM llmeval.tasks t JOIN llmeval.test_cases tc ON tc.id = t.test_case_id WHERE t.id = $first_task")
