@@ -49,6 +49,7 @@
 #include "core/judge/judgement.hpp"
 #include "core/metrics/cosine.hpp"
 #include "core/metrics/lexical_score.hpp"
+#include "core/metrics/tool_calls.hpp"
 #include "core/prompt/template.hpp"
 #include "core/provider/batch.hpp"
 #include "core/provider/chat.hpp"
@@ -146,6 +147,7 @@ struct Task {
   provider::Kind kind = provider::Kind::kOpenAI;
   std::string expected;
   bool has_expected = false;
+  std::string expected_tool_calls;  // JSON text; "" when the test case states none
   std::vector<std::string> metrics;
   int requests_per_minute = 0;
   int tokens_per_minute = 0;
@@ -202,6 +204,7 @@ struct Completion {
   bool cached;
   std::optional<Verdict> verdict;  // judge and embed tasks
   TokenParts parts;
+  std::string tool_calls;  // the model's calls, normalised JSON; "" for none
 };
 struct Failure {
   const Task* task;

@@ -167,7 +167,7 @@ void Worker::WriteBack(const std::vector<http::Response>& done) {
       } else {
         done_call = Completion{&task, std::move(chat.output), response.elapsed_ms,
                                chat.input_tokens, chat.output_tokens, false, std::nullopt,
-                               TokenParts::Of(chat)};
+                               TokenParts::Of(chat), std::move(chat.tool_calls)};
       }
       if (done_call) completions.push_back(std::move(*done_call));
     } else if (response.transport == http::Transport::kOk &&

@@ -143,7 +143,8 @@ void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& c
         "SELECT task_id, claim_token, attempt, job_id, correlation_id::text, model_id, model,"
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
         " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
-        " task_kind, metric, scale_min, scale_max, pairwise, api_options, max_attempts"
+        " task_kind, metric, scale_min, scale_max, pairwise, api_options, max_attempts,"
+        " expected_tool_calls"
         " FROM llmeval._task_requests($1)",
         {INT8ARRAYOID});
     const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});
@@ -232,6 +233,7 @@ Task Worker::ReadClaim(uint64_t r) {
   t.max_attempts = spi::IsNull(r, 28) ? llmeval::pg::setting_max_attempts
                                       : std::min(static_cast<int>(spi::Int64(r, 28)),
                                                  llmeval::pg::setting_max_attempts);
+  if (!spi::IsNull(r, 29)) t.expected_tool_calls = spi::JsonText(r, 29);
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
   const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : key_env, base_url);

@@ -151,6 +151,19 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
       score_nulls.push_back(!values[i]);
     }
   }
+  // The tool-call metrics, where the test case states the calls expected.
+  for (const Completion& c : all_completions) {
+    if (c.task->expected_tool_calls.empty()) continue;
+    for (const std::string& metric : c.task->metrics) {
+      if (!core::metrics::IsToolCallMetric(metric)) continue;
+      const std::optional<double> value =
+          core::metrics::ToolCallMetric(metric, c.tool_calls, c.task->expected_tool_calls);
+      score_ids.push_back(c.task->id);
+      score_metrics.push_back(metric);
+      score_values.push_back(value.value_or(0));
+      score_nulls.push_back(!value);
+    }
+  }
   const std::vector<Completion>& completions = all_completions;
   const std::vector<Failure>& failures = all_failures;
   std::vector<int64_t> applied;  // the tasks whose results were stored
@@ -210,6 +223,17 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
                         spi::Float8ArrayDatum(reasoning, reasoning_nulls)});
       const std::vector<int64_t> done = spi::Int64Array(0, 1);
       applied.insert(applied.end(), done.begin(), done.end());
+      std::vector<int64_t> call_ids;
+      std::vector<std::string> calls;
+      for (const Completion& c : completions)
+        if (!c.tool_calls.empty() && std::find(done.begin(), done.end(), c.task->id) != done.end()) {
+          call_ids.push_back(c.task->id);
+          calls.push_back(c.tool_calls);
+        }
+      if (!call_ids.empty()) {
+        static spi::Statement store_calls("SELECT llmeval._store_tool_calls($1, $2)", {INT8ARRAYOID, TEXTARRAYOID});
+        store_calls.Execute({spi::Int64ArrayDatum(call_ids), spi::TextArrayDatum(calls)});
+      }
     }
     if (!failures.empty()) {
       std::vector<int64_t> ids, delays;

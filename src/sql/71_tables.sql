@@ -82,7 +82,9 @@ INSERT INTO llmeval.metrics (tenant, name, kind, description) VALUES
   (NULL, 'rougeLsum', 'lexical', 'ROUGE-Lsum F1 (rouge-score)'),
   (NULL, 'exact_match', 'lexical', 'SQuAD exact match (0 or 1)'),
   (NULL, 'token_f1', 'lexical', 'SQuAD token F1 (0-1)'),
-  (NULL, 'levenshtein_ratio', 'lexical', 'Levenshtein ratio (0-1)');
+  (NULL, 'levenshtein_ratio', 'lexical', 'Levenshtein ratio (0-1)'),
+  (NULL, 'tool_call_f1', 'lexical', 'F1 of the model''s tool calls (name and arguments) against the test case''s expected_tool_calls (0-1)'),
+  (NULL, 'tool_call_accuracy', 'lexical', '1 when the model''s tool calls are the expected_tool_calls, in order, else 0');
 
 CREATE TABLE llmeval.prompts (
   id         bigserial PRIMARY KEY,
@@ -144,6 +146,9 @@ CREATE TABLE llmeval.test_cases (
   expected           text,
   context            text,
   metadata           jsonb CHECK (jsonb_typeof(metadata) = 'object'),
+  -- the tool calls expected of the model ({"name", "arguments"} or any shape
+  -- the tool-call metrics read), for tool_call_f1 and tool_call_accuracy
+  expected_tool_calls jsonb CHECK (jsonb_typeof(expected_tool_calls) = 'array'),
   UNIQUE (dataset_version_id, position),
   FOREIGN KEY (dataset_version_id, tenant) REFERENCES llmeval.dataset_versions (id, tenant)
     ON DELETE CASCADE
@@ -292,6 +297,9 @@ CREATE TABLE llmeval.responses (
   cache_write_tokens  int CHECK (cache_write_tokens >= 0),
   reasoning_tokens    int CHECK (reasoning_tokens >= 0),
   cost           numeric CHECK (cost >= 0),
+  -- the model's tool calls, normalised: [{"name", "arguments"}] (an
+  -- argument string that is not JSON kept with "parse_error")
+  tool_calls     jsonb CHECK (jsonb_typeof(tool_calls) = 'array'),
   -- how the call was made: 'batch' through a provider batch (priced at the
   -- model's batch_discount), else 'sync'
   execution      text NOT NULL DEFAULT 'sync' CHECK (execution IN ('sync', 'batch')),

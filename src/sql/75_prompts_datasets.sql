@@ -71,18 +71,20 @@ BEGIN
         WHEN jsonb_typeof(e -> 'expected') NOT IN ('string', 'null') THEN '"expected" is not a string'
         WHEN jsonb_typeof(e -> 'context') NOT IN ('string', 'null') THEN '"context" is not a string'
         WHEN jsonb_typeof(e -> 'metadata') NOT IN ('object', 'null') THEN '"metadata" is not an object'
+        WHEN jsonb_typeof(e -> 'expected_tool_calls') NOT IN ('array', 'null')
+          THEN '"expected_tool_calls" is not an array of calls'
         -- Prompts are rendered and sent as JSON numbers a double can hold.
         WHEN jsonb_path_exists(e -> 'input', 'strict $.** ? (@.type() == "number" && @.abs() > 1.7976931348623157e308)')
           THEN '"input" holds a number beyond the range of a double (quote it as a string)'
         ELSE (SELECT format('unknown key "%s"', k) FROM jsonb_object_keys(e) k
-              WHERE k NOT IN ('input', 'expected', 'context', 'metadata') LIMIT 1)
+              WHERE k NOT IN ('input', 'expected', 'context', 'metadata', 'expected_tool_calls') LIMIT 1)
       END AS problem
     FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord)) checked
   WHERE problem IS NOT NULL ORDER BY ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'invalid test case % in dataset "%": %', bad.ord, name, bad.problem
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Test cases have the keys input (object), expected, context (strings) and metadata (object).';
+            HINT = 'Test cases have the keys input (object), expected, context (strings), metadata (object) and expected_tool_calls (array).';
   END IF;
 
   INSERT INTO llmeval.datasets AS d (tenant, name) VALUES (tenant, _store_dataset.name)
@@ -93,9 +95,10 @@ BEGIN
   INSERT INTO llmeval.dataset_versions AS v (dataset_id, tenant, version, source, n_cases, columns)
   VALUES (found_dataset, tenant, new_version, source, jsonb_array_length(data), columns)
   RETURNING v.id INTO version_id;
-  INSERT INTO llmeval.test_cases (dataset_version_id, tenant, position, input, expected, context, metadata)
+  INSERT INTO llmeval.test_cases (dataset_version_id, tenant, position, input, expected, context, metadata,
+                                  expected_tool_calls)
   SELECT version_id, tenant, ord, coalesce(nullif(e -> 'input', 'null'), '{}'), e ->> 'expected',
-         e ->> 'context', nullif(e -> 'metadata', 'null')
+         e ->> 'context', nullif(e -> 'metadata', 'null'), nullif(e -> 'expected_tool_calls', 'null')
   FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord);
   RETURN version_id;
 END $$;
@@ -170,6 +173,8 @@ BEGIN
            || CASE WHEN tc.expected IS NULL THEN '{}' ELSE jsonb_build_object('expected', tc.expected) END
            || CASE WHEN tc.context IS NULL THEN '{}' ELSE jsonb_build_object('context', tc.context) END
            || CASE WHEN tc.metadata IS NULL THEN '{}' ELSE jsonb_build_object('metadata', tc.metadata) END
+           || CASE WHEN tc.expected_tool_calls IS NULL THEN '{}'
+                   ELSE jsonb_build_object('expected_tool_calls', tc.expected_tool_calls) END
            ORDER BY tc.position), '[]')
   INTO cases
   FROM llmeval.test_cases tc WHERE tc.dataset_version_id = v.id;

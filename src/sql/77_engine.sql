@@ -39,7 +39,7 @@ RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, cor
                input jsonb, expected text, metrics text[], use_cache boolean,
                requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
                scale_min float8, scale_max float8, pairwise boolean, api_options jsonb,
-               max_attempts int)
+               max_attempts int, expected_tool_calls jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- A few dozen ids, each joined by primary keys: right after a large submit
@@ -93,7 +93,8 @@ BEGIN
            'api', m.options -> 'api', 'reasoning', m.options -> 'reasoning',
            'max_tokens_param', coalesce(m.options -> 'max_tokens_param', p.options -> 'max_tokens_param'),
            'refused_params', to_jsonb(m.refused_params))),
-         (j.options ->> 'max_attempts')::int
+         (j.options ->> 'max_attempts')::int,
+         CASE WHEN c.kind = 'generate' THEN tc.expected_tool_calls END
   -- (the ids unnested: a nested loop over the primary keys, not a scan of
   -- the queue; the function is not inlined, so ANY would plan blind)
   FROM unnest(task_ids) AS wanted(id)
@@ -770,6 +771,18 @@ BEGIN
   RETURN result;
 END
 $$;
+
+-- The tool calls of responses just stored (text of normalised JSON arrays),
+-- in the write-back's transaction.
+CREATE FUNCTION llmeval._store_tool_calls(task_ids bigint[], calls text[]) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  UPDATE llmeval.responses r SET tool_calls = x.calls::jsonb
+  FROM unnest(task_ids, calls) AS x(task_id, calls)
+  WHERE r.task_id = x.task_id
+$$;
+REVOKE ALL ON FUNCTION llmeval._store_tool_calls(bigint[], text[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION llmeval._claim_tasks(int, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmeval._task_requests(bigint[]) FROM PUBLIC;

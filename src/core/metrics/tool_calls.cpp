@@ -366,4 +366,21 @@ std::vector<std::string> ToolSet::Errors(const ToolCall& call, std::size_t max_e
   return it->second->ParsedErrors(call.arguments, max_errors);
 }
 
+bool IsToolCallMetric(std::string_view metric) {
+  return metric == "tool_call_f1" || metric == "tool_call_accuracy";
+}
+
+std::optional<double> ToolCallMetric(std::string_view metric, std::string_view actual, std::string_view expected) {
+  if (!IsToolCallMetric(metric)) return std::nullopt;
+  try {
+    const std::vector<ToolCall> got =
+        actual.empty() ? std::vector<ToolCall>{} : ParseToolCalls(ParseJsonArgument(actual, "actual"), "actual");
+    const std::vector<ToolCall> want = ParseToolCalls(ParseJsonArgument(expected, "expected"), "expected");
+    if (metric == "tool_call_f1") return ToolCallF1(got, want, ToolCallMatch::kNameArgs).f1;
+    return ToolCallsMatch(got, want, true, ToolCallMatch::kNameArgs) ? 1.0 : 0.0;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace llmeval::core::metrics

@@ -72,6 +72,15 @@ ToolCallScores ToolCallF1(const std::vector<ToolCall>& actual,
 bool ToolCallsMatch(const std::vector<ToolCall>& actual, const std::vector<ToolCall>& expected,
                     bool ordered, ToolCallMatch match);
 
+// The tool-call job metrics, as the workers score a generation: metric
+// "tool_call_f1" (ToolCallF1 by name and arguments) or "tool_call_accuracy"
+// (ToolCallsMatch in order, by name and arguments: 1 or 0), of actual (the
+// response's normalised calls as JSON text, "" for none) against expected
+// (JSON text of a list of calls). nullopt for another metric or calls that
+// cannot be read.
+bool IsToolCallMetric(std::string_view metric);
+std::optional<double> ToolCallMetric(std::string_view metric, std::string_view actual, std::string_view expected);
+
 enum class ArgsMatchMode { kExact, kPartial };
 
 // "exact" or "partial"; Error(kInvalidParameterValue) otherwise.
