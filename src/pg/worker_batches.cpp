@@ -128,18 +128,16 @@ void Worker::DownloadNext(BatchStep step) {
       SendBatchRequest(std::move(step), request);
       return;
     }
-  } else if (!step.output_file_id.empty()) {
-    const std::string file = std::move(step.output_file_id);
-    step.output_file_id.clear();
-    step.op = BatchOp::kDownload;
-    SendBatchRequest(std::move(step), batch::Download(step.kind, step.base_url, step.api_key, file));
-    return;
-  } else if (!step.error_file_id.empty()) {
-    const std::string file = std::move(step.error_file_id);
-    step.error_file_id.clear();
-    step.op = BatchOp::kDownload;
-    SendBatchRequest(std::move(step), batch::Download(step.kind, step.base_url, step.api_key, file));
-    return;
+  } else {
+    // OpenAI: the output file, then the error file, each read once
+    for (std::string* file : {&step.output_file_id, &step.error_file_id}) {
+      if (file->empty()) continue;
+      const provider::HttpRequest request = batch::Download(step.kind, step.base_url, step.api_key, *file);
+      file->clear();
+      step.op = BatchOp::kDownload;
+      SendBatchRequest(std::move(step), request);
+      return;
+    }
   }
   StoreBatchResults(step);
 }

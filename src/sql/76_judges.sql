@@ -639,12 +639,15 @@ SELECT t.job_id,
        coalesce(sum(r.cache_write_tokens), 0) AS cache_write_tokens,
        coalesce(sum(r.reasoning_tokens), 0) AS reasoning_tokens,
        round(coalesce(sum(r.cached_input_tokens), 0)::numeric / nullif(sum(r.input_tokens), 0), 4)
-         AS cached_input_share
+         AS cached_input_share,
+       -- (of cost: the calls made through provider batches, at the batch price)
+       coalesce(sum(r.cost) FILTER (WHERE r.execution = 'batch'), 0) AS batch_cost
 FROM llmeval.tasks t
 JOIN llmeval.models m ON m.id = t.model_id
 LEFT JOIN llmeval.responses r ON r.task_id = t.id
 GROUP BY t.job_id, t.kind, t.metric, m.name;
 COMMENT ON VIEW llmeval.job_costs IS
   'per job: calls, tokens and cost of generation and of each judge or embedding metric, by model, '
-  'with the input read from and written to the provider''s prompt cache and the reasoning output';
+  'with the input read from and written to the provider''s prompt cache, the reasoning output, '
+  'and the cost of the calls made through provider batches';
 GRANT SELECT ON llmeval.job_costs TO llmeval_user;

@@ -94,6 +94,9 @@ check_true "the batch job cost half the synchronous one (batch_discount 0.5)" \
   "(SELECT sum(r.cost) FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id WHERE t.job_id = $batch_job)
    = 0.5 * (SELECT sum(r.cost) FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id WHERE t.job_id = $sync_job)"
 echo "# cost: sync \$$(q "SELECT round(spent, 6) FROM llmeval.jobs WHERE id = $sync_job"), batch \$$(q "SELECT round(spent, 6) FROM llmeval.jobs WHERE id = $batch_job")"
+check "job_costs splits the cost: all of the batch job's through batches, none of the other's" \
+  "SELECT bool_and(CASE job_id WHEN $batch_job THEN batch_cost = cost ELSE batch_cost = 0 END)
+   FROM llmeval.job_costs WHERE job_id IN ($sync_job, $batch_job)" t
 check "the judge scores are the synchronous job's" \
   "SELECT count(*) FROM llmeval.task_scores b JOIN llmeval.tasks bt ON bt.id = b.task_id
    JOIN llmeval.tasks st ON st.job_id = $sync_job AND st.test_case_id = bt.test_case_id AND st.kind = 'generate'
@@ -108,6 +111,17 @@ check_true "estimate_job_cost prices a batch job at the batch price: half the sy
 expect "and says so" \
   "$(as bj_alice "SELECT count(*) > 0 FROM llmeval.estimate_job_cost('p', 'd', ARRAY['mock-openai/gpt-good'], ARRAY['exact_match'],
    '{\"execution\": \"batch\"}') WHERE note LIKE '%at the batch price (50.0% off)%'")" t
+
+# 2b. Embeddings: OpenAI's /v1/embeddings through a batch too.
+q "SELECT llmeval.create_model('mock-openai/text-embed', 20, 0)" >/dev/null
+embed_job=$(as bj_alice "SELECT llmeval.submit_job('p', 'd', ARRAY['mock-openai/gpt-good'], ARRAY['semantic_similarity'],
+  '{\"execution\": \"batch\", \"cache\": false, \"embedding_model\": \"mock-openai/text-embed\"}')")
+check "a batch job with an embedding metric completes" "SELECT llmeval.wait_job($embed_job, '120 s')" completed
+check "its embedding calls went through a batch of /v1/embeddings" \
+  "SELECT string_agg(task_kind || ':' || status, ' ' ORDER BY batch_id) FROM llmeval.job_batches($embed_job)" \
+  "generate:stored embed:stored"
+check "and every output was scored" \
+  "SELECT count(*) FROM llmeval.scores WHERE job_id = $embed_job AND metric = 'semantic_similarity' AND value IS NOT NULL" "$cases"
 
 # 3. Anthropic, while a synchronous job holds every call slot (one per
 #    worker, 300 ms a call): the batch's exchanges wait for a free slot and
@@ -204,9 +218,10 @@ runuser -u postgres -- env LLMEVAL_MOCK_API_KEY="$LLMEVAL_MOCK_API_KEY" \
 wait_server
 check "after a killed worker and an immediate restart the batch job completes" \
   "SELECT llmeval.wait_job($crash_job, '120 s')" completed
-check "each task answered once" \
-  "SELECT count(*) || ' ' || count(DISTINCT r.task_id) FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id
-   WHERE t.job_id = $crash_job" "$((4 * cases)) $((4 * cases))"
+check "each task answered once, at the batch price" \
+  "SELECT count(*) || ' ' || count(DISTINCT r.task_id) || ' ' || bool_and(r.execution = 'batch')
+   FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id
+   WHERE t.job_id = $crash_job" "$((4 * cases)) $((4 * cases)) true"
 expect "nothing was submitted twice" \
   "$(mock_stat "s['batches']['lines_submitted'], s['batches']['lines_resubmitted']")" "$((4 * cases)) 0"
 mock_reset
