@@ -151,13 +151,20 @@ void Worker::StoreBatch(const std::vector<Completion>& all_completions, const st
       score_nulls.push_back(!values[i]);
     }
   }
-  // The tool-call metrics, where the test case states the calls expected.
+  // The tool-call metrics: against the calls the test case expects, and the
+  // calls' validity against the tools the request declared.
   for (const Completion& c : all_completions) {
-    if (c.task->expected_tool_calls.empty()) continue;
     for (const std::string& metric : c.task->metrics) {
-      if (!core::metrics::IsToolCallMetric(metric)) continue;
-      const std::optional<double> value =
-          core::metrics::ToolCallMetric(metric, c.tool_calls, c.task->expected_tool_calls);
+      std::optional<double> value;
+      if (metric == "tool_call_valid") {
+        const nlohmann::json& params = c.task->chat.params;
+        value = core::metrics::ToolCallValidShare(
+            c.tool_calls, params.is_object() ? params.value("tools", nlohmann::json()) : nlohmann::json());
+      } else if (core::metrics::IsToolCallMetric(metric) && !c.task->expected_tool_calls.empty()) {
+        value = core::metrics::ToolCallMetric(metric, c.tool_calls, c.task->expected_tool_calls);
+      } else {
+        continue;
+      }
       score_ids.push_back(c.task->id);
       score_metrics.push_back(metric);
       score_values.push_back(value.value_or(0));

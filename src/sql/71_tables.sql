@@ -84,7 +84,8 @@ INSERT INTO llmeval.metrics (tenant, name, kind, description) VALUES
   (NULL, 'token_f1', 'lexical', 'SQuAD token F1 (0-1)'),
   (NULL, 'levenshtein_ratio', 'lexical', 'Levenshtein ratio (0-1)'),
   (NULL, 'tool_call_f1', 'lexical', 'F1 of the model''s tool calls (name and arguments) against the test case''s expected_tool_calls (0-1)'),
-  (NULL, 'tool_call_accuracy', 'lexical', '1 when the model''s tool calls are the expected_tool_calls, in order, else 0');
+  (NULL, 'tool_call_accuracy', 'lexical', '1 when the model''s tool calls are the expected_tool_calls, in order, else 0'),
+  (NULL, 'tool_call_valid', 'lexical', 'share of the model''s tool calls that are valid calls of the request''s tools (NULL without calls)');
 
 CREATE TABLE llmeval.prompts (
   id         bigserial PRIMARY KEY,

@@ -38,7 +38,9 @@ as tc_alice "SELECT llmeval.import_dataset('weather', '[
    \"expected_tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Berlin\"}}]},
   {\"input\": {\"question\": \"Say hello.\"}, \"expected_tool_calls\": []},
   {\"input\": {\"question\": \"Weather in Rome? [[call=get_weather {\\\"city\\\": \\\"Rome\\\"}]] [[call=get_weather {\\\"city\\\": \\\"Milan\\\"}]]\"},
-   \"expected_tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}]}
+   \"expected_tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}]},
+  {\"input\": {\"question\": \"Weather in Nice? [[call=get_weather {\\\"town\\\": \\\"Nice\\\"}]]\"},
+   \"expected_tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Nice\"}}]}
 ]')" >/dev/null
 expect "expected_tool_calls must be an array (22023)" \
   "$(psql -X -At -U tc_alice -d postgres -v VERBOSITY=verbose \
@@ -47,12 +49,12 @@ expect "expected_tool_calls must be an array (22023)" \
 
 job=$(as tc_alice "SELECT llmeval.submit_job('assistant', 'weather',
   ARRAY['mock-openai/gpt-tools', 'mock-anthropic/claude-tools', 'mock-gemini/gemini-tools'],
-  ARRAY['tool_call_f1', 'tool_call_accuracy'], '{\"cache\": false}')")
+  ARRAY['tool_call_f1', 'tool_call_accuracy', 'tool_call_valid'], '{\"cache\": false}')")
 check "a job with tools on the three providers completes" "SELECT llmeval.wait_job($job, '60 s')" completed
 check "each provider's calls are stored normalised, the same for the three" \
   "SELECT count(DISTINCT r.tool_calls) FILTER (WHERE tc.position = 1) || ' ' || count(*) FILTER (WHERE r.tool_calls IS NOT NULL)
    FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
-   WHERE t.job_id = $job" "1 9"
+   WHERE t.job_id = $job" "1 12"
 check "as {name, arguments} with the arguments parsed" \
   "SELECT r.tool_calls FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id
    JOIN llmeval.test_cases tc ON tc.id = t.test_case_id JOIN llmeval.models m ON m.id = t.model_id
@@ -62,15 +64,19 @@ check "a text answer has no calls" \
   "SELECT count(*) FROM llmeval.responses r JOIN llmeval.tasks t ON t.id = r.task_id
    JOIN llmeval.test_cases tc ON tc.id = t.test_case_id WHERE t.job_id = $job AND tc.position = 3
    AND r.tool_calls IS NULL AND r.output <> ''" 3
-check "tool_call_f1 by test case (each of the three providers alike): right, wrong city, no call expected and none made, one of two calls expected" \
+check "tool_call_f1 by test case (each of the three providers alike): right, wrong city, no call expected and none made, one of two calls expected, a wrong argument name" \
   "SELECT string_agg(DISTINCT round(s.value::numeric, 3)::text, '/') FROM llmeval.scores s
    JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
    WHERE s.job_id = $job AND s.metric = 'tool_call_f1' GROUP BY tc.position ORDER BY tc.position" \
-  "$(printf '1.000\n0.000\n1.000\n0.667')"
+  "$(printf '1.000\n0.000\n1.000\n0.667\n0.000')"
 check "tool_call_accuracy: only the exact sequences" \
   "SELECT string_agg(s.value::text, ',' ORDER BY tc.position, s.model) FROM llmeval.scores s
    JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
-   WHERE s.job_id = $job AND s.metric = 'tool_call_accuracy' AND s.model = 'mock-openai/gpt-tools'" "1,0,1,0"
+   WHERE s.job_id = $job AND s.metric = 'tool_call_accuracy' AND s.model = 'mock-openai/gpt-tools'" "1,0,1,0,0"
+check "tool_call_valid: the share of calls that follow the tools' schemas; no calls, NULL" \
+  "SELECT string_agg(coalesce(s.value::text, 'NULL'), ',' ORDER BY tc.position) FROM llmeval.scores s
+   JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
+   WHERE s.job_id = $job AND s.metric = 'tool_call_valid' AND s.model = 'mock-anthropic/claude-tools'" "1,1,NULL,1,0"
 
 # An argument string that is not JSON (OpenAI sends arguments as a string):
 # kept with the parse error, and it matches nothing.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/metrics/tool_calls.hpp"
 #include "core/provider/chat.hpp"
 
 namespace llmeval::core::provider {
@@ -117,3 +118,26 @@ TEST(ProviderTools, DeepArgumentsAreRefusedNotRecursedInto) {
 
 }  // namespace
 }  // namespace llmeval::core::provider
+
+namespace llmeval::core::metrics {
+namespace {
+
+TEST(ToolCallJobMetrics, ValidShareFollowsTheToolsSchemas) {
+  const nlohmann::json tools = nlohmann::json::parse(R"([{"type": "function", "function": {"name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])");
+  EXPECT_EQ(ToolCallValidShare(R"([{"name": "get_weather", "arguments": {"city": "Paris"}}])", tools), 1.0);
+  EXPECT_EQ(ToolCallValidShare(R"([{"name": "get_weather", "arguments": {"city": "Paris"}},
+                                   {"name": "get_weather", "arguments": {"town": "Nice"}},
+                                   {"name": "send_email", "arguments": {}}])", tools), 1.0 / 3);
+  EXPECT_EQ(ToolCallValidShare("", tools), std::nullopt) << "no calls: not applicable";
+  EXPECT_EQ(ToolCallValidShare("[]", tools), std::nullopt);
+  EXPECT_EQ(ToolCallValidShare(R"([{"name": "get_weather", "arguments": {"city": "Paris"}}])", nullptr), 0.0)
+      << "no tools declared: no call is valid";
+  EXPECT_EQ(ToolCallValidShare("not json", tools), std::nullopt);
+  EXPECT_EQ(ToolCallMetric("tool_call_f1", "", R"([])"), 1.0) << "both empty";
+  EXPECT_EQ(ToolCallMetric("tool_call_accuracy", R"([{"name": "a"}, {"name": "b"}])", R"([{"name": "b"}, {"name": "a"}])"), 0.0);
+  EXPECT_EQ(ToolCallMetric("bleu", "", "[]"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace llmeval::core::metrics

@@ -383,4 +383,19 @@ std::optional<double> ToolCallMetric(std::string_view metric, std::string_view a
   }
 }
 
+std::optional<double> ToolCallValidShare(std::string_view actual, const nlohmann::json& tools) {
+  if (actual.empty()) return std::nullopt;
+  try {
+    const std::vector<ToolCall> calls = ParseToolCalls(ParseJsonArgument(actual, "actual"), "actual");
+    if (calls.empty()) return std::nullopt;
+    const ToolSet set(tools.is_array() ? tools : nlohmann::json::array());
+    std::size_t valid = 0;
+    for (const ToolCall& call : calls)
+      if (set.Errors(call, 1).empty()) ++valid;
+    return static_cast<double>(valid) / static_cast<double>(calls.size());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace llmeval::core::metrics

@@ -80,6 +80,11 @@ bool ToolCallsMatch(const std::vector<ToolCall>& actual, const std::vector<ToolC
 // cannot be read.
 bool IsToolCallMetric(std::string_view metric);
 std::optional<double> ToolCallMetric(std::string_view metric, std::string_view actual, std::string_view expected);
+// The job metric "tool_call_valid": the share of actual's calls (JSON text,
+// "" for none) that are valid calls of tools (a JSON array of definitions,
+// as ToolSet takes): a declared name, arguments that follow its schema.
+// nullopt when there are no calls, or tools or calls cannot be read.
+std::optional<double> ToolCallValidShare(std::string_view actual, const nlohmann::json& tools);
 
 enum class ArgsMatchMode { kExact, kPartial };
 
