@@ -1,9 +1,11 @@
-// The provider policy settings applied: ProviderPolicyProblem for the
-// workers, and llmeval._check_provider_policy(api_key_env, base_url), which
+// The provider policy settings applied: ProviderPolicyProblem and
+// ResolveApiKey for the workers, and llmeval._check_provider_policy(api_key_env, base_url), which
 // the trigger on llmeval.providers and create_provider call, so that no
 // administrator who is not a superuser can store a provider the workers
 // would refuse.
 #include "pg/provider_policy.hpp"
+
+#include <cstdlib>
 
 #include "core/provider/policy.hpp"
 // Postgres headers after core headers (see core/cpp_only.hpp).
@@ -40,6 +42,22 @@ void CheckProviderPolicyOrRaise(const std::string& api_key_env, const std::strin
     ereport(ERROR, (errcode(sqlstate), errmsg("%s", problem.message.c_str()),
                     problem.hint.empty() ? 0 : errhint("%s", problem.hint.c_str())));
   });
+}
+
+std::string ResolveApiKey(bool has_secret, const std::string& secret, const std::string& api_key_env,
+                          const std::string& base_url, std::string& api_key) {
+  const std::string refused = ProviderPolicyProblem(has_secret ? "" : api_key_env, base_url);
+  if (!refused.empty()) return refused;
+  if (has_secret) {
+    api_key = secret;
+  } else if (!api_key_env.empty()) {
+    const char* value = std::getenv(api_key_env.c_str());
+    if (value == nullptr || *value == '\0')
+      return "no API key: the server's environment variable " + api_key_env +
+             " is not set (or use llmeval.set_provider_secret)";
+    api_key = value;
+  }
+  return "";
 }
 
 }  // namespace llmeval::pg

@@ -17,6 +17,14 @@ namespace llmeval::pg {
 // std::bad_alloc).
 std::string ProviderPolicyProblem(const std::string& api_key_env, const std::string& base_url);
 
+// The key a provider's requests carry: its stored secret (has_secret), else
+// the server environment variable api_key_env (none when empty), checked
+// against the policy first: the settings may have narrowed since the
+// provider was created. Returns why the provider cannot be called ("" when
+// it can, with api_key set). Safe anywhere, as ProviderPolicyProblem.
+std::string ResolveApiKey(bool has_secret, const std::string& secret, const std::string& api_key_env,
+                          const std::string& base_url, std::string& api_key);
+
 // Raises ERROR when ProviderPolicyProblem is not empty: SQLSTATE 42501, or
 // 22023 for a URL that is not http(s), with a hint naming the setting.
 void CheckProviderPolicyOrRaise(const std::string& api_key_env, const std::string& base_url);

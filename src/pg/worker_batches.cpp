@@ -16,21 +16,6 @@ namespace batch = llmeval::core::provider::batch;
 
 namespace {
 
-// Why the batch's provider cannot be asked (the settings may have narrowed
-// since the batch was sent), or "" with api_key set.
-std::string KeyProblem(const std::string& api_key_env, bool has_secret, const std::string& base_url,
-                       std::string& api_key) {
-  const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : api_key_env, base_url);
-  if (!refused.empty()) return refused;
-  if (has_secret) return "";
-  if (api_key_env.empty()) return "";
-  const char* value = std::getenv(api_key_env.c_str());
-  if (value == nullptr || *value == '\0')
-    return "no API key: the server's environment variable " + api_key_env + " is not set";
-  api_key = value;
-  return "";
-}
-
 // "scheme://host:port" of a URL, to compare where two URLs go.
 std::string Origin(const std::string& url) {
   const std::size_t scheme = url.find("://");
@@ -69,8 +54,9 @@ void Worker::DriveBatches(bool woken) {
         s.status = spi::Text(r, 2);
         s.kind = provider::ParseKind(spi::Text(r, 3));
         s.base_url = spi::Text(r, 4);
-        s.key_problem = KeyProblem(spi::Text(r, 6), !spi::IsNull(r, 5), s.base_url, s.api_key);
-        if (!spi::IsNull(r, 5)) s.api_key = spi::Text(r, 5);
+        // (the settings may have narrowed since the batch was sent)
+        s.key_problem = llmeval::pg::ResolveApiKey(!spi::IsNull(r, 5), spi::Text(r, 5), spi::Text(r, 6),
+                                                   s.base_url, s.api_key);
         s.remote_id = spi::Text(r, 7);
         s.input_file_id = spi::Text(r, 8);
         s.output_file_id = spi::Text(r, 9);

@@ -236,23 +236,9 @@ Task Worker::ReadClaim(uint64_t r) {
   if (!spi::IsNull(r, 29)) t.expected_tool_calls = spi::JsonText(r, 29);
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
-  const std::string refused = llmeval::pg::ProviderPolicyProblem(has_secret ? "" : key_env, base_url);
-  if (!refused.empty()) {
-    t.problem = refused;
-    return t;
-  }
+  t.problem = llmeval::pg::ResolveApiKey(has_secret, spi::Text(r, 10), key_env, base_url, t.api_key);
+  if (!t.problem.empty()) return t;
   t.base_url = base_url;
-  if (has_secret) {
-    t.api_key = spi::Text(r, 10);
-  } else if (!key_env.empty()) {
-    const char* value = std::getenv(key_env.c_str());
-    if (value == nullptr || *value == '\0') {
-      t.problem = "no API key: the server's environment variable " + key_env +
-                  " is not set (or use llmeval.set_provider_secret)";
-      return t;
-    }
-    t.api_key = value;
-  }
   try {
     t.kind = provider::ParseKind(kind);
     const nlohmann::json input_json = nlohmann::json::parse(input);
