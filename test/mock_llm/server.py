@@ -210,7 +210,7 @@ class Stats:
         self.connections_total = 0
         self.admin_requests = 0
         self.by_endpoint: dict[str, int] = {}
-        self.judge = {"score": 0, "pairwise": 0, "repair": 0}
+        self.judge = {"score": 0, "pairwise": 0, "verdicts": 0, "repair": 0}
         self.embed_requests: dict[str, int] = {}    # api -> requests (any status)
         self.embed_texts: dict[str, int] = {}       # api -> texts embedded (200s)
         # api -> {"requests", "calls", "raw_calls", "result_turns"} (tool calling)
@@ -361,23 +361,50 @@ DIRECTIVE_RE = re.compile(r"\[\[\s*([A-Za-z][\w-]*)\s*(?:=\s*([^\[\]]*?)\s*)?\]\
 # one token; the tokens always concatenate back to the reply.
 TOKEN_RE = re.compile(r"-?\d+(?:\.\d+)?|\w+|\s+|[^\w\s]")
 INT_RE = re.compile(r"-?\d+")
-JUDGE_TAGS = ("criteria", "question", "context", "reference", "answer", "answer_a",
-              "answer_b")
-SUPPORT_TAGS = ("question", "context", "reference")
+JUDGE_TAGS = ("criteria", "question", "context", "contexts", "reference", "conversation",
+              "tool_calls", "answer", "answer_a", "answer_b")
+SUPPORT_TAGS = ("question", "context", "reference")     # and the chunks of <contexts>
 MALFORMED_SCORE = "score: high (not JSON)"
 MALFORMED_WINNER = "winner: unclear (not JSON)"
+MALFORMED_VERDICTS = "verdicts: unclear (not JSON)"
+# A judge of one yes/no verdict per item (llmeval._judge_prompt, definition
+# "verdicts") is known by this text outside the sections; the built-in
+# metrics by their instruction (also outside the sections, before it).
+VERDICTS_MARK = 'Respond with only a JSON object: {"verdicts": ['
+VERDICT_METRICS = (
+    ("context_precision", re.compile(r"one verdict for each of the \w+ retrieved chunks")),
+    ("context_recall", re.compile(r"Split the reference answer into its statements")),
+    ("conversation_completeness",
+     re.compile(r"List the user's intentions in the conversation")),
+    ("turn_relevancy", re.compile(r"one verdict for each of the \w+ assistant turns with text\b"
+                                  r".*?against the (\d+) messages before it", re.S)),
+)
+CHUNK_RE = re.compile(r"\[(\d+)\] ?(.*)")                    # "[2] chunk text"
+MESSAGE_RE = re.compile(r"\[(\w+) (\d+)( calls)?\] ?(.*)")  # "[assistant 2 calls] name {...}"
+STATEMENT_END_RE = re.compile(r"(?<=[.!?])(?=\s|$)")
+EXTRA_VERDICT = {"item": "an item that was not asked for", "verdict": "yes",
+                 "reason": "an extra verdict ([[judge=extra]])"}
 PROSE_HEAD = "Here is my assessment.\n```json\n"
 PROSE_TAIL = "\n```\nLet me know if you need more detail."
 QUOTE_TAIL = "\n\nMy verdict:\n"
 
 
 class Judge(NamedTuple):
-    kind: str                   # "score" or "pairwise"
+    kind: str                   # "score", "pairwise" or "verdicts"
     sections: dict[str, str]    # tag -> stripped inner text (only the tags present)
-    lo: int                     # score range (score judges; 0 for pairwise)
+    lo: int                     # score range (score judges; 0 for the others)
     hi: int
     repair: bool                # the prompt carries <previous_reply>
     text: str                   # the prompt without its <previous_reply> section
+    metric: str = ""            # verdicts: a VERDICT_METRICS name, "" for another instruction
+    window: int = 0             # verdicts, turn_relevancy: the messages before a turn
+    last: str = ""              # the tag of the last section in the prompt
+
+
+class Message(NamedTuple):
+    role: str                   # lowercase: user, assistant, tool, system, ...
+    calls: bool                 # an "[assistant N calls]" line
+    text: str
 
 
 class Reply(NamedTuple):
@@ -424,8 +451,8 @@ def word_set(text: str) -> set[str]:
 
 
 def detect_judge(prompt: str) -> Judge | None:
-    """Parses a score or pairwise judge prompt; None for anything else."""
-    if "<answer" not in prompt:
+    """Parses a score, pairwise or verdicts judge prompt; None for anything else."""
+    if "<answer" not in prompt and VERDICTS_MARK not in prompt:
         return None
     text, repair = prompt, False
     prev = section_span(prompt, "previous_reply")
@@ -433,22 +460,101 @@ def detect_judge(prompt: str) -> Judge | None:
         text, repair = prompt[:prev[0]] + prompt[prev[1]:], True
     spans = {tag: sp for tag in JUDGE_TAGS if (sp := section_span(text, tag)) is not None}
     sections = {tag: sp[2].strip() for tag, sp in spans.items()}
-    if "answer_a" in sections and "answer_b" in sections:
-        return Judge("pairwise", sections, 0, 0, repair, text)
-    if "answer" not in sections:
-        return None
-    # The range is read outside the sections, so judged text cannot fake it.
-    frame, pos = [], 0
+    last = max(spans, key=lambda tag: spans[tag][0]) if spans else ""
+    # The range and the instruction are read outside the sections, so judged
+    # text cannot fake them.
+    pieces, pos = [], 0
     for start, end, _ in sorted(spans.values()):
         if start >= pos:
-            frame.append(text[pos:start])
+            pieces.append(text[pos:start])
             pos = end
-    frame.append(text[pos:])
-    ranges = RANGE_RE.findall(" ".join(frame))
+    pieces.append(text[pos:])
+    frame = " ".join(pieces)
+    mark = frame.rfind(VERDICTS_MARK)
+    if mark >= 0:
+        instruction = frame[:mark]
+        for metric, rx in VERDICT_METRICS:
+            m = rx.search(instruction)
+            if m is not None:
+                window = int(m.group(1)) if rx.groups else 0
+                return Judge("verdicts", sections, 0, 0, repair, text, metric, window, last)
+        return Judge("verdicts", sections, 0, 0, repair, text, "", 0, last)
+    if "answer_a" in sections and "answer_b" in sections:
+        return Judge("pairwise", sections, 0, 0, repair, text, last=last)
+    if "answer" not in sections:
+        return None
+    ranges = RANGE_RE.findall(frame)
     if not ranges:
         return None
     lo, hi = sorted((int(ranges[-1][0]), int(ranges[-1][1])))
-    return Judge("score", sections, lo, hi, repair, text)
+    return Judge("score", sections, lo, hi, repair, text, last=last)
+
+
+def numbered(text: str, rx: re.Pattern) -> list[tuple[re.Match, str]]:
+    """The entries of a section written one per "[...] text" line at the start
+    of a line (rx): (the header match, the text with its continuation lines).
+    Lines before the first header are left out."""
+    out: list[list] = []
+    for line in text.split("\n"):
+        m = rx.match(line)
+        if m is not None:
+            out.append([m, m.group(m.re.groups)])
+        elif out:
+            out[-1][1] += "\n" + line
+    return [(m, t.strip()) for m, t in out]
+
+
+def chunks_of(j: Judge) -> list[str]:
+    """The retrieved chunks: the "[k] text" entries of <contexts>, else the
+    whole <context> as one chunk (when not empty)."""
+    if "contexts" in j.sections:
+        return [t for _, t in numbered(j.sections["contexts"], CHUNK_RE)]
+    ctx = j.sections.get("context", "")
+    return [ctx] if ctx else []
+
+
+def messages_of(j: Judge) -> list[Message]:
+    """The messages of <conversation>: one per "[role N]" line at the start of a
+    line, with its continuation lines."""
+    return [Message(m.group(1).lower(), m.group(3) is not None, t)
+            for m, t in numbered(j.sections.get("conversation", ""), MESSAGE_RE)]
+
+
+def statements(text: str) -> list[str]:
+    """A text split after each . ! or ? that whitespace or the end follows."""
+    return [s for part in STATEMENT_END_RE.split(text) if (s := part.strip())]
+
+
+def tool_words(text: str) -> set[str]:
+    """The words of a <tool_calls> section: the calls' names and argument
+    values (keys left out); the whole text's words if it is not a JSON array."""
+    try:
+        calls = json.loads(text)
+    except ValueError:
+        return word_set(text)
+    if not isinstance(calls, list):
+        return word_set(text)
+    out: set[str] = set()
+
+    def leaves(v) -> None:
+        if isinstance(v, dict):
+            for x in v.values():
+                leaves(x)
+        elif isinstance(v, list):
+            for x in v:
+                leaves(x)
+        elif isinstance(v, str):
+            out.update(word_set(v))
+        elif v is not None:
+            out.update(word_set(json.dumps(v)))
+
+    for c in calls:
+        if isinstance(c, dict):
+            leaves(c.get("name"))
+            leaves(c.get("arguments"))
+        else:
+            leaves(c)
+    return out
 
 
 def support(answer: str, ref: set[str]) -> tuple[int, int]:
@@ -462,6 +568,9 @@ def support_words(j: Judge) -> set[str]:
     for tag in SUPPORT_TAGS:
         if tag in j.sections:
             out |= word_set(j.sections[tag])
+    if "contexts" in j.sections:
+        for chunk in chunks_of(j):
+            out |= word_set(chunk)
     return out
 
 
@@ -494,16 +603,90 @@ def default_dist(stated: str, lo: int) -> list[tuple[str, float]]:
     return [(stated, 1.0)]
 
 
+def mode_on(modes: set[str], name: str, repair: bool) -> bool:
+    """[[judge=NAME]], or [[judge=NAME-once]] on a first request (not a repair)."""
+    return name in modes or (name + "-once" in modes and not repair)
+
+
+def render_form(body: str, at: int | None, modes: set[str], repair: bool,
+                malformed: str) -> Reply:
+    """A JSON reply in the requested form (at: the score's offset in body)."""
+    if mode_on(modes, "malformed", repair):
+        return Reply(malformed)
+    if "prose" in modes:
+        return Reply(PROSE_HEAD + body + PROSE_TAIL, None if at is None else len(PROSE_HEAD) + at)
+    return Reply(body, at)
+
+
 def render_verdict(head: str, value: str, reason: str, modes: set[str], repair: bool,
                    malformed: str) -> Reply:
     """The JSON verdict '{"<head>": <value>, "reason": ...}' in the requested form."""
-    if "malformed" in modes or ("malformed-once" in modes and not repair):
-        return Reply(malformed)
     prefix = '{"' + head + '": '
     body = prefix + value + ', "reason": ' + json.dumps(reason) + "}"
-    if "prose" in modes:
-        return Reply(PROSE_HEAD + body + PROSE_TAIL, len(PROSE_HEAD) + len(prefix))
-    return Reply(body, len(prefix))
+    return render_form(body, len(prefix), modes, repair, malformed)
+
+
+def cut_item(text: str) -> str:
+    """An item as a verdict names it: whitespace runs made one space, 60 characters."""
+    return " ".join(text.split())[:60].rstrip()
+
+
+def rule_verdicts(j: Judge) -> list[tuple[str, bool, str]]:
+    """(item text, yes, reason) per item, by the rules of j.metric (README:
+    "Verdict judges")."""
+    out = []
+    if j.metric == "context_precision":
+        ref = word_set(j.sections.get("reference", ""))
+        for chunk in chunks_of(j):
+            n = len(ref & word_set(chunk))
+            out.append((chunk, 2 * n >= len(ref),
+                        f"{n} of {len(ref)} reference words are in the chunk"))
+    elif j.metric == "context_recall":
+        known: set[str] = set()
+        for chunk in chunks_of(j):
+            known |= word_set(chunk)
+        for st in statements(j.sections.get("reference", "")):
+            w = word_set(st)
+            n = len(w & known)
+            out.append((st, 2 * n >= len(w), f"{n} of {len(w)} statement words are in the chunks"))
+    elif j.metric == "conversation_completeness":
+        msgs = messages_of(j)
+        for i, m in enumerate(msgs):
+            if m.role != "user":
+                continue
+            reply = None
+            for x in msgs[i + 1:]:
+                if x.role == "user":
+                    break
+                if x.role == "assistant" and not x.calls:
+                    reply = x
+                    break
+            u = word_set(m.text)
+            if reply is None:
+                out.append((m.text, False, "no assistant reply follows the request"))
+            else:
+                n = len(u & word_set(reply.text))
+                out.append((m.text, n > 0, f"{n} of {len(u)} request words are in the reply"))
+    elif j.metric == "turn_relevancy":
+        msgs = messages_of(j)
+        for i, m in enumerate(msgs):
+            if m.role != "assistant" or m.calls:
+                continue
+            before = msgs[max(0, i - j.window):i]
+            known = set()
+            for x in before:
+                known |= word_set(x.text)
+            t = word_set(m.text)
+            n = len(t & known)
+            out.append((m.text, n > 0,
+                        f"{n} of {len(t)} turn words are in the {len(before)} messages before it"))
+    else:
+        for line in j.sections.get(j.last, "").split("\n"):
+            if line.strip():
+                out.append((line.strip(), True, "no rule for this instruction: yes"))
+    return out
+
+
 
 
 def logprobs_content(text: str, score_at: int | None, dist, k: int) -> list[dict]:
@@ -2327,6 +2510,8 @@ class MockLLM(BatchAPIs):
         self.stats.judge[j.kind] += 1
         if j.repair:
             self.stats.judge["repair"] += 1
+        if j.kind == "verdicts":
+            return self.verdicts_verdict(j)
         return self.score_verdict(j) if j.kind == "score" else self.pairwise_verdict(j)
 
     def tool_turn(self, api: str, tr: ToolReq | None, results: list | None,
@@ -2377,7 +2562,12 @@ class MockLLM(BatchAPIs):
 
     def score_verdict(self, j: Judge) -> Reply:
         answer = j.sections["answer"]
-        n, d = support(answer, support_words(j))
+        words = word_set(answer)
+        if "tool_calls" in j.sections:
+            # task_completion: the calls are part of what is judged.
+            words |= tool_words(j.sections["tool_calls"])
+            answer += "\n" + j.sections["tool_calls"]
+        n, d = len(words & support_words(j)), len(words)
         reason = f"{n} of {d} answer words are supported"
         dirs = directives(answer)
         modes = {v.lower() for k, v in dirs if k == "judge"}
@@ -2397,6 +2587,38 @@ class MockLLM(BatchAPIs):
         if rep.score_at is None:
             return rep
         return rep._replace(dist=dist or default_dist(stated, j.lo))
+
+    def verdicts_verdict(self, j: Judge) -> Reply:
+        judged = [(tag, text) for tag, text in j.sections.items() if tag != "criteria"]
+        modes = {v.lower() for _, text in judged for k, v in directives(text) if k == "judge"}
+        flaky = None
+        if "flaky" in modes:
+            key = "verdicts\0" + "\0".join(f"{tag}\0{text}" for tag, text in judged)
+            flaky = self.flaky_step(key) % 2 == 0
+        parts = []
+        for item, yes, reason in rule_verdicts(j):
+            forced = [v for k, v in directives(item) if k == "verdict" and v]
+            if forced:
+                v = forced[-1]
+                value = json.dumps(v.lower() if v.lower() in ("yes", "no") else v)
+            else:
+                value = json.dumps("yes" if (yes if flaky is None else flaky) else "no")
+            parts.append('{"item": ' + json.dumps(cut_item(item)) + ', "verdict": ' + value
+                         + ', "reason": ' + json.dumps(reason) + "}")
+        if mode_on(modes, "short", j.repair) and parts:
+            parts.pop()
+        if mode_on(modes, "extra", j.repair):
+            parts.append(json.dumps(EXTRA_VERDICT))
+        body = '{"verdicts": [' + ", ".join(parts) + "]}"
+        rep = render_form(body, None, modes, j.repair, MALFORMED_VERDICTS)
+        if "quote" in modes:
+            tags = sorted((tag for tag, text in judged
+                           if any(k == "judge" and v.lower() == "quote"
+                                  for k, v in directives(text))),
+                          key=lambda tag: section_span(j.text, tag)[0])
+            quotes = [f"The {tag} section says:\n" + quoted(j.text, tag) for tag in tags]
+            rep = with_quote(rep, "\n\n".join(quotes))
+        return rep
 
     def pairwise_verdict(self, j: Judge) -> Reply:
         a, b = j.sections["answer_a"], j.sections["answer_b"]
