@@ -57,6 +57,8 @@ $(BUILD_DIR)/asan/Makefile:
 unit: $(BUILD_DIR)/release/Makefile
 	cmake --build $(BUILD_DIR)/release -j2
 	cd $(BUILD_DIR)/release && ctest --output-on-failure -j2
+	# (the conversation histories we build, posted to the mock, which checks them as the APIs do)
+	python3 test/mock_llm/history_check.py $(BUILD_DIR)/release/llmeval_unit_tests
 
 unit-asan: $(BUILD_DIR)/asan/Makefile
 	cmake --build $(BUILD_DIR)/asan -j2

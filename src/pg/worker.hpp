@@ -167,6 +167,10 @@ struct Task {
   std::string metric;
   judge::Scale scale;
   bool pairwise = false;
+  // a judge of verdicts (definition "verdicts"): how its score is made, and
+  // how many verdicts it must give (-1: as many as it finds)
+  std::optional<judge::VerdictRule> verdict_rule;
+  int verdict_count = -1;
   provider::ChatRequest chat;  // kept to build the repair request and the trace
   std::string base_url;
   std::string first_reply;     // set once the repair call is sent

@@ -53,9 +53,10 @@ std::optional<Completion> Worker::JudgeReply(Task& task, std::string output, std
                                      double latency_ms, std::optional<int64_t> in_tokens,
                                      std::optional<int64_t> out_tokens, TokenParts parts, bool cached) {
   Verdict v;
-  v.judgement = task.pairwise ? judge::ParsePairwiseReply(output)
-                              : judge::ParseScoreReply(output, task.scale);
-  if (v.judgement.error.empty() && !task.pairwise && !body.empty())
+  v.judgement = task.pairwise       ? judge::ParsePairwiseReply(output)
+                : task.verdict_rule ? judge::ParseVerdictsReply(output, *task.verdict_rule, task.verdict_count)
+                                    : judge::ParseScoreReply(output, task.scale);
+  if (v.judgement.error.empty() && !task.pairwise && !task.verdict_rule && !body.empty())
     v.judgement.weighted_score = judge::WeightedScore(body, output, task.scale);
   if (!v.judgement.error.empty() && task.first_reply.empty()) {
     task.first_reply = output;

@@ -144,7 +144,7 @@ void Worker::BuildRequests(const std::vector<int64_t>& ids, std::vector<Task>& c
         " provider_kind, base_url, api_key, api_key_env, api_model, params, template, system,"
         " input, expected, metrics, use_cache, requests_per_minute, tokens_per_minute,"
         " task_kind, metric, scale_min, scale_max, pairwise, api_options, max_attempts,"
-        " expected_tool_calls"
+        " expected_tool_calls, messages, verdicts, verdict_count"
         " FROM llmeval._task_requests($1)",
         {INT8ARRAYOID});
     const uint64_t n = requests.Execute({spi::Int64ArrayDatum(ids)});
@@ -195,6 +195,27 @@ int Worker::Answer(std::vector<Task>& claimed, std::vector<std::optional<CachedR
   return static_cast<int>(claimed.size());
 }
 
+namespace {
+
+// A conversation's messages to send (llmeval._task_requests): a last user
+// message of text alone goes as the prompt, the others as the history; a
+// conversation ending with tool results is all history, answered as it is.
+void SetConversation(provider::ChatRequest& chat, nlohmann::json messages) {
+  if (!messages.is_array()) throw std::invalid_argument("a conversation's messages are not a list");
+  if (!messages.empty()) {
+    const nlohmann::json& last = messages.back();
+    if (last.is_object() && last.value("role", "") == "user" && last.size() == 2 &&
+        last.contains("content") && last.at("content").is_string() &&
+        !last.at("content").get_ref<const std::string&>().empty()) {
+      chat.prompt = last.at("content").get<std::string>();
+      messages.erase(messages.size() - 1);
+    }
+  }
+  chat.history = std::move(messages);
+}
+
+}  // namespace
+
 Task Worker::ReadClaim(uint64_t r) {
   Task t;
   // columns of llmeval._task_requests
@@ -234,6 +255,11 @@ Task Worker::ReadClaim(uint64_t r) {
                                       : std::min(static_cast<int>(spi::Int64(r, 28)),
                                                  llmeval::pg::setting_max_attempts);
   if (!spi::IsNull(r, 29)) t.expected_tool_calls = spi::JsonText(r, 29);
+  const std::string messages = spi::IsNull(r, 30) ? std::string() : spi::JsonText(r, 30);
+  if (!spi::IsNull(r, 31)) {
+    t.verdict_rule = spi::Text(r, 31) == "ranked" ? judge::VerdictRule::kRanked : judge::VerdictRule::kShare;
+    if (!spi::IsNull(r, 32)) t.verdict_count = static_cast<int>(spi::Int64(r, 32));
+  }
   // Checked again here (not only at create_provider): the settings may have
   // narrowed since, and a row may have been written before they existed.
   t.problem = llmeval::pg::ResolveApiKey(has_secret, spi::Text(r, 10), key_env, base_url, t.api_key);
@@ -248,7 +274,11 @@ Task Worker::ReadClaim(uint64_t r) {
     }
     provider::ChatRequest chat;
     chat.model = api_model;
-    chat.prompt = core::prompt::RenderTemplate(tmpl, input_json);
+    if (messages.empty()) {
+      chat.prompt = core::prompt::RenderTemplate(tmpl, input_json);
+    } else {
+      SetConversation(chat, nlohmann::json::parse(messages));
+    }
     if (!system.empty()) chat.system = core::prompt::RenderTemplate(system, input_json);
     chat.params = nlohmann::json::parse(params);
     provider::ApplyApiOptions(chat, nlohmann::json::parse(api_options));
@@ -256,7 +286,8 @@ Task Worker::ReadClaim(uint64_t r) {
     t.request = provider::BuildChatRequest(t.kind, base_url, t.api_key, chat);
     // About four bytes a token, for the token rate limit until usage is known.
     const auto max_tokens = chat.params.find("max_tokens");
-    t.estimated_tokens = static_cast<int64_t>((chat.prompt.size() + chat.system.size()) / 4) +
+    t.estimated_tokens = static_cast<int64_t>((chat.prompt.size() + chat.system.size() +
+                                               (messages.empty() ? 0 : messages.size())) / 4) +
                          (max_tokens != chat.params.end() && max_tokens->is_number_integer()
                               ? max_tokens->get<int64_t>()
                               : 256);

@@ -27,6 +27,7 @@ void Worker::Trace(const std::vector<Completion>& completions, const std::vector
     } else {
       run.inputs = {{"prompt", t.chat.prompt}, {"params", t.chat.params}};
       if (!t.chat.system.empty()) run.inputs["system"] = t.chat.system;
+      if (!t.chat.history.empty()) run.inputs["history"] = t.chat.history;
     }
     run.metadata = {{"job_id", t.job_id}, {"task_id", t.id}, {"correlation_id", t.correlation_id},
                     {"model", t.model}, {"attempt", t.attempt}, {"kind", KindName(t.task_kind)}};

@@ -150,6 +150,15 @@ CREATE TABLE llmeval.test_cases (
   -- the tool calls expected of the model ({"name", "arguments"} or any shape
   -- the tool-call metrics read), for tool_call_f1 and tool_call_accuracy
   expected_tool_calls jsonb CHECK (jsonb_typeof(expected_tool_calls) = 'array'),
+  -- a conversation: its messages ({"role": "user" | "assistant" | "tool",
+  -- "content", "tool_calls", "tool_call_id", and on user turns "expected"
+  -- and "expected_tool_calls"), sent instead of the prompt template
+  -- (llmeval._conversation_check says what is allowed)
+  messages           jsonb CHECK (jsonb_typeof(messages) = 'array'),
+  -- retrieval: the ranked chunks retrieved (strings, or {"id", "text"}),
+  -- and which are relevant (ids, or {"id": grade} for graded relevance)
+  contexts           jsonb CHECK (jsonb_typeof(contexts) = 'array'),
+  relevant_ids       jsonb CHECK (jsonb_typeof(relevant_ids) IN ('array', 'object')),
   UNIQUE (dataset_version_id, position),
   FOREIGN KEY (dataset_version_id, tenant) REFERENCES llmeval.dataset_versions (id, tenant)
     ON DELETE CASCADE
@@ -239,7 +248,12 @@ CREATE TABLE llmeval.tasks (
   test_case_id    bigint NOT NULL REFERENCES llmeval.test_cases ON DELETE RESTRICT,
   model_id        int NOT NULL REFERENCES llmeval.models ON DELETE RESTRICT,
   tenant          text NOT NULL DEFAULT llmeval.current_tenant(),
-  kind            text NOT NULL DEFAULT 'generate' CHECK (kind IN ('generate', 'judge', 'embed')),
+  kind            text NOT NULL DEFAULT 'generate' CHECK (kind IN ('generate', 'judge', 'embed', 'turn')),
+  -- a conversation replayed (job option "conversation": "replay"): the
+  -- user turn answered, 1 for the first. Its turns before the last are
+  -- tasks of kind turn, the last is the generation; each is queued when
+  -- the one before it completes (llmeval._queue_next_turns).
+  turn            int CHECK (turn > 0),
   -- judge and embed tasks: the generation judged (for a pairwise judgement,
   -- the first model's) and the metric; other_task_id is the second model's
   -- generation of a pairwise judgement, swapped says it is shown first
@@ -261,7 +275,8 @@ CREATE TABLE llmeval.tasks (
   batch_id        bigint,
   created_at      timestamptz NOT NULL DEFAULT now(),
   updated_at      timestamptz NOT NULL DEFAULT now(),
-  CHECK ((kind = 'generate') = (target_task_id IS NULL AND metric IS NULL)),
+  CHECK ((kind IN ('generate', 'turn')) = (target_task_id IS NULL AND metric IS NULL)),
+  CHECK (kind <> 'turn' OR turn IS NOT NULL),
   CHECK ((status = 'running') = (claim_token IS NOT NULL AND lease_expires_at IS NOT NULL))
 ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02,
         autovacuum_analyze_scale_factor = 0.02);
@@ -277,7 +292,9 @@ CREATE INDEX tasks_leases ON llmeval.tasks (lease_expires_at) WHERE status = 'ru
 CREATE UNIQUE INDEX tasks_generation_key ON llmeval.tasks (job_id, test_case_id, model_id)
   WHERE kind = 'generate';
 CREATE UNIQUE INDEX tasks_judgement_key ON llmeval.tasks (target_task_id, metric, sample, swapped)
-  WHERE kind <> 'generate';
+  WHERE kind IN ('judge', 'embed');
+CREATE UNIQUE INDEX tasks_turn_key ON llmeval.tasks (job_id, test_case_id, model_id, turn)
+  WHERE kind = 'turn';
 CREATE INDEX ON llmeval.tasks (job_id);
 CREATE INDEX ON llmeval.tasks (other_task_id) WHERE other_task_id IS NOT NULL;
 CREATE INDEX ON llmeval.tasks (test_case_id);

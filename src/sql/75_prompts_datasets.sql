@@ -73,18 +73,25 @@ BEGIN
         WHEN jsonb_typeof(e -> 'metadata') NOT IN ('object', 'null') THEN '"metadata" is not an object'
         WHEN jsonb_typeof(e -> 'expected_tool_calls') NOT IN ('array', 'null')
           THEN '"expected_tool_calls" is not an array of calls'
+        WHEN coalesce(e -> 'messages', 'null') <> 'null'
+             AND llmeval._conversation_problem(e -> 'messages') IS NOT NULL
+          THEN '"messages" must be a conversation: ' || llmeval._conversation_problem(e -> 'messages')
+        WHEN llmeval._retrieval_problem(nullif(e -> 'contexts', 'null'), nullif(e -> 'relevant_ids', 'null')) IS NOT NULL
+          THEN llmeval._retrieval_problem(nullif(e -> 'contexts', 'null'), nullif(e -> 'relevant_ids', 'null'))
         -- Prompts are rendered and sent as JSON numbers a double can hold.
         WHEN jsonb_path_exists(e -> 'input', 'strict $.** ? (@.type() == "number" && @.abs() > 1.7976931348623157e308)')
           THEN '"input" holds a number beyond the range of a double (quote it as a string)'
         ELSE (SELECT format('unknown key "%s"', k) FROM jsonb_object_keys(e) k
-              WHERE k NOT IN ('input', 'expected', 'context', 'metadata', 'expected_tool_calls') LIMIT 1)
+              WHERE k NOT IN ('input', 'expected', 'context', 'metadata', 'expected_tool_calls',
+                              'messages', 'contexts', 'relevant_ids') LIMIT 1)
       END AS problem
     FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord)) checked
   WHERE problem IS NOT NULL ORDER BY ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'invalid test case % in dataset "%": %', bad.ord, name, bad.problem
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Test cases have the keys input (object), expected, context (strings), metadata (object) and expected_tool_calls (array).';
+            HINT = 'Test cases have the keys input (object), expected, context (strings), metadata (object), '
+                   'expected_tool_calls, messages, contexts (arrays) and relevant_ids (array or object).';
   END IF;
 
   INSERT INTO llmeval.datasets AS d (tenant, name) VALUES (tenant, _store_dataset.name)
@@ -96,9 +103,10 @@ BEGIN
   VALUES (found_dataset, tenant, new_version, source, jsonb_array_length(data), columns)
   RETURNING v.id INTO version_id;
   INSERT INTO llmeval.test_cases (dataset_version_id, tenant, position, input, expected, context, metadata,
-                                  expected_tool_calls)
+                                  expected_tool_calls, messages, contexts, relevant_ids)
   SELECT version_id, tenant, ord, coalesce(nullif(e -> 'input', 'null'), '{}'), e ->> 'expected',
-         e ->> 'context', nullif(e -> 'metadata', 'null'), nullif(e -> 'expected_tool_calls', 'null')
+         e ->> 'context', nullif(e -> 'metadata', 'null'), nullif(e -> 'expected_tool_calls', 'null'),
+         nullif(e -> 'messages', 'null'), nullif(e -> 'contexts', 'null'), nullif(e -> 'relevant_ids', 'null')
   FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord);
   RETURN version_id;
 END $$;
@@ -175,6 +183,10 @@ BEGIN
            || CASE WHEN tc.metadata IS NULL THEN '{}' ELSE jsonb_build_object('metadata', tc.metadata) END
            || CASE WHEN tc.expected_tool_calls IS NULL THEN '{}'
                    ELSE jsonb_build_object('expected_tool_calls', tc.expected_tool_calls) END
+           || CASE WHEN tc.messages IS NULL THEN '{}' ELSE jsonb_build_object('messages', tc.messages) END
+           || CASE WHEN tc.contexts IS NULL THEN '{}' ELSE jsonb_build_object('contexts', tc.contexts) END
+           || CASE WHEN tc.relevant_ids IS NULL THEN '{}'
+                   ELSE jsonb_build_object('relevant_ids', tc.relevant_ids) END
            ORDER BY tc.position), '[]')
   INTO cases
   FROM llmeval.test_cases tc WHERE tc.dataset_version_id = v.id;

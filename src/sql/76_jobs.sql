@@ -26,11 +26,31 @@ CREATE VIEW llmeval.scores WITH (security_invoker = true) AS
 SELECT t.job_id, t.test_case_id, m.name AS model, s.metric, s.value, s.detail,
        s.task_id, s.created_at
 FROM llmeval.task_scores s
-JOIN llmeval.tasks t ON t.id = s.task_id
+JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
 JOIN llmeval.models m ON m.id = t.model_id;
 COMMENT ON VIEW llmeval.scores IS 'one row per job, test case, model and metric';
 
-GRANT SELECT ON llmeval.results, llmeval.scores TO llmeval_user;
+-- Conversations turn by turn: each user turn of a test case with messages,
+-- the model's answer (a replayed conversation answers every turn; a final
+-- turn run, the last only), what the turn expected, and its scores.
+CREATE VIEW llmeval.conversation_turns WITH (security_invoker = true) AS
+SELECT t.job_id, t.test_case_id, tc.position, m.name AS model, coalesce(t.turn, u.turn) AS turn,
+       u.content AS user_message, r.output, r.tool_calls, u.expected, u.expected_tool_calls,
+       t.status, coalesce(r.error, t.last_error) AS error,
+       (SELECT jsonb_object_agg(s.metric, s.value) FROM llmeval.task_scores s WHERE s.task_id = t.id) AS scores,
+       r.latency_ms, r.cost, t.id AS task_id
+FROM llmeval.tasks t
+JOIN llmeval.test_cases tc ON tc.id = t.test_case_id AND tc.messages IS NOT NULL
+JOIN llmeval.models m ON m.id = t.model_id
+CROSS JOIN LATERAL (SELECT x.* FROM llmeval._conversation_turns(tc.messages, tc.expected, tc.expected_tool_calls) x
+                    WHERE x.turn <= coalesce(t.turn, 2147483647)
+                    ORDER BY x.turn DESC LIMIT 1) u
+LEFT JOIN llmeval.responses r ON r.task_id = t.id
+WHERE t.kind IN ('generate', 'turn');
+COMMENT ON VIEW llmeval.conversation_turns IS
+  'per conversation test case, model and user turn answered: the user message, the model''s answer and tool calls, what the turn expected, and its scores';
+
+GRANT SELECT ON llmeval.results, llmeval.scores, llmeval.conversation_turns TO llmeval_user;
 
 -- The job options submit_job accepts.
 CREATE FUNCTION llmeval._job_option_names() RETURNS text[]
@@ -38,7 +58,7 @@ LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['prompt_version', 'dataset_version', 'judge_model', 'params', 'temperature',
                    'max_tokens', 'top_p', 'stop', 'seed', 'cache', 'max_attempts', 'samples',
                    'embedding_model', 'judge_params', 'judge_logprobs', 'priority', 'max_cost_usd',
-                   'execution'] $$;
+                   'execution', 'conversation', 'turn_window'] $$;
 
 -- The rule a job option or request parameter breaks, if any (NULL: fine).
 -- Request parameters reach a provider's request body (a prompt version's
@@ -107,6 +127,12 @@ AS $$
       THEN 'an integer from -1000 to 1000'
     WHEN k = 'execution' AND NOT (v IN ('"sync"', '"batch"'))
       THEN '"sync" (calls one by one, the default) or "batch" (the providers'' batch APIs, at their batch price)'
+    WHEN k = 'conversation' AND NOT (v IN ('"final_turn"', '"replay"'))
+      THEN '"final_turn" (the model answers the last user turn given the scripted history, the default) '
+           'or "replay" (each user turn sent with the model''s own earlier answers)'
+    WHEN k = 'turn_window'
+         AND NOT (jsonb_typeof(v) = 'number' AND v::text ~ '^[0-9]+$' AND v::text::numeric BETWEEN 1 AND 50)
+      THEN 'an integer from 1 to 50 (the turns before an assistant turn that turn_relevancy reads)'
   END
 $$;
 
@@ -296,6 +322,13 @@ BEGIN
                               'the model''s provider is of kind %s.', missing.kind),
               HINT = 'Run the job with "execution": "sync", or choose models of OpenAI or Anthropic providers.';
     END IF;
+    IF options @> '{"conversation": "replay"}' THEN
+      RAISE EXCEPTION 'job options "conversation": "replay" and "execution": "batch" cannot be combined'
+        USING ERRCODE = 'feature_not_supported',
+              DETAIL = 'Each turn of a replayed conversation waits for the answer to the turn before it; '
+                       'a provider batch can take up to a day to answer.',
+              HINT = 'Replay conversations with "execution": "sync", or batch them as "conversation": "final_turn".';
+    END IF;
     IF options ? 'max_cost_usd' THEN
       RAISE EXCEPTION 'job options "max_cost_usd" and "execution": "batch" cannot be combined'
         USING ERRCODE = 'feature_not_supported',
@@ -313,7 +346,7 @@ BEGIN
   -- Every test case must fill every placeholder of the prompt.
   SELECT tc.position, f INTO missing
   FROM llmeval.test_cases tc, unnest(prompt_version.fields) f
-  WHERE tc.dataset_version_id = dataset_version.id
+  WHERE tc.dataset_version_id = dataset_version.id AND tc.messages IS NULL
     AND coalesce(tc.input -> f, 'null') = 'null'
   ORDER BY tc.position LIMIT 1;
   IF FOUND THEN
@@ -366,10 +399,17 @@ BEGIN
                             'dataset', dataset, 'dataset_version', dataset_version.version,
                             'models', models, 'metrics', metrics)
   FROM llmeval.jobs j WHERE j.id = new_job;
-  -- One task per test case and model, in file order then model order.
-  INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant)
-  SELECT new_job, tc.id, m.id, tenant
+  -- One task per test case and model, in file order then model order; a
+  -- replayed conversation starts at its first turn (the generation is its
+  -- last).
+  INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, turn)
+  SELECT new_job, tc.id, m.id, tenant,
+         CASE WHEN rp.turns > 1 THEN 'turn' ELSE 'generate' END,
+         CASE WHEN rp.turns IS NOT NULL THEN 1 END
   FROM llmeval.test_cases tc
+  CROSS JOIN LATERAL (SELECT CASE WHEN tc.messages IS NOT NULL AND options @> '{"conversation": "replay"}'
+                                  THEN (SELECT count(*)::int FROM jsonb_array_elements(tc.messages) x
+                                        WHERE x ->> 'role' = 'user') END AS turns) rp
   CROSS JOIN unnest(model_ids) WITH ORDINALITY AS m(id, ord)
   WHERE tc.dataset_version_id = dataset_version.id
   ORDER BY tc.position, m.ord;

@@ -44,7 +44,63 @@ INSERT INTO llmeval.metrics (tenant, name, kind, description, definition) VALUES
    'answer when one is given, and with the context when one is given), more complete, more '
    'relevant and clearer. Length alone is no merit.')),
   (NULL, 'semantic_similarity', 'embedding',
-   'cosine similarity of the embeddings of the output and the expected answer (-1 to 1)', '{}');
+   'cosine similarity of the embeddings of the output and the expected answer (-1 to 1)', '{}'),
+  (NULL, 'task_completion', 'judge',
+   'LLM judge, 0-1: the assistant accomplished the task asked, judged from its tool calls and final answer',
+   jsonb_build_object('min', 1, 'max', 5, 'uses', ARRAY['question', 'tool_calls', 'answer'], 'criteria',
+   'Task completion: did the assistant accomplish the task the user asked for, through the tool calls it '
+   'made (their names and arguments) and its final answer? 5: the task is fully done: the right tools '
+   'were called with the right arguments and the answer gives the user what they asked for. 3: partly '
+   'done: a needed call is missing or has wrong arguments, or the answer leaves part of the request '
+   'open. 1: not done: no useful call and no useful answer, or the wrong task was done. When the task '
+   'needs no tool, judge the answer alone.')),
+  -- Judges that give one verdict per item (the score is computed from the
+  -- verdicts, src/core/judge/verdicts.hpp): "share" is the share of yes,
+  -- "ranked" is sum_k (precision@k * v_k) / sum_k v_k over ranked items.
+  -- count: how many verdicts are asked for, when fixed (the retrieved
+  -- chunks, the assistant turns); otherwise the judge lists the items.
+  (NULL, 'context_precision', 'judge',
+   'LLM judge, 0-1: the retrieved chunks useful for the reference answer are ranked first (Ragas'' context precision)',
+   jsonb_build_object('min', 0, 'max', 1, 'verdicts', 'ranked', 'count', 'contexts',
+                      'uses', ARRAY['question', 'contexts', 'reference'],
+                      'requires', ARRAY['contexts', 'expected'], 'criteria',
+   'Context precision: is each retrieved chunk useful for arriving at the reference answer to the '
+   'question? A chunk is useful when it states information the reference answer relies on; a chunk '
+   'on the same topic that does not help reach the answer is not useful.',
+   'instruction',
+   'Give one verdict for each of the {count} retrieved chunks, in their order: "yes" if the chunk is '
+   'useful for arriving at the reference answer, else "no".')),
+  (NULL, 'context_recall', 'judge',
+   'LLM judge, 0-1: share of the reference answer''s statements the retrieved chunks support',
+   jsonb_build_object('min', 0, 'max', 1, 'verdicts', 'share', 'uses', ARRAY['question', 'contexts', 'reference'],
+                      'requires', ARRAY['contexts', 'expected'], 'criteria',
+   'Context recall: can each statement of the reference answer be attributed to the retrieved chunks? '
+   'A statement is supported when the chunks state it or it follows directly from them; your own '
+   'knowledge does not count.',
+   'instruction',
+   'Split the reference answer into its statements, each a single fact, and give one verdict for each '
+   'statement, in order: "yes" if the retrieved chunks support it, else "no".')),
+  (NULL, 'conversation_completeness', 'judge',
+   'LLM judge, 0-1: share of the user''s intentions in a conversation that the assistant satisfied',
+   jsonb_build_object('min', 0, 'max', 1, 'verdicts', 'share', 'scope', 'conversation',
+                      'uses', ARRAY['conversation'], 'requires', ARRAY['messages'], 'criteria',
+   'Conversation completeness: over the whole conversation, did the assistant satisfy what the user '
+   'wanted? An intention is something the user asked for or wanted done; it is satisfied when the '
+   'assistant did it or answered it by the end of the conversation.',
+   'instruction',
+   'List the user''s intentions in the conversation, one for each distinct thing the user asked for, '
+   'and give one verdict for each intention, in order: "yes" if the assistant satisfied it, else "no".')),
+  (NULL, 'turn_relevancy', 'judge',
+   'LLM judge, 0-1: share of the assistant''s turns relevant to the conversation before them (job option turn_window)',
+   jsonb_build_object('min', 0, 'max', 1, 'verdicts', 'share', 'count', 'assistant_turns',
+                      'scope', 'conversation', 'uses', ARRAY['conversation'], 'requires', ARRAY['messages'],
+                      'criteria',
+   'Turn relevancy: is each assistant turn relevant to the conversation at that point? A turn is '
+   'relevant when it responds to what the user said last, in the light of the turns just before it; '
+   'a turn that ignores the user, changes the subject or repeats itself for no reason is not.',
+   'instruction',
+   'Give one verdict for each of the {count} assistant turns with text ([assistant N] lines), in order, '
+   'judging each against the {window} messages before it: "yes" if it is relevant, else "no".'));
 
 -- One row per judge or embed task that got an answer: the parsed reply.
 CREATE TABLE llmeval.judgements (
@@ -106,7 +162,7 @@ JOIN llmeval.models gm ON gm.id = g.model_id
 JOIN llmeval.models jm ON jm.id = t.model_id
 LEFT JOIN llmeval.judgements j ON j.task_id = t.id
 LEFT JOIN llmeval.responses r ON r.task_id = t.id
-WHERE t.kind <> 'generate';
+WHERE t.kind IN ('judge', 'embed');
 COMMENT ON VIEW llmeval.judge_calls IS
   'each judge and embedding call: the output judged, the judge''s reply, parsed score and reason, cost';
 GRANT SELECT ON llmeval.judge_calls TO llmeval_user;
@@ -205,7 +261,7 @@ CREATE FUNCTION llmeval._prompt_text(body text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT regexp_replace(body,
-           '<(\s*/?\s*(?:criteria|question|context|reference|answer_a|answer_b|answer|previous_reply)(?![[:alnum:]_-]))',
+           '<(\s*/?\s*(?:criteria|question|contexts|context|reference|conversation|tool_calls|answer_a|answer_b|answer|previous_reply)(?![[:alnum:]_-]))',
            '&lt;\1', 'gi')
 $$;
 
@@ -218,20 +274,46 @@ AS $$
 $$;
 
 -- The user message of a score judge (documented in README.md: Judge metrics).
+-- extra: the other parts a judge may read, as texts: tool_calls (the
+-- model's calls), contexts (llmeval._contexts_text), conversation
+-- (llmeval._transcript), turn_window and count (numbers: the messages
+-- before an assistant turn that turn_relevancy reads, and the verdicts
+-- asked for when fixed). A judge of verdicts (definition "verdicts") is
+-- asked for one yes/no verdict per item.
 CREATE FUNCTION llmeval._judge_prompt(definition jsonb, question text, context text,
-                                      reference text, answer text)
+                                      reference text, answer text, extra jsonb DEFAULT NULL)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s<answer>\n%s\n</answer>\n\n'
-                || 'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
-                'with only a JSON object: {"score": <integer from %s to %s>, "reason": "<one or two sentences>"}',
-                llmeval._prompt_text(definition ->> 'criteria'),
-                llmeval._prompt_section('question', question, definition -> 'uses'),
-                llmeval._prompt_section('context', context, definition -> 'uses'),
-                llmeval._prompt_section('reference', reference, definition -> 'uses'),
-                llmeval._prompt_text(answer), definition ->> 'min', definition ->> 'max',
-                definition ->> 'min', definition ->> 'max')
+  SELECT CASE WHEN definition ? 'verdicts' THEN
+    format(E'Judge each item below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s%s'
+           || E'%s\nRespond with only a JSON object: {"verdicts": [{"item": "<the item, briefly>", '
+           || '"verdict": "yes" or "no", "reason": "<one sentence>"}]}',
+           llmeval._prompt_text(definition ->> 'criteria'),
+           llmeval._prompt_section('question', question, definition -> 'uses'),
+           llmeval._prompt_section('context', context, definition -> 'uses'),
+           llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses'),
+           llmeval._prompt_section('reference', reference, definition -> 'uses'),
+           llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses'),
+           llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses'),
+           llmeval._prompt_section('answer', answer, definition -> 'uses'),
+           replace(replace(llmeval._prompt_text(definition ->> 'instruction'), '{count}',
+                           coalesce(extra ->> 'count', 'all')),
+                   '{window}', coalesce(extra ->> 'turn_window', '3')))
+  ELSE
+    format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s<answer>\n%s\n</answer>\n\n'
+           || 'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
+           'with only a JSON object: {"score": <integer from %s to %s>, "reason": "<one or two sentences>"}',
+           llmeval._prompt_text(definition ->> 'criteria'),
+           llmeval._prompt_section('question', question, definition -> 'uses'),
+           llmeval._prompt_section('context', context, definition -> 'uses'),
+           llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses'),
+           llmeval._prompt_section('reference', reference, definition -> 'uses'),
+           llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses'),
+           llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses'),
+           llmeval._prompt_text(answer), definition ->> 'min', definition ->> 'max',
+           definition ->> 'min', definition ->> 'max')
+  END
 $$;
 
 -- The user message of a pairwise judge.
@@ -283,25 +365,37 @@ DECLARE
 BEGIN
   WITH gen AS (
     SELECT t.*, j AS job FROM llmeval.tasks t JOIN llmeval.jobs j ON j.id = t.job_id
-    WHERE t.id = ANY (task_ids) AND t.kind = 'generate'
+    WHERE t.id = ANY (task_ids) AND t.kind IN ('generate', 'turn')
   ), wanted AS (
+    -- (a judge of a whole conversation judges its last turn, the generation)
     SELECT g.id AS target, g.job_id, g.test_case_id, g.tenant, jm.name AS metric, jm.kind,
-           jm.definition, (g.job).options AS options, tc.context, tc.expected
+           jm.definition, (g.job).options AS options, tc.context, tc.contexts, tc.messages,
+           CASE WHEN tc.messages IS NULL THEN tc.expected
+                ELSE (SELECT u.expected FROM llmeval._conversation_turns(tc.messages, tc.expected) u
+                      WHERE u.turn <= coalesce(g.turn, 2147483647) ORDER BY u.turn DESC LIMIT 1) END AS expected
     FROM gen g
     CROSS JOIN LATERAL llmeval._job_metrics(g.job) jm
     JOIN llmeval.test_cases tc ON tc.id = g.test_case_id
     WHERE jm.kind IN ('judge', 'embedding')
+      AND (g.kind = 'generate' OR coalesce(jm.definition ->> 'scope', '') <> 'conversation')
   ), missing AS (
     INSERT INTO llmeval.task_scores (task_id, tenant, metric, value, detail)
     SELECT w.target, w.tenant, w.metric, NULL,
            jsonb_build_object('error', CASE WHEN w.kind = 'embedding'
                                             THEN 'no expected answer to compare with'
+                                            WHEN r = 'messages'
+                                            THEN format('not a conversation: %s judges a test case''s messages', w.metric)
+                                            WHEN r = 'contexts'
+                                            THEN format('no retrieved chunk: %s needs the test case''s contexts', w.metric)
                                             ELSE format('no %s: %s needs the test case''s %s',
                                                         r, w.metric, r) END)
     FROM wanted w
     CROSS JOIN LATERAL (SELECT req.r FROM jsonb_array_elements_text(
                           CASE WHEN w.kind = 'embedding' THEN '["expected"]' ELSE coalesce(w.definition -> 'requires', '[]') END) AS req(r)
-                        WHERE (r = 'context' AND w.context IS NULL) OR (r = 'expected' AND w.expected IS NULL)
+                        WHERE (r = 'context' AND w.context IS NULL AND w.contexts IS NULL)
+                           OR (r = 'expected' AND w.expected IS NULL)
+                           OR (r = 'contexts' AND coalesce(jsonb_array_length(w.contexts), 0) = 0)
+                           OR (r = 'messages' AND w.messages IS NULL)
                         LIMIT 1) lacking
     ON CONFLICT (task_id, metric) DO NOTHING
     RETURNING task_id, metric
@@ -424,7 +518,7 @@ BEGIN
   -- (the outputs judged by several calls are locked: _lock_judged_outputs)
   WITH targets AS (
     SELECT DISTINCT t.target_task_id AS target, t.metric
-    FROM llmeval.tasks t WHERE t.id = ANY (judge_task_ids) AND t.kind <> 'generate'
+    FROM llmeval.tasks t WHERE t.id = ANY (judge_task_ids) AND t.kind IN ('judge', 'embed')
   ), ready AS (
     SELECT x.* FROM targets x
     WHERE NOT EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.target_task_id = x.target
@@ -457,7 +551,10 @@ BEGIN
   ), pointwise AS (
     SELECT s.target, s.metric, avg(s.value) AS value,
            jsonb_strip_nulls(jsonb_build_object(
-             'n', count(s.value), 'failed', count(*) - count(s.value),
+             -- (a judge of verdicts that found nothing to judge: undefined, not failed)
+             'n', count(s.value),
+             'failed', count(*) FILTER (WHERE s.value IS NULL AND coalesce(s.reason, '') NOT LIKE 'undefined:%'),
+             'undefined', nullif(count(*) FILTER (WHERE s.value IS NULL AND s.reason LIKE 'undefined:%'), 0),
              'stddev', CASE WHEN count(*) > 1 THEN coalesce(stddev_samp(s.value), 0) END,
              'min', CASE WHEN count(*) > 1 THEN min(s.value) END,
              'max', CASE WHEN count(*) > 1 THEN max(s.value) END,

@@ -39,7 +39,8 @@ RETURNS TABLE (task_id bigint, claim_token uuid, attempt int, job_id bigint, cor
                input jsonb, expected text, metrics text[], use_cache boolean,
                requests_per_minute int, tokens_per_minute int, task_kind text, metric text,
                scale_min float8, scale_max float8, pairwise boolean, api_options jsonb,
-               max_attempts int, expected_tool_calls jsonb)
+               max_attempts int, expected_tool_calls jsonb, messages jsonb, verdicts text,
+               verdict_count int)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- A few dozen ids, each joined by primary keys: right after a large submit
@@ -53,39 +54,49 @@ BEGIN
   RETURN QUERY
   SELECT c.id, c.claim_token, c.attempts, c.job_id, j.correlation_id, m.id, m.name, p.kind,
          p.base_url, s.api_key, p.api_key_env, m.api_model,
-         CASE WHEN c.kind = 'generate' THEN
+         CASE WHEN c.kind IN ('generate', 'turn') THEN
            m.params || pv.params || coalesce(j.options -> 'params', '{}')
              || jsonb_strip_nulls(jsonb_build_object(
                   'temperature', j.options -> 'temperature', 'max_tokens', j.options -> 'max_tokens',
                   'top_p', j.options -> 'top_p', 'stop', j.options -> 'stop', 'seed', j.options -> 'seed'))
          WHEN c.kind = 'judge' THEN
            '{"temperature": 0, "max_tokens": 512}'::jsonb
+             -- (no logprobs for a list of verdicts: there is no one score token to weigh)
              || CASE WHEN p.kind = 'openai' AND coalesce((j.options ->> 'judge_logprobs')::boolean, true)
+                          AND NOT jd.definition ? 'verdicts'
                      THEN '{"logprobs": true, "top_logprobs": 5}'::jsonb ELSE '{}' END
+             || CASE WHEN jd.definition ? 'verdicts' THEN '{"max_tokens": 2048}'::jsonb ELSE '{}' END
              || coalesce(j.options -> 'judge_params', '{}')
          ELSE '{}'::jsonb END,
-         CASE WHEN c.kind = 'generate' THEN pv.template WHEN c.kind = 'judge' THEN '{{prompt}}' ELSE '' END,
-         CASE WHEN c.kind = 'generate' THEN pv.system WHEN c.kind = 'judge' THEN llmeval._judge_system() END,
-         CASE WHEN c.kind = 'generate' THEN tc.input
+         CASE WHEN c.kind IN ('generate', 'turn') THEN CASE WHEN tc.messages IS NULL THEN pv.template ELSE '' END
+              WHEN c.kind = 'judge' THEN '{{prompt}}' ELSE '' END,
+         CASE WHEN c.kind IN ('generate', 'turn') THEN pv.system WHEN c.kind = 'judge' THEN llmeval._judge_system() END,
+         CASE WHEN c.kind IN ('generate', 'turn') THEN tc.input
               WHEN c.kind = 'judge' AND c.other_task_id IS NULL THEN
-                jsonb_build_object('prompt', llmeval._judge_prompt(jd.definition,
-                  llmeval.render_prompt(pv.template, tc.input), tc.context, tc.expected, gr.output))
+                jsonb_build_object('prompt', llmeval._judge_prompt(jd.definition, ct.question,
+                  coalesce(tc.context, llmeval._contexts_text(tc.contexts)), ct.expected, gr.output,
+                  jsonb_strip_nulls(jsonb_build_object(
+                    'tool_calls', CASE WHEN gr.tool_calls IS NOT NULL THEN jsonb_pretty(gr.tool_calls) END,
+                    'contexts', llmeval._contexts_text(tc.contexts),
+                    'conversation', llmeval._transcript(conv.messages),
+                    'turn_window', coalesce((j.options ->> 'turn_window')::int, 3),
+                    'count', verdicts.wanted))))
               WHEN c.kind = 'judge' THEN
-                jsonb_build_object('prompt', llmeval._pairwise_prompt(jd.definition,
-                  llmeval.render_prompt(pv.template, tc.input), tc.context, tc.expected,
+                jsonb_build_object('prompt', llmeval._pairwise_prompt(jd.definition, ct.question,
+                  coalesce(tc.context, llmeval._contexts_text(tc.contexts)), ct.expected,
                   CASE WHEN c.swapped THEN orr.output ELSE gr.output END,
                   CASE WHEN c.swapped THEN gr.output ELSE orr.output END))
               ELSE (SELECT jsonb_build_object('texts', jsonb_agg(to_jsonb(x.txt) ORDER BY x.ord),
                                               'vectors', jsonb_agg(to_jsonb(e.vector) ORDER BY x.ord))
-                    FROM unnest(ARRAY[gr.output, tc.expected]) WITH ORDINALITY AS x(txt, ord)
+                    FROM unnest(ARRAY[gr.output, ct.expected]) WITH ORDINALITY AS x(txt, ord)
                     LEFT JOIN llmeval.embedding_cache e
                       ON e.model_id = m.id AND e.scope = llmeval._cache_scope(c.tenant)
                      AND e.text_hash = llmeval._text_hash(x.txt))
          END,
-         CASE WHEN c.kind = 'generate' THEN tc.expected END,
-         CASE WHEN c.kind = 'generate' THEN j.metrics ELSE '{}' END,
+         CASE WHEN c.kind IN ('generate', 'turn') THEN ct.expected END,
+         CASE WHEN c.kind IN ('generate', 'turn') THEN j.metrics ELSE '{}' END,
          coalesce((j.options ->> 'cache')::boolean, true)
-           AND (c.kind = 'generate' OR coalesce((j.options ->> 'samples')::int, 1) = 1),
+           AND (c.kind IN ('generate', 'turn') OR coalesce((j.options ->> 'samples')::int, 1) = 1),
          m.requests_per_minute, m.tokens_per_minute, c.kind, c.metric,
          (jd.definition ->> 'min')::float8, (jd.definition ->> 'max')::float8, c.other_task_id IS NOT NULL,
          -- how the model is called (src/core/provider/chat.hpp, ChatRequest)
@@ -94,7 +105,12 @@ BEGIN
            'max_tokens_param', coalesce(m.options -> 'max_tokens_param', p.options -> 'max_tokens_param'),
            'refused_params', to_jsonb(m.refused_params))),
          (j.options ->> 'max_attempts')::int,
-         CASE WHEN c.kind = 'generate' THEN tc.expected_tool_calls END
+         CASE WHEN c.kind IN ('generate', 'turn') THEN ct.expected_tool_calls END,
+         -- a conversation's messages to send (the prompt template is not used)
+         CASE WHEN c.kind NOT IN ('generate', 'turn') OR tc.messages IS NULL THEN NULL
+              WHEN c.turn IS NULL THEN llmeval._final_turn_messages(tc.messages)
+              ELSE llmeval._replay_messages(tc.messages, c.job_id, c.test_case_id, c.model_id, c.turn, false) END,
+         jd.definition ->> 'verdicts', verdicts.wanted
   -- (the ids unnested: a nested loop over the primary keys, not a scan of
   -- the queue; the function is not inlined, so ANY would plan blind)
   FROM unnest(task_ids) AS wanted(id)
@@ -105,11 +121,45 @@ BEGIN
   LEFT JOIN llmeval.provider_secrets s ON s.provider_id = p.id
   JOIN llmeval.prompt_versions pv ON pv.id = j.prompt_version_id
   JOIN llmeval.test_cases tc ON tc.id = c.test_case_id
+  LEFT JOIN llmeval.tasks g ON g.id = c.target_task_id
   LEFT JOIN llmeval.responses gr ON gr.task_id = c.target_task_id
   LEFT JOIN llmeval.responses orr ON orr.task_id = c.other_task_id
   LEFT JOIN LATERAL (SELECT md.definition FROM llmeval.metrics md
                      WHERE c.kind = 'judge' AND md.name = c.metric AND (md.tenant IS NULL OR md.tenant = j.tenant)
                      ORDER BY md.tenant NULLS LAST LIMIT 1) jd ON true
+  -- The turn asked or judged: its question and what it expects (for a test
+  -- case that is not a conversation, the rendered prompt and the case's).
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.kind = 'generate' OR c.kind = 'turn' THEN NULL
+                ELSE llmeval.render_prompt(pv.template, tc.input) END AS question,
+           tc.expected, tc.expected_tool_calls
+    WHERE tc.messages IS NULL
+    UNION ALL
+    SELECT * FROM (
+      SELECT u.content, u.expected, u.expected_tool_calls
+      FROM llmeval._conversation_turns(tc.messages, tc.expected, tc.expected_tool_calls) u
+      WHERE tc.messages IS NOT NULL
+        AND u.turn <= coalesce(CASE WHEN c.kind IN ('generate', 'turn') THEN c.turn ELSE g.turn END, 2147483647)
+      ORDER BY u.turn DESC LIMIT 1) last_turn
+  ) ct
+  -- A conversation as judged: the messages sent for its last turn and the
+  -- model's answer (only for the judges that read it).
+  LEFT JOIN LATERAL (
+    SELECT CASE WHEN g.turn IS NULL THEN llmeval._final_turn_messages(tc.messages)
+                ELSE llmeval._replay_messages(tc.messages, g.job_id, g.test_case_id, g.model_id, g.turn, true) END
+           || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                'role', 'assistant', 'content', coalesce(gr.output, ''), 'tool_calls', gr.tool_calls)))
+             AS messages
+    WHERE c.kind = 'judge' AND tc.messages IS NOT NULL AND jd.definition ->> 'scope' = 'conversation'
+  ) conv ON true
+  -- How many verdicts a judge of verdicts is asked for, when that is fixed.
+  CROSS JOIN LATERAL (
+    SELECT CASE jd.definition ->> 'count'
+             WHEN 'contexts' THEN jsonb_array_length(tc.contexts)
+             WHEN 'assistant_turns' THEN (SELECT count(*)::int FROM jsonb_array_elements(conv.messages) x
+                                          WHERE x ->> 'role' = 'assistant' AND coalesce(x ->> 'content', '') <> '')
+           END AS wanted
+  ) verdicts
   WHERE c.status = 'running'
   ORDER BY c.next_attempt_at, c.id;
 END
@@ -494,6 +544,30 @@ BEGIN
 END
 $$;
 
+-- The next turn of each replayed conversation whose turn is completing
+-- (before it is marked completed, so that the job never looks finished in
+-- between): of kind turn, or the generation for the last. A cancelled job
+-- asks no more. Inserted in the transaction that stores the answer, so a
+-- worker killed between two turns leaves the next one queued.
+CREATE FUNCTION llmeval._queue_next_turns(task_ids bigint[]) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, turn)
+  SELECT t.job_id, t.test_case_id, t.model_id, t.tenant,
+         CASE WHEN t.turn + 1 < n.turns THEN 'turn' ELSE 'generate' END, t.turn + 1
+  FROM llmeval.tasks t
+  JOIN llmeval.jobs j ON j.id = t.job_id
+  JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
+  CROSS JOIN LATERAL (SELECT count(*)::int AS turns FROM jsonb_array_elements(tc.messages) x
+                      WHERE x ->> 'role' = 'user') n
+  WHERE t.id = ANY (task_ids) AND t.kind = 'turn' AND t.status = 'running'
+    AND j.status NOT IN ('cancelled', 'failed') AND t.turn < n.turns
+  ORDER BY t.id
+  ON CONFLICT DO NOTHING
+$$;
+REVOKE ALL ON FUNCTION llmeval._queue_next_turns(bigint[]) FROM PUBLIC;
+
 -- The workers' write-back of completed calls: the judge and embed tasks of
 -- the generations completing are queued first (so the job never looks
 -- finished in between), then the calls are stored, then assertions and SQL
@@ -517,7 +591,7 @@ DECLARE
   done bigint[];
 BEGIN
   holding := llmeval._lock_claims(task_ids, tokens);
-  judged := EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (holding) AND t.kind <> 'generate');
+  judged := EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (holding) AND t.kind IN ('judge', 'embed'));
   IF cardinality(holding) = 0 THEN
     RETURN '{}';
   END IF;
@@ -534,6 +608,9 @@ BEGIN
     AND m.kind NOT IN ('lexical');
   IF queues_judges THEN
     PERFORM llmeval._queue_judgements(holding);
+  END IF;
+  IF EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (holding) AND t.kind = 'turn') THEN
+    PERFORM llmeval._queue_next_turns(holding);
   END IF;
   done := llmeval._complete_tasks_apply(task_ids, tokens, outputs, latencies, input_tokens,
                                         output_tokens, cached, cache_keys, score_task_ids,
@@ -610,7 +687,7 @@ DECLARE
 BEGIN
   PERFORM llmeval._lock_judged_outputs(holding);
   changed := llmeval._fail_tasks_apply(task_ids, tokens, errors, delays_ms, final, latencies, holding);
-  IF EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (changed) AND t.kind <> 'generate'
+  IF EXISTS (SELECT 1 FROM llmeval.tasks t WHERE t.id = ANY (changed) AND t.kind IN ('judge', 'embed')
              AND t.status = 'failed') THEN
     PERFORM llmeval._score_judgements(changed);
   END IF;

@@ -219,7 +219,7 @@ BEGIN
     CROSS JOIN LATERAL llmeval._job_metrics(j) jm
     JOIN llmeval.responses r ON r.task_id = t.id AND r.output IS NOT NULL
     JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
-    WHERE t.id = ANY (task_ids) AND t.kind = 'generate' AND t.status = 'completed'
+    WHERE t.id = ANY (task_ids) AND t.kind IN ('generate', 'turn') AND t.status = 'completed'
       AND jm.kind IN ('assertion', 'sql')
     ORDER BY t.id, jm.name
   LOOP

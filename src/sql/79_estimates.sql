@@ -50,8 +50,14 @@ BEGIN
 
   RETURN QUERY
   WITH cases AS (
-    SELECT llmeval.render_prompt(prompt_version.template, tc.input) AS question,
-           tc.context, tc.expected
+    -- (a conversation: its messages as the question; replayed, a call per
+    -- user turn, each sending at most the whole conversation)
+    SELECT CASE WHEN tc.messages IS NULL THEN llmeval.render_prompt(prompt_version.template, tc.input)
+                ELSE llmeval._transcript(tc.messages) END AS question,
+           tc.context, tc.expected,
+           CASE WHEN tc.messages IS NOT NULL AND options @> '{"conversation": "replay"}'
+                THEN (SELECT count(*) FROM jsonb_array_elements(tc.messages) x WHERE x ->> 'role' = 'user')
+                ELSE 1 END AS calls
     FROM llmeval.test_cases tc WHERE tc.dataset_version_id = dataset_version.id
   ),
   gen_models AS (
@@ -84,10 +90,10 @@ BEGIN
     FROM gen_models g JOIN gen_history h ON h.id = g.id
   ),
   generation AS (
-    SELECT g.name AS model, 'generation'::text AS purpose, g.ord, count(*) AS calls,
-           sum(llmeval._approx_tokens(c.question, g.kind) + llmeval._approx_tokens(prompt_version.system, g.kind)
-               + CASE WHEN prompt_version.system IS NULL THEN 7 ELSE 11 END) AS input,
-           count(*) * g.out_low AS out_low, count(*) * g.out_mean AS out_mean, count(*) * g.out_high AS out_high,
+    SELECT g.name AS model, 'generation'::text AS purpose, g.ord, sum(c.calls) AS calls,
+           sum(c.calls * (llmeval._approx_tokens(c.question, g.kind) + llmeval._approx_tokens(prompt_version.system, g.kind)
+               + CASE WHEN prompt_version.system IS NULL THEN 7 ELSE 11 END)) AS input,
+           sum(c.calls) * g.out_low AS out_low, sum(c.calls) * g.out_mean AS out_mean, sum(c.calls) * g.out_high AS out_high,
            g.input_price, g.output_price,
            CASE WHEN g.history > 0 THEN format('output tokens from %s earlier calls of this prompt', g.history)
                 ELSE format('output tokens: no earlier call of this prompt with this model; %s per call (%s to %s) assumed',

@@ -20,7 +20,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT coalesce(sum(r.cost), 0)
   FROM llmeval.tasks t JOIN llmeval.responses r ON r.task_id = t.id
-  WHERE t.job_id = rule.job_id AND t.kind <> 'generate' AND r.created_at >= llmeval._online_budget_day()
+  WHERE t.job_id = rule.job_id AND t.kind IN ('judge', 'embed') AND r.created_at >= llmeval._online_budget_day()
 $$;
 
 -- Whether the workers may read a batch of this rule's rows now; defers the

@@ -76,7 +76,7 @@ BEGIN
     SELECT date_bin(bucket, r.created_at, timestamptz '2000-01-01 00:00:00+00') AS b, t.metric,
            sum(r.cost) AS cost
     FROM llmeval.online_items i
-    JOIN llmeval.tasks t ON t.target_task_id = i.task_id AND t.kind <> 'generate'
+    JOIN llmeval.tasks t ON t.target_task_id = i.task_id AND t.kind IN ('judge', 'embed')
     JOIN llmeval.responses r ON r.task_id = t.id
     WHERE i.rule_id = found_rule.id
     GROUP BY 1, 2

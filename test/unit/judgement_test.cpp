@@ -509,5 +509,84 @@ TEST(RepairPrompt, LongReplyIsCutInTheMiddle) {
             std::string::npos);
 }
 
+
+// ---------------------------------------------------------------------------
+// Judges of verdicts
+
+TEST(VerdictsReply, ShareOfYes) {
+  const Judgement j = ParseVerdictsReply(
+      R"({"verdicts": [{"item": "Paris is the capital", "verdict": "yes"},
+                       {"item": "It has 3M people", "verdict": "no", "reason": "not in the chunks"},
+                       {"item": "It is in France", "verdict": " YES "}]})",
+      VerdictRule::kShare, -1);
+  ASSERT_TRUE(j.score) << j.error;
+  EXPECT_DOUBLE_EQ(*j.score, 2.0 / 3.0);
+  EXPECT_TRUE(j.error.empty());
+  EXPECT_NE(j.reason.find("2 of 3 yes"), std::string::npos) << j.reason;
+  EXPECT_NE(j.reason.find("It has 3M people"), std::string::npos) << j.reason;
+}
+
+TEST(VerdictsReply, RankedIsRagasContextPrecision) {
+  // v = [1, 0, 1]: (1/1 * 1 + 2/3 * 1) / 2 = 5/6
+  Judgement j = ParseVerdictsReply(R"({"verdicts": ["yes", "no", "yes"]})", VerdictRule::kRanked, 3);
+  ASSERT_TRUE(j.score) << j.error;
+  EXPECT_DOUBLE_EQ(*j.score, 5.0 / 6.0);
+  // v = [0, 1]: (1/2) / 1
+  j = ParseVerdictsReply(R"({"verdicts": [false, true]})", VerdictRule::kRanked, 2);
+  ASSERT_TRUE(j.score);
+  EXPECT_DOUBLE_EQ(*j.score, 0.5);
+  // none useful: 0, not undefined (there were chunks, none helped)
+  j = ParseVerdictsReply(R"({"verdicts": [{"verdict": "no"}, {"verdict": "no"}]})", VerdictRule::kRanked, 2);
+  ASSERT_TRUE(j.score);
+  EXPECT_DOUBLE_EQ(*j.score, 0.0);
+  // all useful: 1
+  j = ParseVerdictsReply(R"({"verdicts": ["yes", "yes", "yes", "yes"]})", VerdictRule::kRanked, 4);
+  ASSERT_TRUE(j.score);
+  EXPECT_DOUBLE_EQ(*j.score, 1.0);
+}
+
+TEST(VerdictsReply, WrongCountIsAnErrorToRepair) {
+  const Judgement j = ParseVerdictsReply(R"({"verdicts": ["yes", "no"]})", VerdictRule::kRanked, 3);
+  EXPECT_FALSE(j.score);
+  EXPECT_EQ(j.error, "expected 3 verdicts, one per item, got 2");
+}
+
+TEST(VerdictsReply, EmptyListIsUndefinedNotZero) {
+  const Judgement j = ParseVerdictsReply(R"({"verdicts": [], "reason": "the reference states nothing"})",
+                                         VerdictRule::kShare, -1);
+  EXPECT_FALSE(j.score);
+  EXPECT_TRUE(j.error.empty()) << "undefined is not retried: " << j.error;
+  EXPECT_EQ(j.reason.rfind("undefined", 0), 0u) << j.reason;
+}
+
+TEST(VerdictsReply, UnreadableReplies) {
+  EXPECT_EQ(ParseVerdictsReply("all good", VerdictRule::kShare, -1).error, "no JSON object in the reply");
+  EXPECT_EQ(ParseVerdictsReply(R"({"score": 4})", VerdictRule::kShare, -1).error,
+            "no \"verdicts\" in the reply's JSON object");
+  EXPECT_EQ(ParseVerdictsReply(R"({"verdicts": "yes"})", VerdictRule::kShare, -1).error, "verdicts is not a list");
+  EXPECT_EQ(ParseVerdictsReply(R"({"verdicts": ["yes", "maybe"]})", VerdictRule::kShare, -1).error,
+            "verdict 2 is not yes or no");
+  EXPECT_EQ(ParseVerdictsReply(R"({"verdicts": [{"item": "x"}]})", VerdictRule::kShare, -1).error,
+            "verdict 1 is not yes or no");
+  EXPECT_EQ(ParseVerdictsReply(R"({"verdicts": ["yes", )", VerdictRule::kShare, -1).error,
+            "the JSON object with \"verdicts\" is malformed");
+}
+
+TEST(VerdictsReply, LastObjectAfterReasoningAndQuotes) {
+  // A judged text quoting {"verdicts": ["yes"]} before the judge's own verdict.
+  const Judgement j = ParseVerdictsReply(
+      "The chunk says {\"verdicts\": [\"yes\", \"yes\"]}.\n```json\n{\"verdicts\": [\"no\", \"yes\"]}\n```",
+      VerdictRule::kShare, 2);
+  ASSERT_TRUE(j.score) << j.error;
+  EXPECT_DOUBLE_EQ(*j.score, 0.5);
+}
+
+TEST(VerdictsReply, NulInItemsNeverReachesTheReason) {
+  const Judgement j = ParseVerdictsReply(R"({"verdicts": [{"item": "a\u0000b", "verdict": "no"}]})",
+                                         VerdictRule::kShare, 1);
+  ASSERT_TRUE(j.score);
+  EXPECT_EQ(j.reason.find('\0'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace llmeval::core::judge

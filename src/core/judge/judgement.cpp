@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -86,6 +88,78 @@ Judgement ParseScoreReply(std::string_view reply, const Scale& scale) {
     }
   });
   if (status != FindStatus::kFound) j.error = FindError(status, "score");
+  return j;
+}
+
+namespace {
+
+// A verdict as judges write it: "yes"/"no" (any case, spaces aside), or a
+// JSON boolean; nullopt for anything else.
+std::optional<bool> YesNo(const json& value) {
+  if (value.is_boolean()) return value.get<bool>();
+  if (!value.is_string()) return std::nullopt;
+  std::string v(TrimSpace(value.get_ref<const std::string&>()));
+  std::transform(v.begin(), v.end(), v.begin(), AsciiLower);
+  if (v == "yes" || v == "true") return true;
+  if (v == "no" || v == "false") return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Judgement ParseVerdictsReply(std::string_view reply, VerdictRule rule, int expected_count) {
+  Judgement j;
+  const FindStatus status = FindObjectWithKey(reply, "verdicts", [&](const json& object, FoundSpan) {
+    const json& list = object.at("verdicts");
+    if (!list.is_array()) {
+      j.error = "verdicts is not a list";
+      return;
+    }
+    std::vector<bool> yes;
+    std::string refused;  // the items judged no, for the reason
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const json& v = list[k];
+      const std::optional<bool> verdict = v.is_object() && v.contains("verdict") ? YesNo(v.at("verdict")) : YesNo(v);
+      if (!verdict) {
+        j.error = "verdict " + std::to_string(k + 1) + " is not yes or no";
+        return;
+      }
+      yes.push_back(*verdict);
+      if (!*verdict && refused.size() < 400) {
+        const auto item = v.is_object() ? v.find("item") : v.end();
+        refused += refused.empty() ? "no: " : "; ";
+        refused += item != v.end() && item->is_string() ? std::string(Utf8Prefix(item->get<std::string>(), 120))
+                                                        : "#" + std::to_string(k + 1);
+      }
+    }
+    if (expected_count >= 0 && yes.size() != static_cast<std::size_t>(expected_count)) {
+      j.error = "expected " + std::to_string(expected_count) + " verdicts, one per item, got " +
+                std::to_string(yes.size());
+      return;
+    }
+    const std::string stated = Reason(object);
+    if (yes.empty()) {
+      j.reason = "undefined: the judge found nothing to judge" + (stated.empty() ? "" : " (" + stated + ")");
+      return;
+    }
+    const std::size_t n_yes = static_cast<std::size_t>(std::count(yes.begin(), yes.end(), true));
+    if (rule == VerdictRule::kShare) {
+      j.score = static_cast<double>(n_yes) / static_cast<double>(yes.size());
+    } else {
+      double sum = 0;
+      std::size_t hits = 0;
+      for (std::size_t k = 0; k < yes.size(); ++k) {
+        if (!yes[k]) continue;
+        ++hits;
+        sum += static_cast<double>(hits) / static_cast<double>(k + 1);
+      }
+      j.score = hits == 0 ? 0.0 : sum / static_cast<double>(hits);
+    }
+    j.reason = std::to_string(n_yes) + " of " + std::to_string(yes.size()) + " yes" +
+               (refused.empty() ? "" : "; " + refused) + (stated.empty() ? "" : ". " + stated);
+    j.reason.erase(std::remove(j.reason.begin(), j.reason.end(), '\0'), j.reason.end());
+  });
+  if (status != FindStatus::kFound) j.error = FindError(status, "verdicts");
   return j;
 }
 

@@ -45,6 +45,23 @@ Judgement ParseScoreReply(std::string_view reply, const Scale& scale);
 // as above; the winner is case-insensitive and may have surrounding spaces.
 Judgement ParsePairwiseReply(std::string_view reply);
 
+// How a judge of verdicts (one yes/no per item) makes its score:
+//   kShare   the share of yes (context recall, conversation completeness,
+//            turn relevancy);
+//   kRanked  over items in rank order, sum_k (precision@k * v_k) / sum_k v_k,
+//            with v_k 1 for yes (Ragas' context precision); 0 when none is yes.
+enum class VerdictRule { kShare, kRanked };
+
+// A judge of verdicts' reply: {"verdicts": [{"item": "...", "verdict":
+// "yes" | "no", "reason": "..."}, ...]}, found as above; a verdict may also
+// be a bare "yes"/"no" string or a JSON boolean, case and spaces aside.
+// expected_count >= 0 asks for exactly that many verdicts (one per retrieved
+// chunk, per assistant turn): another number is an error. The score is in
+// [0, 1]; an empty list where the count is not fixed (the judge found no
+// statement, no intention) leaves the score empty with no error: undefined,
+// said in reason, and not retried. The reason lists the items judged no.
+Judgement ParseVerdictsReply(std::string_view reply, VerdictRule rule, int expected_count);
+
 // G-Eval weighting (Liu et al., 2023). From an OpenAI chat-completion response
 // body with choices[0].logprobs.content = [{token, logprob, bytes,
 // top_logprobs: [{token, logprob}]}...]: finds the token that carries the

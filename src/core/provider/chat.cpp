@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/provider/endpoint.hpp"
+#include "core/provider/history.hpp"
 #include "core/provider/refusal.hpp"
 #include "core/provider/responses_api.hpp"
 #include "core/provider/wire.hpp"
@@ -92,7 +93,8 @@ HttpRequest BuildOpenAI(std::string_view base_url, std::string_view api_key,
   if (!request.system.empty()) {
     messages.push_back({{"role", "system"}, {"content", request.system}});
   }
-  messages.push_back({{"role", "user"}, {"content", request.prompt}});
+  for (json& m : history::OpenAIChatMessages(request.history, request.prompt))
+    messages.push_back(std::move(m));
   body["model"] = request.model;
   body["messages"] = std::move(messages);
   http.body = Dump(body);
@@ -139,7 +141,8 @@ HttpRequest BuildAnthropic(std::string_view base_url, std::string_view api_key,
     content = json::array({TextBlock(request.prompt.substr(0, cut), true)});
     if (cut < request.prompt.size()) content.push_back(TextBlock(request.prompt.substr(cut), false));
   }
-  body["messages"] = json::array({{{"role", "user"}, {"content", std::move(content)}}});
+  body["messages"] = history::AnthropicMessages(
+      request.history, history::SendsPrompt(request.history, request.prompt) ? content : json());
   if (!thinks) {
     if (const json* v = Param(p, "temperature")) body["temperature"] = *v;
     if (const json* v = Param(p, "top_p")) body["top_p"] = *v;
@@ -159,8 +162,7 @@ HttpRequest BuildGemini(std::string_view base_url, std::string_view api_key,
   HttpRequest http = wire::GeminiEndpoint(base_url, api_key, request.model, "generateContent");
   const json& p = request.params;
   json body = json::object();
-  body["contents"] =
-      json::array({{{"role", "user"}, {"parts", json::array({{{"text", request.prompt}}})}}});
+  body["contents"] = history::GeminiContents(request.history, request.prompt);
   if (!request.system.empty()) {
     body["systemInstruction"] = {{"parts", json::array({{{"text", request.system}}})}};
   }

@@ -28,6 +28,13 @@ struct ChatRequest {
   std::string model;       // the API's model identifier (models.api_model)
   std::string system;      // system prompt; empty for none
   std::string prompt;      // the rendered user message
+  // Messages sent before the prompt, in the canonical form of
+  // core/provider/history.hpp: {"role": "user", "content"}, {"role":
+  // "assistant", "content", "tool_calls": [{"id", "name", "arguments"}]},
+  // {"role": "tool", "tool_call_id", "name", "content"}. With a history, an
+  // empty prompt sends no final user message: the model answers the history's
+  // last user message or tool results. Part of the body, so of the cache key.
+  nlohmann::json history = nlohmann::json::array();
   // Generation parameters, a JSON object with any of temperature, max_tokens,
   // top_p, stop (string or array), seed; others are passed through to
   // OpenAI-style APIs and ignored elsewhere (except top_k, which Anthropic and
@@ -72,8 +79,9 @@ void ApplyApiOptions(ChatRequest& request, const nlohmann::json& options);
 // whose key goes in "api-key"); an empty api_key sends no authentication
 // header. The key is only ever put in a header, never in the URL or body, and
 // the body is deterministic (sorted keys), fit for a cache key. Throws
-// Error(kInvalidParameterValue) only for a key holding a control character
-// (it would inject header lines); odd params never throw.
+// Error(kInvalidParameterValue) for a key holding a control character (it
+// would inject header lines) and for a malformed history (history.hpp); odd
+// params never throw.
 HttpRequest BuildChatRequest(Kind kind, std::string_view base_url, std::string_view api_key,
                              const ChatRequest& request);
 

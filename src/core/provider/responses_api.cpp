@@ -1,9 +1,10 @@
 // OpenAI's Responses API (see responses_api.hpp).
 //
-// Request: the prompt as one user message in "input", the system prompt as
-// "instructions", the output limit as max_output_tokens (it counts reasoning
-// tokens too), reasoning_effort as reasoning.effort, and store false (an
-// evaluation has no use for a conversation kept on OpenAI's side). What only
+// Request: the history (history.hpp), then the prompt as a user message, in
+// "input", the system prompt as "instructions", the output limit as
+// max_output_tokens (it counts reasoning tokens too), reasoning_effort as
+// reasoning.effort, and store false (an evaluation has no use for a
+// conversation kept on OpenAI's side). What only
 // chat completions take (stop, seed, n, logprobs) is not sent; other params
 // pass through, as to chat completions.
 //
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "core/provider/endpoint.hpp"
+#include "core/provider/history.hpp"
 #include "core/provider/refusal.hpp"
 #include "core/provider/wire.hpp"
 
@@ -70,7 +72,7 @@ HttpRequest BuildResponses(std::string_view base_url, std::string_view api_key,
   }
   if (!limit.is_null()) body["max_output_tokens"] = limit;
   if (!request.system.empty()) body["instructions"] = request.system;
-  body["input"] = json::array({{{"role", "user"}, {"content", request.prompt}}});
+  body["input"] = history::ResponsesInput(request.history, request.prompt);
   body["model"] = request.model;
   body["store"] = false;
   tools::ApplyResponses(body);

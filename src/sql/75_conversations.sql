@@ -1,0 +1,252 @@
+-- Conversations and retrieval in test cases: what a conversation may hold,
+-- its user turns and what each expects, the messages sent for a turn, and
+-- the texts judges read (a transcript, the retrieved chunks).
+--
+-- A conversation (test_cases.messages) is a list of messages in one form for
+-- every provider (src/core/provider/history.hpp turns it into each API's):
+--   {"role": "user", "content": "...", "expected": "...", "expected_tool_calls": [...]}
+--   {"role": "assistant", "content": "...", "tool_calls": [{"id", "name", "arguments"}]}
+--   {"role": "tool", "tool_call_id": "...", "name": "...", "content": ...}
+-- A job runs it in one of two ways (job option "conversation"):
+--   final_turn (the default): one call, the model answering the last user
+--     turn (or the tool results after it) given the scripted history;
+--   replay: one call per user turn, each sent with the model's own earlier
+--     answers instead of the scripted ones; turn k + 1 is queued when turn k
+--     completes, so a crash resumes at the next turn.
+-- What turn k expects: its user message's "expected" (and
+-- "expected_tool_calls"), else for the last turn the test case's expected,
+-- else the scripted assistant reply that follows it.
+
+-- Why messages is not a conversation (NULL: it is one). Unknown keys are
+-- refused, so that a misspelt "expected" is not silently ignored.
+CREATE FUNCTION llmeval._conversation_problem(messages jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE
+    WHEN jsonb_typeof(messages) <> 'array' OR jsonb_array_length(messages) = 0
+      THEN 'a non-empty array of messages'
+    WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(messages) m WHERE m ->> 'role' = 'user')
+      THEN 'no message of role "user"'
+    ELSE (
+      SELECT format('message %s: %s', ord, problem) FROM (
+        SELECT ord, CASE
+          WHEN jsonb_typeof(m) <> 'object' THEN 'not a JSON object'
+          WHEN coalesce(m ->> 'role', '') NOT IN ('user', 'assistant', 'tool')
+            THEN 'role must be "user", "assistant" or "tool"'
+          WHEN m ->> 'role' = 'user' AND jsonb_typeof(m -> 'content') IS DISTINCT FROM 'string'
+            THEN 'a user message''s content must be a string'
+          WHEN m ->> 'role' = 'user' AND jsonb_typeof(m -> 'expected') NOT IN ('string', 'null')
+            THEN '"expected" must be a string'
+          WHEN m ->> 'role' = 'user' AND jsonb_typeof(m -> 'expected_tool_calls') NOT IN ('array', 'null')
+            THEN '"expected_tool_calls" must be an array of calls'
+          WHEN m ->> 'role' = 'assistant' AND jsonb_typeof(m -> 'content') NOT IN ('string', 'null')
+            THEN 'an assistant message''s content must be a string'
+          WHEN m ->> 'role' = 'assistant' AND jsonb_typeof(m -> 'tool_calls') NOT IN ('array', 'null')
+            THEN '"tool_calls" must be an array'
+          WHEN m ->> 'role' = 'assistant' AND EXISTS (
+                 SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m -> 'tool_calls') = 'array'
+                                                         THEN m -> 'tool_calls' ELSE '[]' END) c
+                 WHERE jsonb_typeof(c) <> 'object' OR jsonb_typeof(c -> 'name') IS DISTINCT FROM 'string'
+                    OR jsonb_typeof(c -> 'id') NOT IN ('string', 'null')
+                    OR NOT (jsonb_typeof(c -> 'arguments') IN ('object', 'null')
+                            OR (jsonb_typeof(c -> 'arguments') = 'string'
+                                AND llmeval.json_valid(c ->> 'arguments')
+                                AND jsonb_typeof((c ->> 'arguments')::jsonb) = 'object')))
+            THEN 'each tool call needs a "name" and "arguments" that are a JSON object'
+          WHEN m ->> 'role' = 'assistant' AND coalesce(m ->> 'content', '') = ''
+               AND coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(m -> 'tool_calls') = 'array'
+                                                    THEN m -> 'tool_calls' END), 0) = 0
+            THEN 'an assistant message needs content or tool calls'
+          WHEN m ->> 'role' = 'tool' AND coalesce(m -> 'content', 'null') = 'null'
+            THEN 'a tool message needs content (the tool''s result)'
+          WHEN m ->> 'role' = 'tool' AND jsonb_typeof(m -> 'tool_call_id') NOT IN ('string', 'null')
+            THEN '"tool_call_id" must be a string'
+          ELSE (SELECT format('unknown key "%s" for a %s message', k, m ->> 'role')
+                FROM jsonb_object_keys(m) k
+                WHERE k <> ALL (CASE m ->> 'role'
+                                  WHEN 'user' THEN ARRAY['role', 'content', 'expected', 'expected_tool_calls']
+                                  WHEN 'assistant' THEN ARRAY['role', 'content', 'tool_calls']
+                                  ELSE ARRAY['role', 'content', 'tool_call_id', 'name'] END)
+                ORDER BY k LIMIT 1)
+        END AS problem
+        FROM jsonb_array_elements(messages) WITH ORDINALITY AS a(m, ord)) p
+      WHERE problem IS NOT NULL ORDER BY ord LIMIT 1)
+  END
+$$;
+
+-- Why contexts or relevant_ids are not what retrieval metrics read (NULL: fine).
+CREATE FUNCTION llmeval._retrieval_problem(contexts jsonb, relevant_ids jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE
+    WHEN contexts IS NOT NULL AND jsonb_typeof(contexts) <> 'array'
+      THEN '"contexts" must be an array of chunks'
+    WHEN contexts IS NOT NULL AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(contexts) c
+           WHERE NOT (jsonb_typeof(c) = 'string'
+                      OR (jsonb_typeof(c) = 'object' AND jsonb_typeof(c -> 'text') IS NOT DISTINCT FROM 'string'
+                          AND coalesce(jsonb_typeof(c -> 'id'), 'null') IN ('string', 'number', 'null'))))
+      THEN 'each of "contexts" must be a string or {"id": ..., "text": "..."}'
+    WHEN relevant_ids IS NOT NULL AND jsonb_typeof(relevant_ids) = 'array' AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(relevant_ids) x WHERE jsonb_typeof(x) NOT IN ('string', 'number'))
+      THEN '"relevant_ids" must hold ids (strings or numbers)'
+    WHEN relevant_ids IS NOT NULL AND jsonb_typeof(relevant_ids) = 'object' AND EXISTS (
+           SELECT 1 FROM jsonb_each(relevant_ids) g WHERE jsonb_typeof(g.value) <> 'number')
+      THEN 'graded "relevant_ids" must map ids to numbers ({"id": grade})'
+    WHEN relevant_ids IS NOT NULL AND jsonb_typeof(relevant_ids) NOT IN ('array', 'object')
+      THEN '"relevant_ids" must be an array of ids or an object {"id": grade}'
+  END
+$$;
+
+-- The user turns of a conversation, in order: where each is, what it says,
+-- and what it expects. case_expected and case_tool_calls are the test
+-- case's, which the last turn falls back on.
+CREATE FUNCTION llmeval._conversation_turns(messages jsonb, case_expected text DEFAULT NULL,
+                                            case_tool_calls jsonb DEFAULT NULL)
+RETURNS TABLE (turn int, message_index int, content text, expected text, expected_tool_calls jsonb)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  WITH msgs AS (
+    SELECT (a.ord - 1)::int AS idx, a.m
+    FROM jsonb_array_elements(messages) WITH ORDINALITY AS a(m, ord)
+  ), users AS (
+    SELECT row_number() OVER (ORDER BY idx)::int AS turn, idx, m,
+           lead(idx) OVER (ORDER BY idx) AS next_user,
+           count(*) OVER () AS n
+    FROM msgs WHERE m ->> 'role' = 'user'
+  )
+  SELECT u.turn, u.idx, u.m ->> 'content',
+         coalesce(u.m ->> 'expected', CASE WHEN u.turn = u.n THEN case_expected END,
+                  (SELECT a.m ->> 'content' FROM msgs a
+                   WHERE a.idx > u.idx AND a.idx < coalesce(u.next_user, 2147483647)
+                     AND a.m ->> 'role' = 'assistant' AND coalesce(a.m ->> 'content', '') <> ''
+                   ORDER BY a.idx DESC LIMIT 1)),
+         coalesce(nullif(u.m -> 'expected_tool_calls', 'null'),
+                  CASE WHEN u.turn = u.n THEN case_tool_calls END,
+                  (SELECT a.m -> 'tool_calls' FROM msgs a
+                   WHERE a.idx > u.idx AND a.idx < coalesce(u.next_user, 2147483647)
+                     AND a.m ->> 'role' = 'assistant' AND jsonb_typeof(a.m -> 'tool_calls') = 'array'
+                   ORDER BY a.idx LIMIT 1))
+  FROM users u
+  ORDER BY u.turn
+$$;
+
+-- A message as sent: the keys the providers' forms read, nothing a test
+-- case adds for scoring.
+CREATE FUNCTION llmeval._message_as_sent(m jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT m - 'expected' - 'expected_tool_calls' $$;
+
+-- What a final-turn call sends: the messages through the last user or tool
+-- message (a scripted reply after it is what the turn expects, not sent).
+CREATE FUNCTION llmeval._final_turn_messages(messages jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(jsonb_agg(llmeval._message_as_sent(a.m) ORDER BY a.ord), '[]')
+  FROM jsonb_array_elements(messages) WITH ORDINALITY AS a(m, ord)
+  WHERE a.ord <= (SELECT max(b.ord) FROM jsonb_array_elements(messages) WITH ORDINALITY AS b(m, ord)
+                  WHERE b.m ->> 'role' IN ('user', 'tool'))
+$$;
+
+-- What turn `turn` of a replayed conversation sends (with_calls false), or
+-- what it was (with_calls true, for a judge's transcript): each earlier
+-- user turn followed by the model's own answer to it, then this turn's user
+-- message. The workers do not run tools, so the calls a model made are not
+-- sent back (no result could follow them); an answer of calls alone is sent
+-- as "[no text reply]", since providers refuse an empty assistant message.
+CREATE FUNCTION llmeval._replay_messages(messages jsonb, job_id bigint, test_case_id bigint,
+                                         model_id int, turn int, with_calls boolean)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+  SELECT coalesce(jsonb_agg(x.msg ORDER BY x.turn, x.part), '[]')
+  FROM (
+    SELECT u.turn, 0 AS part, jsonb_build_object('role', 'user', 'content', u.content) AS msg
+    FROM llmeval._conversation_turns(messages) u WHERE u.turn <= _replay_messages.turn
+    UNION ALL
+    SELECT u.turn, 1,
+           jsonb_strip_nulls(jsonb_build_object(
+             'role', 'assistant',
+             'content', CASE WHEN with_calls THEN coalesce(r.output, '')
+                             ELSE coalesce(nullif(r.output, ''), '[no text reply]') END,
+             'tool_calls', CASE WHEN with_calls THEN r.tool_calls END))
+    FROM llmeval._conversation_turns(messages) u
+    JOIN llmeval.tasks t ON t.job_id = _replay_messages.job_id AND t.test_case_id = _replay_messages.test_case_id
+                        AND t.model_id = _replay_messages.model_id AND t.kind = 'turn' AND t.turn = u.turn
+    LEFT JOIN llmeval.responses r ON r.task_id = t.id
+    WHERE u.turn < _replay_messages.turn
+  ) x
+$$;
+
+-- A conversation as a judge reads it: a line per message, numbered by user
+-- turn ("[user 2] ...", "[assistant 2] ...", "[assistant 2 calls] name
+-- {arguments}", "[tool 2] name: result"). A line of a message that starts
+-- with "[" gets a space first, so no message can fake another's line.
+CREATE FUNCTION llmeval._transcript(messages jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  WITH msgs AS (
+    SELECT a.ord, a.m,
+           greatest(count(*) FILTER (WHERE a.m ->> 'role' = 'user') OVER (ORDER BY a.ord), 1) AS turn
+    FROM jsonb_array_elements(messages) WITH ORDINALITY AS a(m, ord)
+  ), lines AS (
+    SELECT m.ord, 0 AS part,
+           format('[%s %s] %s', m.m ->> 'role', m.turn,
+                  CASE WHEN m.m ->> 'role' = 'tool' AND m.m ->> 'name' IS NOT NULL
+                       THEN (m.m ->> 'name') || ': ' ELSE '' END
+                  || CASE WHEN jsonb_typeof(m.m -> 'content') = 'string' THEN m.m ->> 'content'
+                          ELSE (m.m -> 'content')::text END) AS line
+    FROM msgs m
+    WHERE m.m ->> 'role' <> 'assistant' OR coalesce(m.m ->> 'content', '') <> ''
+    UNION ALL
+    SELECT m.ord, c.k, format('[assistant %s calls] %s %s', m.turn, c.call ->> 'name',
+                              coalesce(CASE WHEN jsonb_typeof(c.call -> 'arguments') = 'string'
+                                            THEN c.call ->> 'arguments' ELSE (c.call -> 'arguments')::text END, '{}'))
+    FROM msgs m
+    CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(m.m -> 'tool_calls') = 'array'
+                                                 THEN m.m -> 'tool_calls' ELSE '[]' END)
+      WITH ORDINALITY AS c(call, k)
+    WHERE m.m ->> 'role' = 'assistant'
+  )
+  SELECT string_agg(regexp_replace(l.line, E'\n(\\s*)\\[', E'\n\\1 [', 'g'), E'\n' ORDER BY l.ord, l.part)
+  FROM lines l
+$$;
+
+-- The retrieved chunks as a judge reads them: "[1] text", "[2] text", ...
+-- in rank order (ids are not shown: the judge reads the texts).
+CREATE FUNCTION llmeval._contexts_text(contexts jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT string_agg(format('[%s] %s', a.ord,
+                           regexp_replace(CASE WHEN jsonb_typeof(a.c) = 'string' THEN a.c #>> '{}'
+                                               ELSE a.c ->> 'text' END,
+                                          E'\n(\\s*)\\[', E'\n\\1 [', 'g')),
+                    E'\n' ORDER BY a.ord)
+  FROM jsonb_array_elements(contexts) WITH ORDINALITY AS a(c, ord)
+$$;
+
+-- The ids of the retrieved chunks in rank order (a chunk without an id is
+-- known by its rank, "1", "2", ...), for the ranking metrics.
+CREATE FUNCTION llmeval.context_ids(contexts jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT ARRAY(SELECT coalesce(a.c ->> 'id', a.ord::text)
+               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(contexts) = 'array' THEN contexts ELSE '[]' END)
+                 WITH ORDINALITY AS a(c, ord)
+               ORDER BY a.ord)
+$$;
+COMMENT ON FUNCTION llmeval.context_ids(jsonb) IS
+  'the ids of a test case''s retrieved chunks in rank order (a chunk without an id: its rank), for precision_at_k and the other ranking metrics';
+
+-- The relevant ids of a test case as text[] (graded: those with a grade above 0).
+CREATE FUNCTION llmeval.relevant_id_list(relevant_ids jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE jsonb_typeof(relevant_ids)
+    WHEN 'array' THEN ARRAY(SELECT x #>> '{}' FROM jsonb_array_elements(relevant_ids) x)
+    WHEN 'object' THEN ARRAY(SELECT g.key FROM jsonb_each(relevant_ids) g
+                             WHERE jsonb_typeof(g.value) = 'number' AND g.value::text::numeric > 0 ORDER BY g.key)
+  END
+$$;
+COMMENT ON FUNCTION llmeval.relevant_id_list(jsonb) IS
+  'a test case''s relevant_ids as a list (graded relevance: the ids graded above 0)';
