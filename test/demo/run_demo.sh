@@ -151,6 +151,68 @@ SELECT batch_id, model, task_kind, lines, remote_status, request_counts
 FROM llmeval.job_batches($batch_job);
 SQL
 
+# Agents: a tool-using assistant on two models (one allowed a single call per
+# turn), its calls scored against the expected ones beside a judge of the
+# whole task; then a two-turn conversation replayed turn by turn, with the
+# judges of whole conversations.
+echo
+echo "== Agents: tool calls, and a conversation replayed turn by turn =="
+echo
+psql -X -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<'SQL'
+SELECT llmeval.create_model('local/gpt-serial', 0.05, 0.20, '{"params": {"parallel_tool_calls": false}}');
+SELECT llmeval.create_prompt('weather-agent', '{{question}}', 'You answer with the tools you have.',
+  '{"tools": [
+     {"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+     {"type": "function", "function": {"name": "get_time", "description": "Local time in a city",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]}');
+-- ([[call=...]] tells the local mock server which calls to make)
+SELECT llmeval.import_dataset('errands', '[
+  {"input": {"question": "Weather in Paris? [[call=get_weather {\"city\": \"Paris\"}]]"},
+   "expected_tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
+  {"input": {"question": "Weather in Rome and Oslo? [[call=get_weather {\"city\": \"Rome\"}]] [[call=get_weather {\"city\": \"Oslo\"}]]"},
+   "expected_tool_calls": [{"name": "get_weather", "arguments": {"city": "Rome"}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]},
+  {"input": {"question": "Time and weather in Tokyo? [[call=get_time {\"city\": \"Tokyo\"}]] [[call=get_weather {\"city\": \"Tokyo\"}]]"},
+   "expected_tool_calls": [{"name": "get_time", "arguments": {"city": "Tokyo"}}, {"name": "get_weather", "arguments": {"city": "Tokyo"}}]},
+  {"input": {"question": "Say hello."}, "expected_tool_calls": []}]');
+SELECT llmeval.import_dataset('trip', '[
+  {"messages": [{"role": "user", "content": "I am planning a trip to Lisbon"},
+                {"role": "assistant", "content": "Lisbon is lovely in spring."},
+                {"role": "user", "content": "What should I see in Lisbon?"}]},
+  {"messages": [{"role": "user", "content": "Book me a table for two"},
+                {"role": "assistant", "content": "For which evening?"},
+                {"role": "user", "content": "Friday evening please"}]}]');
+SQL
+tools_job=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \
+  "SELECT llmeval.submit_job('weather-agent', 'errands', ARRAY['local/gpt-good', 'local/gpt-serial'],
+   ARRAY['tool_call_f1', 'tool_call_accuracy', 'tool_call_valid', 'task_completion'], '{\"judge_model\": \"local/gpt-judge\"}')")
+chat_job=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \
+  "SELECT llmeval.submit_job('one-word', 'trip', ARRAY['local/gpt-good'],
+   ARRAY['conversation_completeness', 'turn_relevancy'],
+   '{\"judge_model\": \"local/gpt-judge\", \"conversation\": \"replay\", \"turn_window\": 2}')")
+psql -X -At -d postgres -c "SELECT llmeval.wait_job($tools_job, '60 s'), llmeval.wait_job($chat_job, '60 s')" >/dev/null
+psql -X -v ON_ERROR_STOP=1 -d postgres <<SQL
+\pset footer off
+\echo 'A tool-using assistant, job $tools_job (tool_call_* against expected_tool_calls; task_completion is a judge):'
+SELECT model, round(avg(value) FILTER (WHERE metric = 'tool_call_f1')::numeric, 3) AS tool_call_f1,
+       round(avg(value) FILTER (WHERE metric = 'tool_call_accuracy')::numeric, 3) AS tool_call_accuracy,
+       round(avg(value) FILTER (WHERE metric = 'tool_call_valid')::numeric, 3) AS tool_call_valid,
+       round(avg(value) FILTER (WHERE metric = 'task_completion')::numeric, 3) AS task_completion
+FROM llmeval.scores WHERE job_id = $tools_job GROUP BY model ORDER BY model;
+\echo 'The calls each model made:'
+SELECT tc.position, regexp_replace(tc.input ->> 'question', '\s*\[\[.*$', '') AS question, r.model,
+       coalesce(r2.tool_calls::text, '(answered: ' || r.output || ')') AS calls
+FROM llmeval.results r JOIN llmeval.test_cases tc ON tc.id = r.test_case_id
+JOIN llmeval.responses r2 ON r2.task_id = r.task_id
+WHERE r.job_id = $tools_job ORDER BY tc.position, r.model;
+\echo 'A two-turn conversation replayed, job $chat_job (llmeval.conversation_turns):'
+SELECT position AS conversation, turn, user_message, output AS model_answer
+FROM llmeval.conversation_turns WHERE job_id = $chat_job ORDER BY position, turn;
+SELECT tc.position AS conversation, s.metric, round(s.value::numeric, 3) AS value, s.detail ->> 'reason' AS reason
+FROM llmeval.scores s JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
+WHERE s.job_id = $chat_job ORDER BY tc.position, s.metric;
+SQL
+
 # Online evaluation: the application logs its answers into its own table; a
 # rule samples half of the rows, the workers score them as they come (a
 # lexical metric and the judge), and the judge's mean over the last hour

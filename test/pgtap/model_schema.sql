@@ -12,7 +12,7 @@ SELECT tables_are('llmeval', ARRAY[
   'annotation_reviewers', 'annotation_items', 'tenant_shares', 'provider_batches', 'tenant_budgets',
   'tenant_spend', 'tenant_spend_deltas'],
   'the data model''s tables');
-SELECT views_are('llmeval', ARRAY['results', 'scores', 'worker_status', 'job_events', 'judge_calls',
+SELECT views_are('llmeval', ARRAY['results', 'scores', 'conversation_turns', 'worker_status', 'job_events', 'judge_calls',
                                  'judge_spread', 'job_costs', 'counters', 'online_scores', 'online_gauges',
                                  'tenant_budget_use'], 'the views');
 
