@@ -8,6 +8,7 @@
 
 #include "core/metrics/tool_calls.hpp"
 #include "core/provider/chat.hpp"
+#include "recorded.hpp"
 
 namespace llmeval::core::provider {
 namespace {
@@ -104,6 +105,40 @@ TEST(ProviderTools, CallsComeBackNormalised) {
   const ChatResponse text = ParseChatResponse(Kind::kOpenAI, 200,
       R"({"choices":[{"message":{"content":"Sunny"},"finish_reason":"stop"}]})", "", 0);
   EXPECT_EQ(text.tool_calls, "") << "no calls: nothing";
+}
+
+// Whole replies of calls, as each API returns them (test/unit/recorded):
+// the same normalised calls whatever the API, usage read beside them.
+TEST(ProviderTools, RecordedRepliesOfCalls) {
+  const json weather_and_time = json::parse(R"([{"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}},
+                                                {"name": "get_time", "arguments": {"city": "Paris"}}])");
+  const ChatResponse openai =
+      ParseChatResponse(Kind::kOpenAI, 200, llmeval::test::Recorded("openai/200_tool_calls.json"), "", 0);
+  ASSERT_EQ(openai.outcome, Outcome::kOk) << openai.error;
+  EXPECT_EQ(openai.output, "");
+  EXPECT_EQ(json::parse(openai.tool_calls), weather_and_time);
+  EXPECT_EQ(openai.input_tokens, 82);
+  EXPECT_EQ(openai.output_tokens, 49);
+
+  const ChatResponse gemini =
+      ParseChatResponse(Kind::kGemini, 200, llmeval::test::Recorded("gemini/200_function_call.json"), "", 0);
+  ASSERT_EQ(gemini.outcome, Outcome::kOk) << gemini.error;
+  EXPECT_EQ(gemini.output, "");
+  EXPECT_EQ(json::parse(gemini.tool_calls), weather_and_time);
+  EXPECT_EQ(gemini.input_tokens, 97);
+
+  const ChatResponse anthropic =
+      ParseChatResponse(Kind::kAnthropic, 200, llmeval::test::Recorded("anthropic/200_tool_use.json"), "", 0);
+  ASSERT_EQ(anthropic.outcome, Outcome::kOk) << anthropic.error;
+  EXPECT_EQ(anthropic.output, "I'll check the current weather in Paris for you.");
+  EXPECT_EQ(json::parse(anthropic.tool_calls), json::parse(R"([{"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}])"));
+  EXPECT_EQ(anthropic.output_tokens, 71);
+
+  const ChatResponse responses = ParseChatResponse(
+      Kind::kOpenAI, 200, llmeval::test::Recorded("openai/responses_200_function_call.json"), "", 0, OpenAIApi::kResponses);
+  ASSERT_EQ(responses.outcome, Outcome::kOk) << responses.error;
+  EXPECT_EQ(json::parse(responses.tool_calls), json::parse(R"([{"name": "get_weather", "arguments": {"city": "Paris"}}])"));
+  EXPECT_EQ(responses.input_tokens, 61);
 }
 
 TEST(ProviderTools, DeepArgumentsAreRefusedNotRecursedInto) {
