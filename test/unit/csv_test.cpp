@@ -750,8 +750,8 @@ TEST(DatasetCsvJsonColumns, ImportEachColumn) {
     // Spaces and line breaks inside the JSON are dropped; an unquoted empty
     // cell is absent, as for metadata.
     const std::string spaced = Json::parse(column.value).dump(2);
-    const std::string csv = std::string("q,") + column.name + "\r\nx," + CsvCell(spaced) +
-                            "\r\ny,\r\n";
+    const std::string csv =
+        std::string("q,") + column.name + "\r\nx," + CsvCell(spaced) + "\r\ny,\r\n";
     EXPECT_EQ(DatasetJsonFromCsv(csv), std::string(R"([{"input":{"q":"x"},")") + column.name +
                                            "\":" + column.value + R"(},{"input":{"q":"y"}}])");
   }
@@ -759,8 +759,9 @@ TEST(DatasetCsvJsonColumns, ImportEachColumn) {
   // array, even empty, for the others.
   EXPECT_EQ(DatasetJsonFromCsv("relevant_ids\n\"[\"\"d1\"\", 7]\"\n"),
             R"([{"input":{},"relevant_ids":["d1",7]}])");
-  EXPECT_EQ(DatasetJsonFromCsv("messages,contexts,expected_tool_calls,relevant_ids\n[],[],[],{}\n"),
-            R"([{"input":{},"expected_tool_calls":[],"messages":[],"contexts":[],"relevant_ids":{}}])");
+  EXPECT_EQ(
+      DatasetJsonFromCsv("messages,contexts,expected_tool_calls,relevant_ids\n[],[],[],{}\n"),
+      R"([{"input":{},"expected_tool_calls":[],"messages":[],"contexts":[],"relevant_ids":{}}])");
 }
 
 TEST(DatasetCsvJsonColumns, ImportFieldOrderIsFixed) {
@@ -834,14 +835,16 @@ TEST(DatasetCsvJsonColumns, Unicode) {
   // Raw UTF-8, \u escapes (a surrogate pair among them) and names in other scripts.
   const std::string csv =
       "contexts,relevant_ids,expected_tool_calls\r\n"
-      "\"[\"\"北京是中国的首都。\"\", {\"\"id\"\": \"\"ドキュメント\"\", \"\"text\"\": \"\"👩‍👩‍👧 "
+      "\"[\"\"北京是中国的首都。\"\", {\"\"id\"\": \"\"ドキュメント\"\", \"\"text\"\": "
+      "\"\"👩‍👩‍👧 "
       "\\ud83c\\udf89 \\u00e9\"\"}]\",\"{\"\"ドキュメント\"\": 3}\","
       "\"[{\"\"name\"\": \"\"météo\"\", \"\"arguments\"\": {\"\"ville\"\": \"\"Zürich\"\"}}]\"\r\n";
   const std::string json = DatasetJsonFromCsv(csv);
-  EXPECT_EQ(json,
-            "[{\"input\":{},\"expected_tool_calls\":[{\"name\":\"météo\",\"arguments\":"
-            "{\"ville\":\"Zürich\"}}],\"contexts\":[\"北京是中国的首都。\",{\"id\":\"ドキュメント\","
-            "\"text\":\"👩‍👩‍👧 🎉 é\"}],\"relevant_ids\":{\"ドキュメント\":3}}]");
+  EXPECT_EQ(
+      json,
+      "[{\"input\":{},\"expected_tool_calls\":[{\"name\":\"météo\",\"arguments\":"
+      "{\"ville\":\"Zürich\"}}],\"contexts\":[\"北京是中国的首都。\",{\"id\":\"ドキュメント\","
+      "\"text\":\"👩‍👩‍👧 🎉 é\"}],\"relevant_ids\":{\"ドキュメント\":3}}]");
   const std::string back = CsvFromDatasetJson(json, CsvHeader(csv));
   EXPECT_EQ(DatasetJsonFromCsv(back), json);
   EXPECT_EQ(CsvHeader(back), CsvHeader(csv));
@@ -899,7 +902,8 @@ TEST(DatasetCsvJsonColumns, ExportKeepsNumbersAndStrings) {
   EXPECT_EQ(csv,
             "expected_tool_calls,relevant_ids\r\n"
             "\"[{\"\"name\"\":\"\"f\"\",\"\"arguments\"\":{\"\"x\"\":-1.5e-7,\"\"s\"\":"
-            "\"\"a,\\\"\"b\\\"\"\\nc\"\"}}]\",\"{\"\"a\"\":0.50,\"\"b\"\":123456789012345678901234}\"\r\n");
+            "\"\"a,\\\"\"b\\\"\"\\nc\"\"}}]\",\"{\"\"a\"\":0.50,\"\"b\"\":123456789012345678901234}"
+            "\"\r\n");
   EXPECT_EQ(DatasetJsonFromCsv(csv), R"([{"input":{},)" + json.substr(2));
 }
 
@@ -924,14 +928,14 @@ TEST(DatasetCsvJsonColumns, ExportWrongShape) {
   };
   for (const auto& [json, message] : cases) {
     SCOPED_TRACE(json);
-    const Error e = ExpectError([&] { CsvFromDatasetJson(json); },
-                                ErrorKind::kInvalidParameterValue, message);
+    const Error e =
+        ExpectError([&] { CsvFromDatasetJson(json); }, ErrorKind::kInvalidParameterValue, message);
     EXPECT_FALSE(e.detail().empty());
   }
   // The hint for an unknown key names them all.
-  const Error e = ExpectError([] { CsvFromDatasetJson(R"([{"tools": []}])"); },
-                              ErrorKind::kInvalidParameterValue,
-                              "unknown key \"tools\" in test case 1");
+  const Error e =
+      ExpectError([] { CsvFromDatasetJson(R"([{"tools": []}])"); },
+                  ErrorKind::kInvalidParameterValue, "unknown key \"tools\" in test case 1");
   EXPECT_EQ(e.hint(),
             "A test case has the keys input, expected, context, metadata, expected_tool_calls, "
             "messages, contexts and relevant_ids.");
@@ -946,8 +950,8 @@ TEST(DatasetCsvJsonColumns, InputFieldsNamedLikeTheColumns) {
     EXPECT_NE(e.detail().find("relevant_ids hold those fields"), std::string::npos) << e.detail();
   }
   // Inside a JSON-valued field or a nested input value they are just keys.
-  EXPECT_NO_THROW(CsvFromDatasetJson(
-      R"([{"messages": [{"messages": 1}], "input": {"o": {"contexts": 1}}}])"));
+  EXPECT_NO_THROW(
+      CsvFromDatasetJson(R"([{"messages": [{"messages": 1}], "input": {"o": {"contexts": 1}}}])"));
 }
 
 TEST(DatasetCsvJsonColumns, RepeatedKeysLastWins) {

@@ -522,9 +522,9 @@ class DatasetSax {
     const std::string want = input ? "a JSON object" : Reserved(field_).shape_text;
     // "a JSON array or object, or null"
     const char* or_null = want.find(" or ") == std::string::npos ? " or null" : ", or null";
-    ShapeFail("\"" + std::string(name) + "\" of test case " + CaseNumber() + " must be " + want +
-                  or_null,
-              std::string("The value is ") + found + ".");
+    ShapeFail(
+        "\"" + std::string(name) + "\" of test case " + CaseNumber() + " must be " + want + or_null,
+        std::string("The value is ") + found + ".");
   }
 
   // kInput for "input".
@@ -707,7 +707,8 @@ std::vector<std::size_t> OutputColumns(const DatasetSax& sax, bool write_expecte
   std::vector<std::size_t> all;
   for (std::size_t i = 0; i < sax.input_columns.size(); ++i) all.push_back(kReservedCount + i);
   for (std::size_t k = 0; k < kReservedCount; ++k)
-    if (sax.has_field[k] || (k == static_cast<std::size_t>(ColumnKind::kExpected) && write_expected))
+    if (sax.has_field[k] ||
+        (k == static_cast<std::size_t>(ColumnKind::kExpected) && write_expected))
       all.push_back(k);
   if (column_order.empty()) return all;
 
@@ -751,8 +752,9 @@ std::string CsvFromDatasetJson(std::string_view json, const std::vector<std::str
               (sax.case_ends.size() + 1) * (3 * columns.size() + 2) + 64);
   CsvWriter writer(out);
   for (const std::size_t column : columns)
-    writer.Field(column < kReservedCount ? kReserved[column].name
-                                         : std::string_view(sax.input_columns[column - kReservedCount]));
+    writer.Field(column < kReservedCount
+                     ? kReserved[column].name
+                     : std::string_view(sax.input_columns[column - kReservedCount]));
   writer.EndRecord();
 
   const std::string_view arena = sax.arena;
