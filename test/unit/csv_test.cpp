@@ -525,7 +525,8 @@ Json Normalized(const Json& dataset) {
     if (c.contains("input") && c["input"].is_object())
       for (const auto& [k, v] : c["input"].items())
         n["input"][k] = v.is_string() ? v : Json(v.dump());
-    for (const char* key : {"expected", "context", "metadata"})
+    for (const char* key : {"expected", "context", "metadata", "expected_tool_calls", "messages",
+                            "contexts", "relevant_ids"})
       if (c.contains(key) && !c[key].is_null()) n[key] = c[key];
     out.push_back(std::move(n));
   }
@@ -595,10 +596,14 @@ class RandomDataset {
       }
       const std::size_t meta = Uniform(3);
       if (meta == 1) c["metadata"] = nullptr;
-      if (meta >= 2) {
-        Json o = Json::object();
-        for (std::size_t k = Uniform(3); k > 0; --k) o[String(4)] = Value(1);
-        c["metadata"] = o;
+      if (meta >= 2) c["metadata"] = Object();
+      // The JSON-valued fields: arrays (relevant_ids also an object), absent
+      // most of the time so that the columns come and go.
+      for (const char* key : {"expected_tool_calls", "messages", "contexts", "relevant_ids"}) {
+        const std::size_t kind = Uniform(5);
+        if (kind == 1) c[key] = nullptr;
+        if (kind == 2) c[key] = Array();
+        if (kind == 3) c[key] = std::string(key) == "relevant_ids" ? Object() : Array();
       }
       dataset.push_back(std::move(c));
     }
@@ -606,6 +611,16 @@ class RandomDataset {
   }
 
  private:
+  Json Object() {
+    Json o = Json::object();
+    for (std::size_t k = Uniform(3); k > 0; --k) o[String(4)] = Value(1);
+    return o;
+  }
+  Json Array() {
+    Json a = Json::array();
+    for (std::size_t k = Uniform(3); k > 0; --k) a.push_back(Value(1));
+    return a;
+  }
   std::size_t Uniform(std::size_t max) {
     return std::uniform_int_distribution<std::size_t>(0, max)(rng_);
   }
@@ -698,6 +713,251 @@ TEST(DatasetCsvColumnOrder, HeaderRoundTripKeepsTheColumnOrder) {
   EXPECT_EQ(CsvFromDatasetJson(DatasetJsonFromCsv(csv), CsvHeader(csv)), csv);
   EXPECT_THROW(CsvHeader("a,a\n"), Error);
   EXPECT_THROW(CsvHeader(""), Error);
+}
+
+}  // namespace
+}  // namespace llmeval::core::data
+
+// ---------------------------------------------------------------- JSON-valued columns
+
+namespace llmeval::core::data {
+namespace {
+
+// The four JSON-valued columns after metadata, each with a value it takes
+// (keys sorted, as nlohmann::json writes them).
+struct JsonColumn {
+  const char* name;
+  const char* value;  // compact JSON
+};
+const std::vector<JsonColumn> kJsonColumns = {
+    {"expected_tool_calls", R"([{"arguments":{"city":"Paris","days":2},"name":"get_weather"}])"},
+    {"messages", R"([{"content":"Hi","role":"user"},{"content":"Hello!","role":"assistant"}])"},
+    {"contexts", R"(["Paris is in France.",{"id":"d2","text":"Lyon too."}])"},
+    {"relevant_ids", R"({"d1":2,"d2":0.5})"},
+};
+
+// value as one CSV field (quoted, quotes doubled).
+std::string CsvCell(std::string_view value) {
+  std::string out;
+  CsvWriter w(out);
+  w.Field(value);
+  return out;
+}
+
+TEST(DatasetCsvJsonColumns, ImportEachColumn) {
+  for (const JsonColumn& column : kJsonColumns) {
+    SCOPED_TRACE(column.name);
+    // Spaces and line breaks inside the JSON are dropped; an unquoted empty
+    // cell is absent, as for metadata.
+    const std::string spaced = Json::parse(column.value).dump(2);
+    const std::string csv =
+        std::string("q,") + column.name + "\r\nx," + CsvCell(spaced) + "\r\ny,\r\n";
+    EXPECT_EQ(DatasetJsonFromCsv(csv), std::string(R"([{"input":{"q":"x"},")") + column.name +
+                                           "\":" + column.value + R"(},{"input":{"q":"y"}}])");
+  }
+  // relevant_ids: an array of ids as well as an object of grades; any
+  // array, even empty, for the others.
+  EXPECT_EQ(DatasetJsonFromCsv("relevant_ids\n\"[\"\"d1\"\", 7]\"\n"),
+            R"([{"input":{},"relevant_ids":["d1",7]}])");
+  EXPECT_EQ(
+      DatasetJsonFromCsv("messages,contexts,expected_tool_calls,relevant_ids\n[],[],[],{}\n"),
+      R"([{"input":{},"expected_tool_calls":[],"messages":[],"contexts":[],"relevant_ids":{}}])");
+}
+
+TEST(DatasetCsvJsonColumns, ImportFieldOrderIsFixed) {
+  // Whatever the column order, the keys come in the order of the JSON form.
+  EXPECT_EQ(DatasetJsonFromCsv("relevant_ids,contexts,q,metadata,messages,expected_tool_calls,"
+                               "context,expected\n"
+                               "[1],\"[\"\"c\"\"]\",Q,{},[],[],C,E\n"),
+            R"([{"input":{"q":"Q"},"expected":"E","context":"C","metadata":{},)"
+            R"("expected_tool_calls":[],"messages":[],"contexts":["c"],"relevant_ids":[1]}])");
+}
+
+TEST(DatasetCsvJsonColumns, ImportErrors) {
+  for (const JsonColumn& column : kJsonColumns) {
+    SCOPED_TRACE(column.name);
+    const std::string name = column.name;
+    const std::string header = "q," + name + "\r\nok,[]\r\n";
+    Error e = ExpectCsvError(header + "x,\"[1,\"\r\n", 3, name + " is not valid JSON");
+    EXPECT_NE(e.detail().find("Parse error"), std::string::npos) << e.detail();
+    EXPECT_EQ(e.hint(), "Leave the " + name + " field empty for none.");
+    // A quoted empty cell is the empty string, which is not JSON.
+    ExpectCsvError(header + "x,\"\"\r\n", 3, name + " is not valid JSON");
+    ExpectCsvError(header + "x,[] []\r\n", 3, name + " is not valid JSON");
+    ExpectCsvError(header + "x,[1e999]\r\n", 3, name + " is not valid JSON");
+    const std::string want =
+        name == "relevant_ids" ? " must be a JSON array or object" : " must be a JSON array";
+    e = ExpectCsvError(header + "x,\"\"\"s\"\"\"\r\n", 3, name + want);
+    EXPECT_EQ(e.detail(), "The value is a string.");
+    EXPECT_EQ(ExpectCsvError(header + "x,42\r\n", 3, name + want).detail(),
+              "The value is a number.");
+    EXPECT_EQ(ExpectCsvError(header + "x,null\r\n", 3, name + want).detail(), "The value is null.");
+    EXPECT_EQ(ExpectCsvError(header + "x,true\r\n", 3, name + want).detail(),
+              "The value is a boolean.");
+    if (name != "relevant_ids") {
+      EXPECT_EQ(ExpectCsvError(header + "x,{}\r\n", 3, name + want).detail(),
+                "The value is an object.");
+    }
+    ExpectCsvError(header + "x,\"[\"\"a\\u0000\"\"]\"\r\n", 3,
+                   name + " contains the character \\u0000");
+    ExpectCsvError(header + "x,\"[{\"\"\\u0000\"\": 1}]\"\r\n", 3,
+                   name + " contains the character \\u0000");
+    // The line is the field's own, after a multi-line field in the record.
+    ExpectCsvError(header + "\"a\r\nb\",\"[\r\n\"\r\n", 4, name + " is not valid JSON");
+  }
+  // metadata keeps its own shape.
+  ExpectCsvError("metadata\r\n[]\r\n", 2, "metadata must be a JSON object");
+}
+
+TEST(DatasetCsvJsonColumns, QuotesAndNewlinesInsideTheJson) {
+  // Strings with quotes, commas, a CR LF and a tab (as JSON escapes), and the
+  // JSON itself spread over lines: the cell is quoted, its quotes doubled.
+  const std::string messages =
+      "[\r\n  {\"role\": \"user\",\r\n   \"content\": \"say \\\"hi\\\", then\\r\\nstop\\t.\"}\r\n]";
+  const std::string csv = "messages,q\r\n" + CsvCell(messages) + ",after\r\n" + "[],\"x\"\r\n";
+  const Json got = FromCsv(csv);
+  EXPECT_EQ(got, Json::parse(R"([
+    {"input": {"q": "after"}, "messages": [{"role": "user", "content": "say \"hi\", then\r\nstop\t."}]},
+    {"input": {"q": "x"}, "messages": []}])"));
+  // Written back: compact, quoted because of its quotes and commas; the
+  // next record's line numbers still count the lines of the multi-line cell.
+  const std::string back = CsvFromDatasetJson(DatasetJsonFromCsv(csv), CsvHeader(csv));
+  EXPECT_EQ(back,
+            "messages,q\r\n"
+            "\"[{\"\"role\"\":\"\"user\"\",\"\"content\"\":\"\"say \\\"\"hi\\\"\", "
+            "then\\r\\nstop\\t.\"\"}]\",after\r\n"
+            "[],x\r\n");
+  EXPECT_EQ(FromCsv(back), got);
+  ExpectCsvError(csv + "[1,\r\n", 7, "messages is not valid JSON");
+}
+
+TEST(DatasetCsvJsonColumns, Unicode) {
+  // Raw UTF-8, \u escapes (a surrogate pair among them) and names in other scripts.
+  const std::string csv =
+      "contexts,relevant_ids,expected_tool_calls\r\n"
+      "\"[\"\"北京是中国的首都。\"\", {\"\"id\"\": \"\"ドキュメント\"\", \"\"text\"\": "
+      "\"\"👩‍👩‍👧 "
+      "\\ud83c\\udf89 \\u00e9\"\"}]\",\"{\"\"ドキュメント\"\": 3}\","
+      "\"[{\"\"name\"\": \"\"météo\"\", \"\"arguments\"\": {\"\"ville\"\": \"\"Zürich\"\"}}]\"\r\n";
+  const std::string json = DatasetJsonFromCsv(csv);
+  EXPECT_EQ(
+      json,
+      "[{\"input\":{},\"expected_tool_calls\":[{\"name\":\"météo\",\"arguments\":"
+      "{\"ville\":\"Zürich\"}}],\"contexts\":[\"北京是中国的首都。\",{\"id\":\"ドキュメント\","
+      "\"text\":\"👩‍👩‍👧 🎉 é\"}],\"relevant_ids\":{\"ドキュメント\":3}}]");
+  const std::string back = CsvFromDatasetJson(json, CsvHeader(csv));
+  EXPECT_EQ(DatasetJsonFromCsv(back), json);
+  EXPECT_EQ(CsvHeader(back), CsvHeader(csv));
+  // Invalid UTF-8 in a JSON cell is the reader's error, as everywhere.
+  ExpectCsvError("messages\r\n\"[\"\"\xC3(\"\"]\"\r\n", 2,
+                 "invalid byte sequence for encoding \"UTF8\"");
+}
+
+TEST(DatasetCsvJsonColumns, ExportEachColumn) {
+  for (const JsonColumn& column : kJsonColumns) {
+    SCOPED_TRACE(column.name);
+    // Pretty-printed in the JSON, compact in the cell; absent and null cases
+    // get an unquoted empty cell.
+    const std::string json = std::string(R"([{"input":{"q":"x"},")") + column.name +
+                             "\":" + Json::parse(column.value).dump(2) +
+                             R"(},{"input":{"q":"y"}},{"input":{"q":"z"},")" + column.name +
+                             "\":null}]";
+    const std::string csv = CsvFromDatasetJson(json);
+    EXPECT_EQ(csv, std::string("q,") + column.name + "\r\nx," + CsvCell(column.value) +
+                       "\r\ny,\r\nz,\r\n");
+    EXPECT_EQ(FromCsv(csv), Normalized(Json::parse(json)));
+  }
+}
+
+TEST(DatasetCsvJsonColumns, ExportColumnsInFixedOrderAfterMetadata) {
+  // Keys in any order in the test cases, columns in the fixed order.
+  const std::string json = R"([
+    {"relevant_ids": ["d1"], "input": {"q": "1"}, "contexts": ["c"], "expected": "e"},
+    {"messages": [], "metadata": {"k": 1}, "expected_tool_calls": [{"name": "f"}], "context": "x"}
+  ])";
+  const std::string csv = CsvFromDatasetJson(json);
+  EXPECT_EQ(csv,
+            "q,expected,context,metadata,expected_tool_calls,messages,contexts,relevant_ids\r\n"
+            "1,e,,,,,\"[\"\"c\"\"]\",\"[\"\"d1\"\"]\"\r\n"
+            ",,x,\"{\"\"k\"\":1}\",\"[{\"\"name\"\":\"\"f\"\"}]\",[],,\r\n");
+  EXPECT_EQ(FromCsv(csv), Normalized(Json::parse(json)));
+  // A preferred order (the imported header) still comes first.
+  EXPECT_EQ(CsvFromDatasetJson(json, {"relevant_ids", "q", "messages"}),
+            "relevant_ids,q,messages,expected,context,metadata,expected_tool_calls,contexts\r\n"
+            "\"[\"\"d1\"\"]\",1,,e,,,,\"[\"\"c\"\"]\"\r\n"
+            ",,[],,x,\"{\"\"k\"\":1}\",\"[{\"\"name\"\":\"\"f\"\"}]\",\r\n");
+  // Import with that header, export with it: the same bytes.
+  const std::string imported =
+      "contexts,q,expected_tool_calls,relevant_ids,messages\r\n"
+      "\"[\"\"a\"\"]\",1,[],\"{\"\"a\"\":1}\",\r\n"
+      ",2,,,\"[{\"\"role\"\":\"\"user\"\",\"\"content\"\":\"\"x\"\"}]\"\r\n";
+  EXPECT_EQ(CsvFromDatasetJson(DatasetJsonFromCsv(imported), CsvHeader(imported)), imported);
+}
+
+TEST(DatasetCsvJsonColumns, ExportKeepsNumbersAndStrings) {
+  const std::string json =
+      R"([{"expected_tool_calls":[{"name":"f","arguments":{"x":-1.5e-7,"s":"a,\"b\"\nc"}}],)"
+      R"("relevant_ids":{"a":0.50,"b":123456789012345678901234}}])";
+  const std::string csv = CsvFromDatasetJson(json);
+  EXPECT_EQ(csv,
+            "expected_tool_calls,relevant_ids\r\n"
+            "\"[{\"\"name\"\":\"\"f\"\",\"\"arguments\"\":{\"\"x\"\":-1.5e-7,\"\"s\"\":"
+            "\"\"a,\\\"\"b\\\"\"\\nc\"\"}}]\",\"{\"\"a\"\":0.50,\"\"b\"\":123456789012345678901234}"
+            "\"\r\n");
+  EXPECT_EQ(DatasetJsonFromCsv(csv), R"([{"input":{},)" + json.substr(2));
+}
+
+TEST(DatasetCsvJsonColumns, ExportWrongShape) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {R"([{"expected_tool_calls": {}}])",
+       "\"expected_tool_calls\" of test case 1 must be a JSON array or null"},
+      {R"([{"expected_tool_calls": "[]"}])",
+       "\"expected_tool_calls\" of test case 1 must be a JSON array or null"},
+      {R"([{}, {"messages": 1}])", "\"messages\" of test case 2 must be a JSON array or null"},
+      {R"([{"messages": {"role": "user"}}])",
+       "\"messages\" of test case 1 must be a JSON array or null"},
+      {R"([{"contexts": "text"}])", "\"contexts\" of test case 1 must be a JSON array or null"},
+      {R"([{"contexts": true}])", "\"contexts\" of test case 1 must be a JSON array or null"},
+      {R"([{"relevant_ids": "d1"}])",
+       "\"relevant_ids\" of test case 1 must be a JSON array or object, or null"},
+      {R"([{"relevant_ids": 3}])",
+       "\"relevant_ids\" of test case 1 must be a JSON array or object, or null"},
+      {R"([{"metadata": []}])", "\"metadata\" of test case 1 must be a JSON object or null"},
+      {R"([{"messages": ["\u0000"]}])", "test case 1 contains the character \\u0000"},
+      {R"([{"relevant_ids": {"\u0000": 1}}])", "test case 1 contains the character \\u0000"},
+  };
+  for (const auto& [json, message] : cases) {
+    SCOPED_TRACE(json);
+    const Error e =
+        ExpectError([&] { CsvFromDatasetJson(json); }, ErrorKind::kInvalidParameterValue, message);
+    EXPECT_FALSE(e.detail().empty());
+  }
+  // The hint for an unknown key names them all.
+  const Error e =
+      ExpectError([] { CsvFromDatasetJson(R"([{"tools": []}])"); },
+                  ErrorKind::kInvalidParameterValue, "unknown key \"tools\" in test case 1");
+  EXPECT_EQ(e.hint(),
+            "A test case has the keys input, expected, context, metadata, expected_tool_calls, "
+            "messages, contexts and relevant_ids.");
+}
+
+TEST(DatasetCsvJsonColumns, InputFieldsNamedLikeTheColumns) {
+  for (const char* name : {"expected_tool_calls", "messages", "contexts", "relevant_ids"}) {
+    SCOPED_TRACE(name);
+    const Json dataset = {{{"input", {{"q", "x"}}}}, {{"input", {{name, "x"}}}}};
+    const Error e = ExpectError([&] { ToCsv(dataset); }, ErrorKind::kInvalidParameterValue,
+                                std::string("input field \"") + name + "\" of test case 2 cannot");
+    EXPECT_NE(e.detail().find("relevant_ids hold those fields"), std::string::npos) << e.detail();
+  }
+  // Inside a JSON-valued field or a nested input value they are just keys.
+  EXPECT_NO_THROW(
+      CsvFromDatasetJson(R"([{"messages": [{"messages": 1}], "input": {"o": {"contexts": 1}}}])"));
+}
+
+TEST(DatasetCsvJsonColumns, RepeatedKeysLastWins) {
+  EXPECT_EQ(CsvFromDatasetJson(R"([{"messages": [1], "messages": [2], "contexts": ["a"],)"
+                               R"( "contexts": null}, {"relevant_ids": [], "relevant_ids": {}}])"),
+            "messages,contexts,relevant_ids\r\n[2],,\r\n,,{}\r\n");
 }
 
 }  // namespace

@@ -1,13 +1,16 @@
 // Design: both directions stream. CSV -> JSON writes the JSON text directly
 // while reading records (no JSON tree: a 30 MB file would be hundreds of
-// thousands of small allocations), parsing only the metadata fields, with
+// thousands of small allocations), parsing only the JSON-valued fields
+// (metadata, expected_tool_calls, messages, contexts, relevant_ids), with
 // nlohmann's SAX parser, to check them and write them compactly.
 // JSON -> CSV reads the array with nlohmann's SAX parser into one string
-// arena plus (column, offset, length) cells, because the header (the input
-// columns in order of first appearance) is only known at the end; then it
-// writes the records. Nested values are re-emitted from SAX events, which
-// keeps the text of non-integer numbers as written (a JSON tree would round
-// them to double).
+// arena plus (column, offset, length) cells, one per value, input fields and
+// the other fields alike, because the header (the input columns in order of
+// first appearance) is only known at the end; then it writes the records.
+// Nested values are re-emitted from SAX events, which keeps the text of
+// non-integer numbers as written (a JSON tree would round them to double).
+// The fields other than input are one table (kReserved): adding one is a
+// line there.
 #include "core/data/dataset_csv.hpp"
 
 #include <algorithm>
@@ -147,45 +150,103 @@ class JsonCompactor {
 
 bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
+// ---------------------------------------------------------------- columns
+
+// The fields of a test case other than input, each with a CSV column of its
+// name, in the order they are written: as JSON keys after "input", as CSV
+// columns after the input columns. Their index is their column id; input
+// columns come after them.
+enum class ColumnKind : std::uint8_t {
+  kExpected,
+  kContext,
+  kMetadata,
+  kExpectedToolCalls,
+  kMessages,
+  kContexts,
+  kRelevantIds,
+  kInput,
+};
+constexpr std::size_t kReservedCount = static_cast<std::size_t>(ColumnKind::kInput);
+
+// What a field's value may be: a string, or JSON text (in its CSV cell)
+// whose top-level value is an object and/or an array.
+enum Shape : unsigned { kString = 0, kObject = 1, kArray = 2 };
+
+struct ReservedField {
+  std::string_view name;
+  unsigned shape;
+  std::string_view json_key;  // ,"name": as written after the previous field
+  const char* shape_text;     // "a JSON array", for errors
+};
+
+constexpr std::array<ReservedField, kReservedCount> kReserved = {{
+    {"expected", kString, R"(,"expected":)", "a string"},
+    {"context", kString, R"(,"context":)", "a string"},
+    {"metadata", kObject, R"(,"metadata":)", "a JSON object"},
+    {"expected_tool_calls", kArray, R"(,"expected_tool_calls":)", "a JSON array"},
+    {"messages", kArray, R"(,"messages":)", "a JSON array"},
+    {"contexts", kArray, R"(,"contexts":)", "a JSON array"},
+    {"relevant_ids", kArray | kObject, R"(,"relevant_ids":)", "a JSON array or object"},
+}};
+
+const ReservedField& Reserved(ColumnKind kind) { return kReserved[static_cast<std::size_t>(kind)]; }
+
+ColumnKind KindOfColumn(std::string_view name) {
+  for (std::size_t i = 0; i < kReservedCount; ++i)
+    if (kReserved[i].name == name) return static_cast<ColumnKind>(i);
+  return ColumnKind::kInput;
+}
+
+// For hints: "expected, context, ... and relevant_ids".
+std::string ReservedNames() {
+  std::string names;
+  for (std::size_t i = 0; i < kReservedCount; ++i) {
+    if (i > 0) names += i + 1 == kReservedCount ? " and " : ", ";
+    names += kReserved[i].name;
+  }
+  return names;
+}
+
 // ---------------------------------------------------------------- CSV -> JSON
 
-// SAX handler for a metadata field: a JSON object, written compactly.
-class MetadataSax {
+// SAX handler for a JSON-valued field (metadata, expected_tool_calls, ...):
+// a JSON object or array as its shape allows, written compactly.
+class JsonFieldSax {
  public:
-  enum class Problem { kNone, kSyntax, kNotObject, kNul };
+  enum class Problem { kNone, kSyntax, kWrongShape, kNul };
 
-  explicit MetadataSax(std::string& out) : json_(out) { json_.Begin(); }
+  JsonFieldSax(std::string& out, unsigned shape) : json_(out), shape_(shape) { json_.Begin(); }
 
   Problem problem() const noexcept { return problem_; }
   const std::string& detail() const noexcept { return detail_; }
 
   bool null() {
-    if (!InsideObject("null")) return false;
+    if (!Allowed("null", false)) return false;
     json_.Null();
     return true;
   }
   bool boolean(bool v) {
-    if (!InsideObject("a boolean")) return false;
+    if (!Allowed("a boolean", false)) return false;
     json_.Boolean(v);
     return true;
   }
   bool number_integer(Json::number_integer_t v) {
-    if (!InsideObject("a number")) return false;
+    if (!Allowed("a number", false)) return false;
     json_.Integer(v);
     return true;
   }
   bool number_unsigned(Json::number_unsigned_t v) {
-    if (!InsideObject("a number")) return false;
+    if (!Allowed("a number", false)) return false;
     json_.Unsigned(v);
     return true;
   }
   bool number_float(Json::number_float_t, const Json::string_t& raw) {
-    if (!InsideObject("a number")) return false;
+    if (!Allowed("a number", false)) return false;
     json_.Literal(raw);
     return true;
   }
   bool string(Json::string_t& s) {
-    if (!InsideObject("a string") || !NoNul(s)) return false;
+    if (!Allowed("a string", false) || !NoNul(s)) return false;
     json_.String(s);
     return true;
   }
@@ -196,6 +257,7 @@ class MetadataSax {
     return true;
   }
   bool start_object(std::size_t) {
+    if (!Allowed("an object", (shape_ & kObject) != 0)) return false;
     json_.Open('{');
     return true;
   }
@@ -204,7 +266,7 @@ class MetadataSax {
     return true;
   }
   bool start_array(std::size_t) {
-    if (!InsideObject("an array")) return false;
+    if (!Allowed("an array", (shape_ & kArray) != 0)) return false;
     json_.Open('[');
     return true;
   }
@@ -219,11 +281,11 @@ class MetadataSax {
   }
 
  private:
-  // Whether a value of this type is inside the top-level object (else the
-  // metadata is not an object).
-  bool InsideObject(const char* type) {
-    if (json_.depth() > 0) return true;
-    problem_ = Problem::kNotObject;
+  // Anything goes inside the top-level value; the top-level value itself
+  // must be of the field's shape.
+  bool Allowed(const char* type, bool fits_shape) {
+    if (json_.depth() > 0 || fits_shape) return true;
+    problem_ = Problem::kWrongShape;
     detail_ = std::string("The value is ") + type + ".";
     return false;
   }
@@ -234,71 +296,58 @@ class MetadataSax {
   }
 
   JsonCompactor json_;
+  unsigned shape_;
   Problem problem_ = Problem::kNone;
   std::string detail_;
 };
 
-void AppendMetadata(std::string& out, const CsvField& field) {
-  MetadataSax sax(out);
+void AppendJsonField(std::string& out, const CsvField& field, const ReservedField& spec) {
+  JsonFieldSax sax(out, spec.shape);
   if (Json::sax_parse(field.value, &sax)) return;
+  const std::string name(spec.name);
+  const std::string hint = "Leave the " + name + " field empty for none.";
   switch (sax.problem()) {
-    case MetadataSax::Problem::kSyntax:
-      ThrowCsvError(field.line, "metadata is not valid JSON", sax.detail(),
-                    "Leave the metadata field empty for no metadata.");
-    case MetadataSax::Problem::kNotObject:
-      ThrowCsvError(field.line, "metadata must be a JSON object", sax.detail(),
-                    "Leave the metadata field empty for no metadata.");
-    case MetadataSax::Problem::kNul:
-      ThrowCsvError(field.line, "metadata contains the character \\u0000",
+    case JsonFieldSax::Problem::kSyntax:
+      ThrowCsvError(field.line, name + " is not valid JSON", sax.detail(), hint);
+    case JsonFieldSax::Problem::kWrongShape:
+      ThrowCsvError(field.line, name + " must be " + spec.shape_text, sax.detail(), hint);
+    case JsonFieldSax::Problem::kNul:
+      ThrowCsvError(field.line, name + " contains the character \\u0000",
                     "PostgreSQL text and jsonb cannot hold it.");
-    case MetadataSax::Problem::kNone:
+    case JsonFieldSax::Problem::kNone:
       break;
   }
-  throw Error(ErrorKind::kInternal, "metadata parser stopped without a reason");
+  throw Error(ErrorKind::kInternal, name + " parser stopped without a reason");
 }
 
 std::string Count(std::size_t n, const char* noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-enum class ColumnKind { kInput, kExpected, kContext, kMetadata };
-
-ColumnKind KindOfColumn(std::string_view name) {
-  if (name == "expected") return ColumnKind::kExpected;
-  if (name == "context") return ColumnKind::kContext;
-  if (name == "metadata") return ColumnKind::kMetadata;
-  return ColumnKind::kInput;
-}
-
 // ---------------------------------------------------------------- JSON -> CSV
 
-struct Span {
-  std::size_t offset = 0;
-  std::size_t length = 0;
-  bool present = false;
-};
-
-// One input value of a test case, in the arena.
+// One value of a test case in the arena: an input value or a field's (its
+// string, or its JSON text). Column ids: a ColumnKind below kReservedCount,
+// else kReservedCount + the index in DatasetSax::input_columns.
 struct Cell {
   std::size_t column;
   std::size_t offset;
-  std::size_t length;
+  std::size_t length;  // kAbsent: the field was null (a repeated key's last value)
 };
-
-struct Case {
-  std::size_t cells_end = 0;  // its cells are [previous case's cells_end, cells_end)
-  Span expected, context, metadata;
-};
+constexpr std::size_t kAbsent = static_cast<std::size_t>(-1);
 
 // SAX handler collecting the test cases of a dataset array.
 class DatasetSax {
  public:
-  // Everything the cells and spans point into.
+  // Everything the cells point into.
   std::string arena;
+  // The values of all test cases, case after case.
   std::vector<Cell> cells;
-  std::vector<Case> cases;
+  // Each test case's cells are [previous case's end, its end).
+  std::vector<std::size_t> case_ends;
   std::vector<std::string> input_columns;  // in order of first appearance
-  bool has_expected = false, has_context = false, has_metadata = false;
+  // Which fields some test case has (not null).
+  std::array<bool, kReservedCount> has_field{};
 
   bool done() const noexcept { return where_ == Where::kDone; }
 
@@ -332,12 +381,10 @@ class DatasetSax {
         arena += s;
         return true;
       case Where::kCase:
-        if (field_ == Field::kExpected || field_ == Field::kContext) {
+        if (field_ != ColumnKind::kInput && Reserved(field_).shape == kString) {
           CheckNul(s);
-          Span& span = field_ == Field::kExpected ? cases.back().expected : cases.back().context;
-          span = {arena.size(), s.size(), true};
+          AddField(arena.size(), s.size());
           arena += s;
-          (field_ == Field::kExpected ? has_expected : has_context) = true;
           return true;
         }
         FieldTypeError("a string");
@@ -358,18 +405,20 @@ class DatasetSax {
       field_ = FieldOfKey(k);
       return true;
     }
-    // An input field.
-    if (k.empty())
-      ShapeFail("input field with an empty name in test case " + CaseNumber() +
-                    " cannot be written as CSV",
-                "A CSV column name cannot be empty.");
-    if (KindOfColumn(k) != ColumnKind::kInput)
-      ShapeFail(
-          "input field \"" + k + "\" of test case " + CaseNumber() + " cannot be written as CSV",
-          "The CSV columns expected, context and metadata hold those fields of a test "
-          "case, not input fields.");
-    auto [it, inserted] = column_index_.try_emplace(k, input_columns.size());
-    if (inserted) input_columns.push_back(k);
+    // An input field; its name is checked when first seen.
+    auto [it, inserted] = column_index_.try_emplace(k, kReservedCount + input_columns.size());
+    if (inserted) {
+      if (k.empty())
+        ShapeFail("input field with an empty name in test case " + CaseNumber() +
+                      " cannot be written as CSV",
+                  "A CSV column name cannot be empty.");
+      if (KindOfColumn(k) != ColumnKind::kInput)
+        ShapeFail(
+            "input field \"" + k + "\" of test case " + CaseNumber() + " cannot be written as CSV",
+            "The CSV columns " + ReservedNames() +
+                " hold those fields of a test case, not input fields.");
+      input_columns.push_back(k);
+    }
     column_ = it->second;
     return true;
   }
@@ -381,17 +430,16 @@ class DatasetSax {
     }
     switch (where_) {
       case Where::kCases:
-        cases.emplace_back();
-        cases.back().cells_end = cells.size();
-        field_ = Field::kNone;
+        case_ends.push_back(cells.size());
+        field_ = ColumnKind::kInput;
         where_ = Where::kCase;
         return true;
       case Where::kCase:
-        if (field_ == Field::kInput) {
+        if (field_ == ColumnKind::kInput) {
           where_ = Where::kInput;
           return true;
         }
-        if (field_ == Field::kMetadata) {
+        if ((Reserved(field_).shape & kObject) != 0) {
           StartCapture('{');
           return true;
         }
@@ -409,7 +457,7 @@ class DatasetSax {
     if (where_ == Where::kInput) {
       where_ = Where::kCase;
     } else {  // kCase: the parser only ends objects it started
-      cases.back().cells_end = cells.size();
+      case_ends.back() = cells.size();
       where_ = Where::kCases;
     }
     return true;
@@ -428,6 +476,10 @@ class DatasetSax {
         StartCapture('[');
         return true;
       case Where::kCase:
+        if (field_ != ColumnKind::kInput && (Reserved(field_).shape & kArray) != 0) {
+          StartCapture('[');
+          return true;
+        }
         FieldTypeError("an array");
       default:
         ShapeError("an array");
@@ -446,9 +498,8 @@ class DatasetSax {
 
  private:
   enum class Where { kTop, kCases, kCase, kInput, kDone };
-  enum class Field { kNone, kInput, kExpected, kContext, kMetadata };
 
-  std::string CaseNumber() const { return std::to_string(cases.size()); }
+  std::string CaseNumber() const { return std::to_string(case_ends.size()); }
 
   [[noreturn]] static void ShapeFail(const std::string& message, std::string detail = {},
                                      std::string hint = {}) {
@@ -460,30 +511,30 @@ class DatasetSax {
     if (where_ == Where::kTop)
       ShapeFail("dataset must be a JSON array of test cases",
                 std::string("The value is ") + found + ".");
-    ShapeFail("test case " + std::to_string(cases.size() + 1) + " must be a JSON object",
+    ShapeFail("test case " + std::to_string(case_ends.size() + 1) + " must be a JSON object",
               std::string("The value is ") + found + ".");
   }
 
   // A test case's field holding a value of the wrong type.
   [[noreturn]] void FieldTypeError(const char* found) const {
-    const char* name = field_ == Field::kInput      ? "input"
-                       : field_ == Field::kExpected ? "expected"
-                       : field_ == Field::kContext  ? "context"
-                                                    : "metadata";
-    const char* want = field_ == Field::kExpected || field_ == Field::kContext
-                           ? "a string or null"
-                           : "a JSON object or null";
-    ShapeFail(std::string("\"") + name + "\" of test case " + CaseNumber() + " must be " + want,
-              std::string("The value is ") + found + ".");
+    const bool input = field_ == ColumnKind::kInput;
+    const std::string_view name = input ? "input" : Reserved(field_).name;
+    const std::string want = input ? "a JSON object" : Reserved(field_).shape_text;
+    // "a JSON array or object, or null"
+    const char* or_null = want.find(" or ") == std::string::npos ? " or null" : ", or null";
+    ShapeFail(
+        "\"" + std::string(name) + "\" of test case " + CaseNumber() + " must be " + want + or_null,
+        std::string("The value is ") + found + ".");
   }
 
-  Field FieldOfKey(const std::string& k) const {
-    if (k == "input") return Field::kInput;
-    if (k == "expected") return Field::kExpected;
-    if (k == "context") return Field::kContext;
-    if (k == "metadata") return Field::kMetadata;
-    ShapeFail("unknown key \"" + k + "\" in test case " + CaseNumber(), {},
-              "A test case has the keys input, expected, context and metadata.");
+  // kInput for "input".
+  ColumnKind FieldOfKey(const std::string& k) const {
+    if (k == "input") return ColumnKind::kInput;
+    const ColumnKind kind = KindOfColumn(k);
+    if (kind == ColumnKind::kInput)
+      ShapeFail("unknown key \"" + k + "\" in test case " + CaseNumber(), {},
+                "A test case has the keys input, " + ReservedNames() + ".");
+    return kind;
   }
 
   // Keys and strings inside a test case only.
@@ -491,6 +542,13 @@ class DatasetSax {
     if (HasNul(s))
       ShapeFail("test case " + CaseNumber() + " contains the character \\u0000",
                 "PostgreSQL text cannot hold it.");
+  }
+
+  // The value of the current field, in the arena.
+  void AddField(std::size_t offset, std::size_t length) {
+    const auto column = static_cast<std::size_t>(field_);
+    cells.push_back({column, offset, length});
+    has_field[column] = true;
   }
 
   // null, a boolean or a number (emit writes it to the compactor).
@@ -512,17 +570,16 @@ class DatasetSax {
       case Where::kCase:
         if (!is_null) FieldTypeError(type);
         // null is absent; the last of repeated keys counts, as in jsonb.
-        if (field_ == Field::kExpected) cases.back().expected = {};
-        if (field_ == Field::kContext) cases.back().context = {};
-        if (field_ == Field::kMetadata) cases.back().metadata = {};
+        if (field_ != ColumnKind::kInput)
+          cells.push_back({static_cast<std::size_t>(field_), 0, kAbsent});
         return true;
       default:
         ShapeError(type);
     }
   }
 
-  // A nested value (metadata, or an object or array as an input value) is
-  // written compactly to the arena as it streams by.
+  // A nested value (a JSON-valued field, or an object or array as an input
+  // value) is written compactly to the arena as it streams by.
   void StartCapture(char bracket) {
     capture_start_ = arena.size();
     json_.Begin();
@@ -536,16 +593,15 @@ class DatasetSax {
     if (where_ == Where::kInput) {
       cells.push_back({column_, capture_start_, length});
     } else {
-      cases.back().metadata = {capture_start_, length, true};
-      has_metadata = true;
+      AddField(capture_start_, length);
     }
     return true;
   }
 
   JsonCompactor json_{arena};
   Where where_ = Where::kTop;
-  Field field_ = Field::kNone;
-  std::size_t column_ = 0;  // of the input key just read
+  ColumnKind field_ = ColumnKind::kInput;  // of the test case key just read
+  std::size_t column_ = 0;                 // of the input key just read
   std::size_t capture_start_ = 0;
   std::unordered_map<std::string, std::size_t> column_index_;
 };
@@ -583,19 +639,27 @@ std::string DatasetJsonFromCsv(std::string_view csv) {
   std::vector<CsvField> fields;
   ReadHeader(reader, fields);
 
-  struct Column {
-    ColumnKind kind;
-    std::string key;  // "name": for an input column
-  };
-  std::vector<Column> columns;
-  for (const CsvField& f : fields) {
-    Column column{KindOfColumn(f.value), {}};
-    if (column.kind == ColumnKind::kInput) {
-      AppendJsonString(column.key, f.value);
-      column.key.push_back(':');
+  // "name": of each input column, by header position (empty for the others).
+  std::vector<std::string> input_keys(fields.size());
+  // The header positions of the input columns, and of the reserved ones in
+  // the order their fields are written, whatever the column order (names
+  // are distinct, so each reserved column is there at most once).
+  std::vector<std::size_t> inputs;
+  std::array<std::size_t, kReservedCount> reserved_at;
+  reserved_at.fill(kAbsent);
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const ColumnKind kind = KindOfColumn(fields[i].value);
+    if (kind == ColumnKind::kInput) {
+      AppendJsonString(input_keys[i], fields[i].value);
+      input_keys[i].push_back(':');
+      inputs.push_back(i);
+    } else {
+      reserved_at[static_cast<std::size_t>(kind)] = i;
     }
-    columns.push_back(std::move(column));
   }
+  std::vector<std::pair<std::size_t, const ReservedField*>> reserved;
+  for (std::size_t k = 0; k < kReservedCount; ++k)
+    if (reserved_at[k] != kAbsent) reserved.emplace_back(reserved_at[k], &kReserved[k]);
 
   std::string out;
   // JSON escaping and keys usually make the result a little larger.
@@ -603,36 +667,29 @@ std::string DatasetJsonFromCsv(std::string_view csv) {
   out.push_back('[');
   bool first_case = true;
   while (reader.ReadRecord(fields)) {
-    if (fields.size() != columns.size())
+    if (fields.size() != input_keys.size())
       ThrowCsvError(reader.record_line(), "wrong number of fields",
-                    "The header has " + Count(columns.size(), "column") + " but this record has " +
-                        Count(fields.size(), "field") + ".");
+                    "The header has " + Count(input_keys.size(), "column") +
+                        " but this record has " + Count(fields.size(), "field") + ".");
     if (!first_case) out.push_back(',');
     first_case = false;
     out += "{\"input\":{";
     bool first_input = true;
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      if (columns[i].kind != ColumnKind::kInput || fields[i].absent()) continue;
+    for (const std::size_t i : inputs) {
+      if (fields[i].absent()) continue;
       if (!first_input) out.push_back(',');
       first_input = false;
-      out += columns[i].key;
+      out += input_keys[i];
       AppendJsonString(out, fields[i].value);
     }
     out.push_back('}');
-    // expected, context, metadata in this order, whatever the column order.
-    for (ColumnKind kind : {ColumnKind::kExpected, ColumnKind::kContext, ColumnKind::kMetadata}) {
-      for (std::size_t i = 0; i < columns.size(); ++i) {
-        if (columns[i].kind != kind || fields[i].absent()) continue;
-        if (kind == ColumnKind::kExpected) {
-          out += ",\"expected\":";
-          AppendJsonString(out, fields[i].value);
-        } else if (kind == ColumnKind::kContext) {
-          out += ",\"context\":";
-          AppendJsonString(out, fields[i].value);
-        } else {
-          out += ",\"metadata\":";
-          AppendMetadata(out, fields[i]);
-        }
+    for (const auto& [i, spec] : reserved) {
+      if (fields[i].absent()) continue;
+      out += spec->json_key;
+      if (spec->shape == kString) {
+        AppendJsonString(out, fields[i].value);
+      } else {
+        AppendJsonField(out, fields[i], *spec);
       }
     }
     out.push_back('}');
@@ -643,31 +700,23 @@ std::string DatasetJsonFromCsv(std::string_view csv) {
 
 namespace {
 
-// A column of the exported CSV: an input field (by its index in
-// DatasetSax::input_columns) or one of expected, context, metadata.
-struct OutputColumn {
-  ColumnKind kind;
-  std::size_t input;
-};
-
-std::vector<OutputColumn> OutputColumns(const DatasetSax& sax, bool write_expected,
-                                        const std::vector<std::string>& column_order) {
-  std::vector<OutputColumn> all;
-  for (std::size_t i = 0; i < sax.input_columns.size(); ++i) all.push_back({ColumnKind::kInput, i});
-  if (write_expected) all.push_back({ColumnKind::kExpected, 0});
-  if (sax.has_context) all.push_back({ColumnKind::kContext, 0});
-  if (sax.has_metadata) all.push_back({ColumnKind::kMetadata, 0});
+// The column ids of the exported CSV, in order: the input columns in order
+// of first appearance, then the fields some test case has.
+std::vector<std::size_t> OutputColumns(const DatasetSax& sax, bool write_expected,
+                                       const std::vector<std::string>& column_order) {
+  std::vector<std::size_t> all;
+  for (std::size_t i = 0; i < sax.input_columns.size(); ++i) all.push_back(kReservedCount + i);
+  for (std::size_t k = 0; k < kReservedCount; ++k)
+    if (sax.has_field[k] ||
+        (k == static_cast<std::size_t>(ColumnKind::kExpected) && write_expected))
+      all.push_back(k);
   if (column_order.empty()) return all;
 
-  auto name_of = [&](const OutputColumn& c) -> std::string_view {
-    switch (c.kind) {
-      case ColumnKind::kExpected: return "expected";
-      case ColumnKind::kContext: return "context";
-      case ColumnKind::kMetadata: return "metadata";
-      default: return sax.input_columns[c.input];
-    }
+  auto name_of = [&](std::size_t column) -> std::string_view {
+    return column < kReservedCount ? kReserved[column].name
+                                   : sax.input_columns[column - kReservedCount];
   };
-  std::vector<OutputColumn> ordered;
+  std::vector<std::size_t> ordered;
   std::vector<bool> taken(all.size(), false);
   for (const std::string& name : column_order) {
     for (std::size_t i = 0; i < all.size(); ++i) {
@@ -690,55 +739,43 @@ std::string CsvFromDatasetJson(std::string_view json, const std::vector<std::str
   if (!Json::sax_parse(json, &sax) || !sax.done())
     throw Error(ErrorKind::kInternal, "dataset JSON parser stopped early");
 
-  std::string out;
-  out.reserve(sax.arena.size() + sax.arena.size() / 8 +
-              (sax.cells.size() + 4 * sax.cases.size()) * 3 + 64);
-  CsvWriter writer(out);
-  const bool no_columns =
-      sax.input_columns.empty() && !sax.has_expected && !sax.has_context && !sax.has_metadata;
+  const bool any_field =
+      std::any_of(sax.has_field.begin(), sax.has_field.end(), [](bool has) { return has; });
   // A record has at least one field: a dataset without any gets an
   // (all absent) expected column, which reads back as no expected value.
-  const bool write_expected = sax.has_expected || no_columns;
-  const std::vector<OutputColumn> columns = OutputColumns(sax, write_expected, column_order);
-  for (const OutputColumn& c : columns) {
-    switch (c.kind) {
-      case ColumnKind::kExpected: writer.Field("expected"); break;
-      case ColumnKind::kContext: writer.Field("context"); break;
-      case ColumnKind::kMetadata: writer.Field("metadata"); break;
-      default: writer.Field(sax.input_columns[c.input]); break;
-    }
-  }
+  const bool write_expected = sax.input_columns.empty() && !any_field;
+  const std::vector<std::size_t> columns = OutputColumns(sax, write_expected, column_order);
+
+  std::string out;
+  // Quotes doubled, and per field a separator and maybe two quotes.
+  out.reserve(sax.arena.size() + sax.arena.size() / 8 +
+              (sax.case_ends.size() + 1) * (3 * columns.size() + 2) + 64);
+  CsvWriter writer(out);
+  for (const std::size_t column : columns)
+    writer.Field(column < kReservedCount
+                     ? kReserved[column].name
+                     : std::string_view(sax.input_columns[column - kReservedCount]));
   writer.EndRecord();
 
   const std::string_view arena = sax.arena;
-  auto write_span = [&](const Span& span) {
-    if (span.present) {
-      writer.Field(arena.substr(span.offset, span.length));
-    } else {
-      writer.AbsentField();
-    }
-  };
-  std::vector<const Cell*> row(sax.input_columns.size(), nullptr);
-  std::size_t cell = 0;
-  for (const Case& c : sax.cases) {
+  std::vector<const Cell*> row(kReservedCount + sax.input_columns.size(), nullptr);
+  std::size_t begin = 0;
+  for (const std::size_t end : sax.case_ends) {
     // A repeated key: the last value counts, as in jsonb.
-    for (; cell < c.cells_end; ++cell) row[sax.cells[cell].column] = &sax.cells[cell];
-    for (const OutputColumn& column : columns) {
-      switch (column.kind) {
-        case ColumnKind::kExpected: write_span(c.expected); break;
-        case ColumnKind::kContext: write_span(c.context); break;
-        case ColumnKind::kMetadata: write_span(c.metadata); break;
-        default: {
-          const Cell* value = row[column.input];
-          if (value != nullptr) {
-            writer.Field(arena.substr(value->offset, value->length));
-          } else {
-            writer.AbsentField();
-          }
-        }
+    for (std::size_t i = begin; i < end; ++i) {
+      const Cell& cell = sax.cells[i];
+      row[cell.column] = cell.length == kAbsent ? nullptr : &cell;
+    }
+    for (const std::size_t column : columns) {
+      const Cell* value = row[column];
+      if (value != nullptr) {
+        writer.Field(arena.substr(value->offset, value->length));
+      } else {
+        writer.AbsentField();
       }
     }
-    std::fill(row.begin(), row.end(), nullptr);
+    for (std::size_t i = begin; i < end; ++i) row[sax.cells[i].column] = nullptr;
+    begin = end;
     writer.EndRecord();
   }
   return out;
