@@ -155,6 +155,9 @@ CREATE TABLE llmeval.test_cases (
   -- and "expected_tool_calls"), sent instead of the prompt template
   -- (llmeval._conversation_check says what is allowed)
   messages           jsonb CHECK (jsonb_typeof(messages) = 'array'),
+  -- what the user of a conversation wants done in all (optional; the judge
+  -- conversation_completeness counts it as an intention of its own)
+  goal               text,
   -- retrieval: the ranked chunks retrieved (strings, or {"id", "text"}),
   -- and which are relevant (ids, or {"id": grade} for graded relevance)
   contexts           jsonb CHECK (jsonb_typeof(contexts) = 'array'),

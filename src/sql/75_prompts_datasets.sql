@@ -73,6 +73,9 @@ BEGIN
         WHEN jsonb_typeof(e -> 'metadata') NOT IN ('object', 'null') THEN '"metadata" is not an object'
         WHEN jsonb_typeof(e -> 'expected_tool_calls') NOT IN ('array', 'null')
           THEN '"expected_tool_calls" is not an array of calls'
+        WHEN jsonb_typeof(e -> 'goal') NOT IN ('string', 'null') THEN '"goal" is not a string'
+        WHEN coalesce(e -> 'goal', 'null') <> 'null' AND coalesce(e -> 'messages', 'null') = 'null'
+          THEN '"goal" is the goal of a conversation: the test case has no "messages"'
         WHEN coalesce(e -> 'messages', 'null') <> 'null'
              AND llmeval._conversation_problem(e -> 'messages') IS NOT NULL
           THEN '"messages" must be a conversation: ' || llmeval._conversation_problem(e -> 'messages')
@@ -83,14 +86,14 @@ BEGIN
           THEN '"input" holds a number beyond the range of a double (quote it as a string)'
         ELSE (SELECT format('unknown key "%s"', k) FROM jsonb_object_keys(e) k
               WHERE k NOT IN ('input', 'expected', 'context', 'metadata', 'expected_tool_calls',
-                              'messages', 'contexts', 'relevant_ids') LIMIT 1)
+                              'messages', 'goal', 'contexts', 'relevant_ids') LIMIT 1)
       END AS problem
     FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord)) checked
   WHERE problem IS NOT NULL ORDER BY ord LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'invalid test case % in dataset "%": %', bad.ord, name, bad.problem
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Test cases have the keys input (object), expected, context (strings), metadata (object), '
+            HINT = 'Test cases have the keys input (object), expected, context, goal (strings), metadata (object), '
                    'expected_tool_calls, messages, contexts (arrays) and relevant_ids (array or object).';
   END IF;
 
@@ -103,10 +106,11 @@ BEGIN
   VALUES (found_dataset, tenant, new_version, source, jsonb_array_length(data), columns)
   RETURNING v.id INTO version_id;
   INSERT INTO llmeval.test_cases (dataset_version_id, tenant, position, input, expected, context, metadata,
-                                  expected_tool_calls, messages, contexts, relevant_ids)
+                                  expected_tool_calls, messages, goal, contexts, relevant_ids)
   SELECT version_id, tenant, ord, coalesce(nullif(e -> 'input', 'null'), '{}'), e ->> 'expected',
          e ->> 'context', nullif(e -> 'metadata', 'null'), nullif(e -> 'expected_tool_calls', 'null'),
-         nullif(e -> 'messages', 'null'), nullif(e -> 'contexts', 'null'), nullif(e -> 'relevant_ids', 'null')
+         nullif(e -> 'messages', 'null'), e ->> 'goal', nullif(e -> 'contexts', 'null'),
+         nullif(e -> 'relevant_ids', 'null')
   FROM jsonb_array_elements(data) WITH ORDINALITY AS a(e, ord);
   RETURN version_id;
 END $$;
@@ -184,6 +188,7 @@ BEGIN
            || CASE WHEN tc.expected_tool_calls IS NULL THEN '{}'
                    ELSE jsonb_build_object('expected_tool_calls', tc.expected_tool_calls) END
            || CASE WHEN tc.messages IS NULL THEN '{}' ELSE jsonb_build_object('messages', tc.messages) END
+           || CASE WHEN tc.goal IS NULL THEN '{}' ELSE jsonb_build_object('goal', tc.goal) END
            || CASE WHEN tc.contexts IS NULL THEN '{}' ELSE jsonb_build_object('contexts', tc.contexts) END
            || CASE WHEN tc.relevant_ids IS NULL THEN '{}'
                    ELSE jsonb_build_object('relevant_ids', tc.relevant_ids) END

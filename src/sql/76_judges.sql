@@ -83,10 +83,11 @@ INSERT INTO llmeval.metrics (tenant, name, kind, description, definition) VALUES
   (NULL, 'conversation_completeness', 'judge',
    'LLM judge, 0-1: share of the user''s intentions in a conversation that the assistant satisfied',
    jsonb_build_object('min', 0, 'max', 1, 'verdicts', 'share', 'scope', 'conversation',
-                      'uses', ARRAY['conversation'], 'requires', ARRAY['messages'], 'criteria',
+                      'uses', ARRAY['conversation', 'goal'], 'requires', ARRAY['messages'], 'criteria',
    'Conversation completeness: over the whole conversation, did the assistant satisfy what the user '
    'wanted? An intention is something the user asked for or wanted done; it is satisfied when the '
-   'assistant did it or answered it by the end of the conversation.',
+   'assistant did it or answered it by the end of the conversation. When the user''s goal is stated, '
+   'it is an intention of its own, the last.',
    'instruction',
    'List the user''s intentions in the conversation, one for each distinct thing the user asked for, '
    'and give one verdict for each intention, in order: "yes" if the assistant satisfied it, else "no".')),
@@ -261,7 +262,7 @@ CREATE FUNCTION llmeval._prompt_text(body text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT regexp_replace(body,
-           '<(\s*/?\s*(?:criteria|question|contexts|context|reference|conversation|tool_calls|answer_a|answer_b|answer|previous_reply)(?![[:alnum:]_-]))',
+           '<(\s*/?\s*(?:criteria|question|contexts|context|reference|conversation|goal|tool_calls|answer_a|answer_b|answer|previous_reply)(?![[:alnum:]_-]))',
            '&lt;\1', 'gi')
 $$;
 
@@ -276,7 +277,7 @@ $$;
 -- The user message of a score judge (documented in README.md: Judge metrics).
 -- extra: the other parts a judge may read, as texts: tool_calls (the
 -- model's calls), contexts (llmeval._contexts_text), conversation
--- (llmeval._transcript), turn_window and count (numbers: the messages
+-- (llmeval._transcript), goal (a conversation's), turn_window and count (numbers: the messages
 -- before an assistant turn that turn_relevancy reads, and the verdicts
 -- asked for when fixed). A judge of verdicts (definition "verdicts") is
 -- asked for one yes/no verdict per item.
@@ -286,7 +287,7 @@ RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE WHEN definition ? 'verdicts' THEN
-    format(E'Judge each item below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s%s'
+    format(E'Judge each item below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s%s%s'
            || E'%s\nRespond with only a JSON object: {"verdicts": [{"item": "<the item, briefly>", '
            || '"verdict": "yes" or "no", "reason": "<one sentence>"}]}',
            llmeval._prompt_text(definition ->> 'criteria'),
@@ -295,13 +296,14 @@ AS $$
            llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses'),
            llmeval._prompt_section('reference', reference, definition -> 'uses'),
            llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses'),
+           llmeval._prompt_section('goal', extra ->> 'goal', definition -> 'uses'),
            llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses'),
            llmeval._prompt_section('answer', answer, definition -> 'uses'),
            replace(replace(llmeval._prompt_text(definition ->> 'instruction'), '{count}',
                            coalesce(extra ->> 'count', 'all')),
                    '{window}', coalesce(extra ->> 'turn_window', '3')))
   ELSE
-    format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s<answer>\n%s\n</answer>\n\n'
+    format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s%s<answer>\n%s\n</answer>\n\n'
            || 'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
            'with only a JSON object: {"score": <integer from %s to %s>, "reason": "<one or two sentences>"}',
            llmeval._prompt_text(definition ->> 'criteria'),
@@ -310,6 +312,7 @@ AS $$
            llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses'),
            llmeval._prompt_section('reference', reference, definition -> 'uses'),
            llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses'),
+           llmeval._prompt_section('goal', extra ->> 'goal', definition -> 'uses'),
            llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses'),
            llmeval._prompt_text(answer), definition ->> 'min', definition ->> 'max',
            definition ->> 'min', definition ->> 'max')

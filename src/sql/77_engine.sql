@@ -79,6 +79,7 @@ BEGIN
                     'tool_calls', CASE WHEN gr.tool_calls IS NOT NULL THEN jsonb_pretty(gr.tool_calls) END,
                     'contexts', llmeval._contexts_text(tc.contexts),
                     'conversation', llmeval._transcript(conv.messages),
+                    'goal', CASE WHEN conv.messages IS NOT NULL THEN tc.goal END,
                     'turn_window', coalesce((j.options ->> 'turn_window')::int, 3),
                     'count', verdicts.wanted))))
               WHEN c.kind = 'judge' THEN

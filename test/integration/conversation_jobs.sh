@@ -53,7 +53,8 @@ as cv_alice "SELECT llmeval.import_dataset('chats', '[
      {\"role\": \"assistant\", \"content\": \"Hi! How can I help you today with anything at all?\"},
      {\"role\": \"user\", \"content\": \"Tell me about Paris\"},
      {\"role\": \"assistant\", \"content\": \"Paris is the capital of France.\"},
-     {\"role\": \"user\", \"content\": \"And Rome?\", \"expected\": \"And Rome?\"}]},
+     {\"role\": \"user\", \"content\": \"And Rome?\", \"expected\": \"And Rome?\"}],
+   \"goal\": \"Learn about Paris and Rome\"},
   {\"messages\": [
      {\"role\": \"user\", \"content\": \"Weather in Paris?\"},
      {\"role\": \"assistant\", \"tool_calls\": [{\"id\": \"call_1\", \"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]},
@@ -71,6 +72,8 @@ expect "a conversation without a user turn is refused" \
   "$(sqlstate cv_alice "SELECT llmeval.import_dataset('bad', '[{\"messages\": [{\"role\": \"assistant\", \"content\": \"x\"}]}]')")" 22023
 expect "tool call arguments that are not an object are refused" \
   "$(sqlstate cv_alice "SELECT llmeval.import_dataset('bad', '[{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}, {\"role\": \"assistant\", \"tool_calls\": [{\"name\": \"f\", \"arguments\": \"[1]\"}]}]}]')")" 22023
+expect "a goal without a conversation is refused" \
+  "$(sqlstate cv_alice "SELECT llmeval.import_dataset('bad', '[{\"input\": {}, \"goal\": \"x\"}]')")" 22023
 expect "graded relevance must be numbers" \
   "$(sqlstate cv_alice "SELECT llmeval.import_dataset('bad', '[{\"contexts\": [\"a\"], \"relevant_ids\": {\"d1\": \"high\"}}]')")" 22023
 expect "an unknown conversation mode is refused (22023)" \
@@ -96,14 +99,14 @@ check "the last turn's expected answer scores it" \
   "SELECT string_agg(s.value::text, ',' ORDER BY tc.position, s.model) FROM llmeval.scores s
    JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
    WHERE s.job_id = $final AND s.metric = 'exact_match' AND s.model = 'mock-openai/echo-chat'" "1,1"
-check "conversation_completeness: 2 of the 3 user intentions answered (the greeting is not)" \
+check "conversation_completeness: 3 of 4 intentions satisfied (the greeting is not; the goal, Rome, is)" \
   "SELECT round(value::numeric, 4) FROM llmeval.scores s JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
-   WHERE s.job_id = $final AND s.metric = 'conversation_completeness' AND tc.position = 1 AND s.model = 'mock-openai/echo-chat'" 0.6667
+   WHERE s.job_id = $final AND s.metric = 'conversation_completeness' AND tc.position = 1 AND s.model = 'mock-openai/echo-chat'" 0.7500
 check "turn_relevancy: 2 of 3 assistant turns relevant to the 3 messages before them" \
   "SELECT round(value::numeric, 4) FROM llmeval.scores s JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
    WHERE s.job_id = $final AND s.metric = 'turn_relevancy' AND tc.position = 1 AND s.model = 'mock-openai/echo-chat'" 0.6667
 check_true "the judge's reason names what it judged no" \
-  "(SELECT detail ->> 'reason' LIKE '2 of 3 yes; no: Hello there%' FROM llmeval.scores s
+  "(SELECT detail ->> 'reason' LIKE '3 of 4 yes; no: Hello there%' FROM llmeval.scores s
     JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
     WHERE s.job_id = $final AND s.metric = 'conversation_completeness' AND tc.position = 1
       AND s.model = 'mock-openai/echo-chat')"
@@ -211,6 +214,19 @@ check "ranking metrics over the chunks' ids: precision@2, reciprocal rank, nDCG@
 expect "the new fields survive export and import" \
   "$(as cv_alice "SELECT (llmeval.export_dataset('docs')::jsonb -> 0) ?& ARRAY['contexts', 'relevant_ids']
       AND (llmeval.export_dataset('chats')::jsonb -> 0 -> 'messages' -> 0 ->> 'expected') = 'Hello there'")" t
+
+# The same fields from CSV: JSON in the cells, the goal as text.
+expect "a CSV of conversations and chunks imports" \
+  "$(as cv_alice "SELECT llmeval.import_dataset_csv('csv-chats', \$csv\$question,messages,goal,contexts,relevant_ids,expected_tool_calls
+q,\"[{\"\"role\"\": \"\"user\"\", \"\"content\"\": \"\"Hi\"\"}]\",Say hi back,\"[{\"\"id\"\": \"\"d1\"\", \"\"text\"\": \"\"a\"\"}]\",\"{\"\"d1\"\": 1}\",[]
+\$csv\$) > 0")" t
+check "its fields are the test case's" \
+  "SELECT tc.messages -> 0 ->> 'content' || ' | ' || tc.goal || ' | ' || (tc.contexts -> 0 ->> 'id') || ' | ' || tc.relevant_ids::text
+          || ' | ' || tc.expected_tool_calls::text || ' | ' || tc.input::text
+   FROM llmeval.test_cases tc JOIN llmeval.dataset_versions v ON v.id = tc.dataset_version_id
+   JOIN llmeval.datasets d ON d.id = v.dataset_id WHERE d.name = 'csv-chats'" 'Hi | Say hi back | d1 | {"d1": 1} | [] | {"question": "q"}'
+expect "and export back to the same CSV" \
+  "$(as cv_alice "SELECT llmeval.export_dataset('csv-chats', 'csv') LIKE 'question,messages,goal,contexts,relevant_ids,expected_tool_calls%'")" t
 
 # 5. task_completion reads the model's tool calls.
 as cv_alice "SELECT llmeval.import_dataset('errands', '[

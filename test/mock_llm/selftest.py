@@ -775,14 +775,14 @@ def transcript(messages):
 
 def verdict_prompt(instruction, criteria="Judge carefully.", question=None, context=None,
                    contexts=None, reference=None, conversation=None, tool_calls=None,
-                   answer=None, count=None, window=3):
+                   answer=None, count=None, window=3, goal=None):
     out = ("Judge each item below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n"
            % prompt_text(criteria))
     for tag, body in (("question", question), ("context", context),
                       ("contexts", None if contexts is None else contexts_text(contexts)),
                       ("reference", reference),
                       ("conversation", None if conversation is None else transcript(conversation)),
-                      ("tool_calls", tool_calls), ("answer", answer)):
+                      ("goal", goal), ("tool_calls", tool_calls), ("answer", answer)):
         if body is not None:
             out += f"<{tag}>\n{prompt_text(body)}\n</{tag}>\n\n"
     instr = prompt_text(instruction).replace(
@@ -944,6 +944,12 @@ def test_judge_verdicts_conversation():
     for api in ("openai", "anthropic", "gemini"):
         out = vcall(api, p)
         check(out == want, f"conversation_completeness {api} -> {out!r}")
+    # A stated goal is one more intention: met when the last assistant text shares a word.
+    for goal, verdict in (("Know the weather, sunny or not", "yes"), ("Book a flight", "no")):
+        out = json.loads(vcall("openai", verdict_prompt(CC_INSTR, conversation=talk, goal=goal)))
+        last = out["verdicts"][-1]
+        check(len(out["verdicts"]) == 4 and last["item"] == goal and last["verdict"] == verdict,
+              f"conversation_completeness goal {goal!r} -> {last!r}")
     # Only calls before the next user message: no reply. Directives in the user's text.
     p = verdict_prompt(CC_INSTR, conversation=[
         ("user", "Weather in Paris?"), ("assistant", "", [("get_weather", {"city": "Paris"})]),
@@ -1009,7 +1015,7 @@ def test_judge_verdicts_conversation():
     p = verdict_prompt("Judge each chunk.", contexts=["a", "b"], reference="r1\nr2\nr3")
     check(verdicts_of(vcall("openai", p)) == ["yes"] * 3, "unknown instruction: last section")
     _, stats = admin("stats")
-    check(stats["judge"] == {"score": 0, "pairwise": 0, "verdicts": 14, "repair": 0},
+    check(stats["judge"] == {"score": 0, "pairwise": 0, "verdicts": 16, "repair": 0},
           f"verdict judge stats {stats['judge']}")
 
 

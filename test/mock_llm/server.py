@@ -362,7 +362,7 @@ DIRECTIVE_RE = re.compile(r"\[\[\s*([A-Za-z][\w-]*)\s*(?:=\s*([^\[\]]*?)\s*)?\]\
 TOKEN_RE = re.compile(r"-?\d+(?:\.\d+)?|\w+|\s+|[^\w\s]")
 INT_RE = re.compile(r"-?\d+")
 JUDGE_TAGS = ("criteria", "question", "context", "contexts", "reference", "conversation",
-              "tool_calls", "answer", "answer_a", "answer_b")
+              "goal", "tool_calls", "answer", "answer_a", "answer_b")
 SUPPORT_TAGS = ("question", "context", "reference")     # and the chunks of <contexts>
 MALFORMED_SCORE = "score: high (not JSON)"
 MALFORMED_WINNER = "winner: unclear (not JSON)"
@@ -667,6 +667,14 @@ def rule_verdicts(j: Judge) -> list[tuple[str, bool, str]]:
             else:
                 n = len(u & word_set(reply.text))
                 out.append((m.text, n > 0, f"{n} of {len(u)} request words are in the reply"))
+        # The user's goal, when stated: one more intention, satisfied when the
+        # last assistant text shares a word with it.
+        goal = j.sections.get("goal", "")
+        if goal:
+            last = next((x for x in reversed(msgs) if x.role == "assistant" and not x.calls), None)
+            g = word_set(goal)
+            n = len(g & word_set(last.text)) if last is not None else 0
+            out.append((goal, n > 0, f"{n} of {len(g)} goal words are in the last reply"))
     elif j.metric == "turn_relevancy":
         msgs = messages_of(j)
         for i, m in enumerate(msgs):

@@ -526,7 +526,7 @@ Json Normalized(const Json& dataset) {
       for (const auto& [k, v] : c["input"].items())
         n["input"][k] = v.is_string() ? v : Json(v.dump());
     for (const char* key : {"expected", "context", "metadata", "expected_tool_calls", "messages",
-                            "contexts", "relevant_ids"})
+                            "goal", "contexts", "relevant_ids"})
       if (c.contains(key) && !c[key].is_null()) n[key] = c[key];
     out.push_back(std::move(n));
   }
@@ -938,7 +938,14 @@ TEST(DatasetCsvJsonColumns, ExportWrongShape) {
                   ErrorKind::kInvalidParameterValue, "unknown key \"tools\" in test case 1");
   EXPECT_EQ(e.hint(),
             "A test case has the keys input, expected, context, metadata, expected_tool_calls, "
-            "messages, contexts and relevant_ids.");
+            "messages, goal, contexts and relevant_ids.");
+}
+
+TEST(DatasetCsvJsonColumns, GoalIsTextLikeExpected) {
+  const std::string json = DatasetJsonFromCsv(
+      "question,goal,messages\r\nq,\"Book a table, for two\",\"[{\"\"role\"\":\"\"user\"\",\"\"content\"\":\"\"hi\"\"}]\"\r\n");
+  EXPECT_EQ(json, R"([{"input":{"question":"q"},"messages":[{"role":"user","content":"hi"}],"goal":"Book a table, for two"}])");
+  EXPECT_EQ(CsvFromDatasetJson(json), "question,messages,goal\r\nq,\"[{\"\"role\"\":\"\"user\"\",\"\"content\"\":\"\"hi\"\"}]\",\"Book a table, for two\"\r\n");
 }
 
 TEST(DatasetCsvJsonColumns, InputFieldsNamedLikeTheColumns) {

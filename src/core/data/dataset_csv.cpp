@@ -162,6 +162,7 @@ enum class ColumnKind : std::uint8_t {
   kMetadata,
   kExpectedToolCalls,
   kMessages,
+  kGoal,
   kContexts,
   kRelevantIds,
   kInput,
@@ -185,6 +186,7 @@ constexpr std::array<ReservedField, kReservedCount> kReserved = {{
     {"metadata", kObject, R"(,"metadata":)", "a JSON object"},
     {"expected_tool_calls", kArray, R"(,"expected_tool_calls":)", "a JSON array"},
     {"messages", kArray, R"(,"messages":)", "a JSON array"},
+    {"goal", kString, R"(,"goal":)", "a string"},
     {"contexts", kArray, R"(,"contexts":)", "a JSON array"},
     {"relevant_ids", kArray | kObject, R"(,"relevant_ids":)", "a JSON array or object"},
 }};

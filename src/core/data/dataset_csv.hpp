@@ -1,11 +1,12 @@
 // Conversion between a dataset's JSON form (what llmeval.import_dataset
 // takes: an array of test cases {"input": {...}, "expected": "...",
 // "context": "...", "metadata": {...}, "expected_tool_calls": [...],
-// "messages": [...], "contexts": [...], "relevant_ids": [...] or {...}}, any
+// "messages": [...], "goal": "...", "contexts": [...], "relevant_ids": [...]
+// or {...}}, any
 // key but input absent or null) and its CSV form (RFC 4180, a header row;
 // the columns named after those fields are those fields; every other column
-// is an input field whose value is a string). expected and context hold
-// text; the others hold JSON text: metadata an object, expected_tool_calls,
+// is an input field whose value is a string). expected, context and goal
+// hold text; the others hold JSON text: metadata an object, expected_tool_calls,
 // messages and contexts an array, relevant_ids an array (ids) or an object
 // ({"id": grade}). Only that top-level shape is checked here.
 //
@@ -30,7 +31,7 @@
 namespace llmeval::core::data {
 
 // The dataset JSON (compact, keys input, expected, context, metadata,
-// expected_tool_calls, messages, contexts, relevant_ids in this order;
+// expected_tool_calls, messages, goal, contexts, relevant_ids in this order;
 // "input" always present) of a CSV document. Errors are kBadFileFormat and
 // name the line: "invalid CSV at line 3: wrong number of fields",
 // "invalid CSV at line 2: messages must be a JSON array". An empty input is
@@ -39,7 +40,7 @@ std::string DatasetJsonFromCsv(std::string_view csv);
 
 // The CSV of a dataset JSON array: input columns in order of first appearance
 // across the test cases, then those of expected, context, metadata,
-// expected_tool_calls, messages, contexts and relevant_ids (in this order)
+// expected_tool_calls, messages, goal, contexts and relevant_ids (in this order)
 // that some test case has (not null), the JSON-valued ones as compact JSON;
 // a dataset with no column at all gets an expected column. Records end
 // with CRLF. Malformed JSON is kInvalidTextRepresentation; JSON of the
