@@ -157,6 +157,15 @@ check "a one-turn conversation is a generation at once" \
   "SELECT string_agg(DISTINCT t.kind || ':' || t.turn, ',') FROM llmeval.tasks t JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
    WHERE t.job_id = $replay AND tc.position = 3" "generate:1"
 
+# The response cache keys on the whole history: a replay run twice is
+# answered from the cache the second time, turn by turn.
+cached1=$(as cv_alice "SELECT llmeval.submit_job('chat', 'chats', ARRAY['mock-openai/echo-chat'], '{}', '{\"conversation\": \"replay\"}')")
+check "a replay with the cache on completes" "SELECT llmeval.wait_job($cached1, '60 s')" completed
+cached2=$(as cv_alice "SELECT llmeval.submit_job('chat', 'chats', ARRAY['mock-openai/echo-chat'], '{}', '{\"conversation\": \"replay\"}')")
+check "the same replay again is answered from the cache, every turn" \
+  "SELECT llmeval.wait_job($cached2, '60 s') || ' ' || count(*) || ' ' || sum(r.cost)
+   FROM llmeval.tasks t JOIN llmeval.responses r ON r.task_id = t.id WHERE t.job_id = $cached2" "completed 5 0"
+
 # A cancelled replay asks no more turns.
 mock_config '{"latency_ms": 400}'
 doomed=$(as cv_alice "SELECT llmeval.submit_job('chat', 'chats', ARRAY['mock-openai/echo-chat'], '{}',
