@@ -274,46 +274,51 @@ AS $$
               THEN format(E'<%1$s>\n%2$s\n</%1$s>\n\n', tag, llmeval._prompt_text(body)) ELSE '' END
 $$;
 
+-- The sections of a judge prompt between the criteria and the answer, those
+-- the definition "uses" (all when it says nothing) and the case has. extra:
+-- the other parts a judge may read, as texts: contexts
+-- (llmeval._contexts_text), conversation (llmeval._transcript), goal (a
+-- conversation's), tool_calls (the model's calls).
+CREATE FUNCTION llmeval._judge_sections(definition jsonb, question text, context text,
+                                        reference text, extra jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT llmeval._prompt_section('question', question, definition -> 'uses')
+         || llmeval._prompt_section('context', context, definition -> 'uses')
+         || llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses')
+         || llmeval._prompt_section('reference', reference, definition -> 'uses')
+         || llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses')
+         || llmeval._prompt_section('goal', extra ->> 'goal', definition -> 'uses')
+         || llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses')
+$$;
+
 -- The user message of a score judge (documented in README.md: Judge metrics).
--- extra: the other parts a judge may read, as texts: tool_calls (the
--- model's calls), contexts (llmeval._contexts_text), conversation
--- (llmeval._transcript), goal (a conversation's), turn_window and count (numbers: the messages
--- before an assistant turn that turn_relevancy reads, and the verdicts
--- asked for when fixed). A judge of verdicts (definition "verdicts") is
--- asked for one yes/no verdict per item.
+-- extra: the parts _judge_sections reads, and turn_window and count
+-- (numbers: the messages before an assistant turn that turn_relevancy
+-- reads, and the verdicts asked for when fixed). A judge of verdicts
+-- (definition "verdicts") is asked for one yes/no verdict per item.
 CREATE FUNCTION llmeval._judge_prompt(definition jsonb, question text, context text,
                                       reference text, answer text, extra jsonb DEFAULT NULL)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE WHEN definition ? 'verdicts' THEN
-    format(E'Judge each item below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s%s%s'
+    format(E'Judge each item below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s'
            || E'%s\nRespond with only a JSON object: {"verdicts": [{"item": "<the item, briefly>", '
            || '"verdict": "yes" or "no", "reason": "<one sentence>"}]}',
            llmeval._prompt_text(definition ->> 'criteria'),
-           llmeval._prompt_section('question', question, definition -> 'uses'),
-           llmeval._prompt_section('context', context, definition -> 'uses'),
-           llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses'),
-           llmeval._prompt_section('reference', reference, definition -> 'uses'),
-           llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses'),
-           llmeval._prompt_section('goal', extra ->> 'goal', definition -> 'uses'),
-           llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses'),
+           llmeval._judge_sections(definition, question, context, reference, extra),
            llmeval._prompt_section('answer', answer, definition -> 'uses'),
            replace(replace(llmeval._prompt_text(definition ->> 'instruction'), '{count}',
                            coalesce(extra ->> 'count', 'all')),
                    '{window}', coalesce(extra ->> 'turn_window', '3')))
   ELSE
-    format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s%s%s%s%s%s%s<answer>\n%s\n</answer>\n\n'
+    format(E'Evaluate the answer below against the criteria.\n\n<criteria>\n%s\n</criteria>\n\n%s<answer>\n%s\n</answer>\n\n'
            || 'Score the answer from %s (worst) to %s (best). Reason about the criteria, then respond '
            'with only a JSON object: {"score": <integer from %s to %s>, "reason": "<one or two sentences>"}',
            llmeval._prompt_text(definition ->> 'criteria'),
-           llmeval._prompt_section('question', question, definition -> 'uses'),
-           llmeval._prompt_section('context', context, definition -> 'uses'),
-           llmeval._prompt_section('contexts', extra ->> 'contexts', definition -> 'uses'),
-           llmeval._prompt_section('reference', reference, definition -> 'uses'),
-           llmeval._prompt_section('conversation', extra ->> 'conversation', definition -> 'uses'),
-           llmeval._prompt_section('goal', extra ->> 'goal', definition -> 'uses'),
-           llmeval._prompt_section('tool_calls', extra ->> 'tool_calls', definition -> 'uses'),
+           llmeval._judge_sections(definition, question, context, reference, extra),
            llmeval._prompt_text(answer), definition ->> 'min', definition ->> 'max',
            definition ->> 'min', definition ->> 'max')
   END
