@@ -17,6 +17,65 @@
 -- "expected_tool_calls"), else for the last turn the test case's expected,
 -- else the scripted assistant reply that follows it.
 
+-- Why the tool calls and results of a conversation do not pair up as every
+-- provider requires (NULL: they do): each tool message answers a call made
+-- in the assistant messages since the last user or assistant text (by
+-- tool_call_id, else the first call not yet answered), and every call is
+-- answered before the next user or assistant message or the end; but the
+-- calls of a last assistant message that no result follows are a scripted
+-- reply, never sent (what the last turn expects).
+-- (src/core/provider/history.cpp reads them the same way.)
+CREATE FUNCTION llmeval._tool_pairing_problem(messages jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m jsonb;
+  k int := 0;
+  open_ids text[] := '{}';    -- calls not answered yet, in order
+  open_names text[] := '{}';
+  n_calls int := 0;
+  c jsonb;
+  id text;
+  at int;
+  answered boolean := false;  -- a result followed the last calls made
+BEGIN
+  FOR m IN SELECT x FROM jsonb_array_elements(messages) x LOOP
+    k := k + 1;
+    IF m ->> 'role' = 'tool' THEN
+      id := m ->> 'tool_call_id';
+      at := CASE WHEN id IS NULL THEN CASE WHEN cardinality(open_ids) > 0 THEN 1 END
+                 ELSE array_position(open_ids, id) END;
+      IF at IS NULL THEN
+        RETURN format('message %s: a tool result answers no call%s', k,
+                      CASE WHEN id IS NOT NULL THEN format(' (no open call has the id "%s")', id) ELSE '' END);
+      END IF;
+      IF m ->> 'name' IS NOT NULL AND m ->> 'name' <> open_names[at] THEN
+        RETURN format('message %s: the tool result is named "%s", its call "%s"', k, m ->> 'name', open_names[at]);
+      END IF;
+      answered := true;
+      open_ids := open_ids[:at - 1] || open_ids[at + 1:];
+      open_names := open_names[:at - 1] || open_names[at + 1:];
+      CONTINUE;
+    END IF;
+    IF cardinality(open_ids) > 0 THEN
+      RETURN format('message %s: the tool call "%s" before it has no result', k, open_names[1]);
+    END IF;
+    answered := false;
+    IF m ->> 'role' = 'assistant' AND jsonb_typeof(m -> 'tool_calls') = 'array' THEN
+      FOR c IN SELECT x FROM jsonb_array_elements(m -> 'tool_calls') x LOOP
+        open_ids := open_ids || coalesce(c ->> 'id', 'call_' || n_calls);
+        open_names := open_names || (c ->> 'name');
+        n_calls := n_calls + 1;
+      END LOOP;
+    END IF;
+  END LOOP;
+  IF cardinality(open_ids) > 0 AND answered THEN
+    RETURN format('the tool call "%s" has no result', open_names[1]);
+  END IF;
+  RETURN NULL;
+END $$;
+
 -- Why messages is not a conversation (NULL: it is one). Unknown keys are
 -- refused, so that a misspelt "expected" is not silently ignored.
 CREATE FUNCTION llmeval._conversation_problem(messages jsonb) RETURNS text
@@ -25,9 +84,13 @@ AS $$
   SELECT CASE
     WHEN jsonb_typeof(messages) <> 'array' OR jsonb_array_length(messages) = 0
       THEN 'a non-empty array of messages'
+    WHEN jsonb_array_length(messages) > 1000
+      THEN format('%s messages; a conversation holds at most 1000', jsonb_array_length(messages))
+    WHEN octet_length(messages::text) > 1048576
+      THEN 'larger than 1 MB; a conversation holds at most 1 MB of messages'
     WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(messages) m WHERE m ->> 'role' = 'user')
       THEN 'no message of role "user"'
-    ELSE (
+    ELSE coalesce((
       SELECT format('message %s: %s', ord, problem) FROM (
         SELECT ord, CASE
           WHEN jsonb_typeof(m) <> 'object' THEN 'not a JSON object'
@@ -35,6 +98,8 @@ AS $$
             THEN 'role must be "user", "assistant" or "tool"'
           WHEN m ->> 'role' = 'user' AND jsonb_typeof(m -> 'content') IS DISTINCT FROM 'string'
             THEN 'a user message''s content must be a string'
+          WHEN m ->> 'role' = 'user' AND btrim(m ->> 'content') = ''
+            THEN 'a user message must not be empty'
           WHEN m ->> 'role' = 'user' AND jsonb_typeof(m -> 'expected') NOT IN ('string', 'null')
             THEN '"expected" must be a string'
           WHEN m ->> 'role' = 'user' AND jsonb_typeof(m -> 'expected_tool_calls') NOT IN ('array', 'null')
@@ -61,6 +126,8 @@ AS $$
             THEN 'a tool message needs content (the tool''s result)'
           WHEN m ->> 'role' = 'tool' AND jsonb_typeof(m -> 'tool_call_id') NOT IN ('string', 'null')
             THEN '"tool_call_id" must be a string'
+          WHEN m ->> 'role' = 'tool' AND jsonb_typeof(m -> 'name') NOT IN ('string', 'null')
+            THEN '"name" must be a string'
           ELSE (SELECT format('unknown key "%s" for a %s message', k, m ->> 'role')
                 FROM jsonb_object_keys(m) k
                 WHERE k <> ALL (CASE m ->> 'role'
@@ -70,7 +137,8 @@ AS $$
                 ORDER BY k LIMIT 1)
         END AS problem
         FROM jsonb_array_elements(messages) WITH ORDINALITY AS a(m, ord)) p
-      WHERE problem IS NOT NULL ORDER BY ord LIMIT 1)
+      WHERE problem IS NOT NULL ORDER BY ord LIMIT 1),
+      llmeval._tool_pairing_problem(messages))
   END
 $$;
 
@@ -81,6 +149,11 @@ AS $$
   SELECT CASE
     WHEN contexts IS NOT NULL AND jsonb_typeof(contexts) <> 'array'
       THEN '"contexts" must be an array of chunks'
+    WHEN contexts IS NOT NULL AND jsonb_array_length(contexts) > 1000
+      THEN '"contexts" holds at most 1000 chunks'
+    WHEN contexts IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(contexts) c WHERE jsonb_typeof(c) = 'object' AND c ? 'id')
+         AND EXISTS (SELECT 1 FROM jsonb_array_elements(contexts) c WHERE NOT (jsonb_typeof(c) = 'object' AND c ? 'id'))
+      THEN 'either every chunk of "contexts" has an id or none has (a chunk without one is known by its rank)'
     WHEN contexts IS NOT NULL AND EXISTS (
            SELECT 1 FROM jsonb_array_elements(contexts) c
            WHERE NOT (jsonb_typeof(c) = 'string'
@@ -106,29 +179,29 @@ CREATE FUNCTION llmeval._conversation_turns(messages jsonb, case_expected text D
 RETURNS TABLE (turn int, message_index int, content text, expected text, expected_tool_calls jsonb)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
+  -- (one pass: each message numbered by the user turn it follows, then one
+  -- group per turn; it runs for every claim of a conversation's task)
   WITH msgs AS (
-    SELECT (a.ord - 1)::int AS idx, a.m
+    SELECT (a.ord - 1)::int AS idx, a.m,
+           count(*) FILTER (WHERE a.m ->> 'role' = 'user') OVER (ORDER BY a.ord) AS turn
     FROM jsonb_array_elements(messages) WITH ORDINALITY AS a(m, ord)
-  ), users AS (
-    SELECT row_number() OVER (ORDER BY idx)::int AS turn, idx, m,
-           lead(idx) OVER (ORDER BY idx) AS next_user,
-           count(*) OVER () AS n
-    FROM msgs WHERE m ->> 'role' = 'user'
+  ), turns AS (
+    SELECT m.turn, max(m.turn) OVER () AS last,
+           (array_agg(m.m ORDER BY m.idx) FILTER (WHERE m.m ->> 'role' = 'user'))[1] AS u,
+           min(m.idx) FILTER (WHERE m.m ->> 'role' = 'user') AS idx,
+           (array_agg(m.m ->> 'content' ORDER BY m.idx DESC)
+              FILTER (WHERE m.m ->> 'role' = 'assistant' AND coalesce(m.m ->> 'content', '') <> ''))[1] AS reply,
+           (array_agg(m.m -> 'tool_calls' ORDER BY m.idx)
+              FILTER (WHERE m.m ->> 'role' = 'assistant' AND jsonb_typeof(m.m -> 'tool_calls') = 'array'))[1] AS calls
+    FROM msgs m WHERE m.turn > 0
+    GROUP BY m.turn
   )
-  SELECT u.turn, u.idx, u.m ->> 'content',
-         coalesce(u.m ->> 'expected', CASE WHEN u.turn = u.n THEN case_expected END,
-                  (SELECT a.m ->> 'content' FROM msgs a
-                   WHERE a.idx > u.idx AND a.idx < coalesce(u.next_user, 2147483647)
-                     AND a.m ->> 'role' = 'assistant' AND coalesce(a.m ->> 'content', '') <> ''
-                   ORDER BY a.idx DESC LIMIT 1)),
-         coalesce(nullif(u.m -> 'expected_tool_calls', 'null'),
-                  CASE WHEN u.turn = u.n THEN case_tool_calls END,
-                  (SELECT a.m -> 'tool_calls' FROM msgs a
-                   WHERE a.idx > u.idx AND a.idx < coalesce(u.next_user, 2147483647)
-                     AND a.m ->> 'role' = 'assistant' AND jsonb_typeof(a.m -> 'tool_calls') = 'array'
-                   ORDER BY a.idx LIMIT 1))
-  FROM users u
-  ORDER BY u.turn
+  SELECT t.turn::int, t.idx, t.u ->> 'content',
+         coalesce(t.u ->> 'expected', CASE WHEN t.turn = t.last THEN case_expected END, t.reply),
+         coalesce(nullif(t.u -> 'expected_tool_calls', 'null'), CASE WHEN t.turn = t.last THEN case_tool_calls END,
+                  t.calls)
+  FROM turns t
+  ORDER BY t.turn
 $$;
 
 -- A message as sent: the keys the providers' forms read, nothing a test
@@ -181,7 +254,8 @@ $$;
 -- A conversation as a judge reads it: a line per message, numbered by user
 -- turn ("[user 2] ...", "[assistant 2] ...", "[assistant 2 calls] name
 -- {arguments}", "[tool 2] name: result"). A line of a message that starts
--- with "[" gets a space first, so no message can fake another's line.
+-- with "[" (after any line break: LF, CR, NEL, LS, PS) gets a space first,
+-- so no message can fake another's line.
 CREATE FUNCTION llmeval._transcript(messages jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -208,7 +282,7 @@ AS $$
       WITH ORDINALITY AS c(call, k)
     WHERE m.m ->> 'role' = 'assistant'
   )
-  SELECT string_agg(regexp_replace(l.line, E'\n(\\s*)\\[', E'\n\\1 [', 'g'), E'\n' ORDER BY l.ord, l.part)
+  SELECT string_agg(regexp_replace(l.line, E'([\n\r\u0085\u2028\u2029])(\\s*)\\[', E'\\1\\2 [', 'g'), E'\n' ORDER BY l.ord, l.part)
   FROM lines l
 $$;
 
@@ -220,7 +294,7 @@ AS $$
   SELECT string_agg(format('[%s] %s', a.ord,
                            regexp_replace(CASE WHEN jsonb_typeof(a.c) = 'string' THEN a.c #>> '{}'
                                                ELSE a.c ->> 'text' END,
-                                          E'\n(\\s*)\\[', E'\n\\1 [', 'g')),
+                                          E'([\n\r\u0085\u2028\u2029])(\\s*)\\[', E'\\1\\2 [', 'g')),
                     E'\n' ORDER BY a.ord)
   FROM jsonb_array_elements(contexts) WITH ORDINALITY AS a(c, ord)
 $$;
@@ -250,3 +324,15 @@ AS $$
 $$;
 COMMENT ON FUNCTION llmeval.relevant_id_list(jsonb) IS
   'a test case''s relevant_ids as a list (graded relevance: the ids graded above 0)';
+
+-- What pairs a test case of one job with the same case of another
+-- (compare_jobs, reports): its input and expected answer, and a
+-- conversation's messages and goal and the chunks retrieved when it has
+-- them (a plain case keeps the key it always had).
+CREATE FUNCTION llmeval._case_key(tc llmeval.test_cases) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT md5(tc.input::text || E'\x1f' || coalesce(tc.expected, '')
+             || coalesce(E'\x1f' || tc.messages::text, '') || coalesce(E'\x1f' || tc.goal, '')
+             || coalesce(E'\x1f' || tc.contexts::text, ''))
+$$;

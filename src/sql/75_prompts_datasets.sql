@@ -139,7 +139,7 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'llmeval_tenant_call'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION llmeval.import_dataset_csv(text, text) IS
-  'stores an RFC 4180 CSV file (header row; columns expected, context, metadata, expected_tool_calls, messages, contexts, relevant_ids, the last five holding JSON; the rest input fields) as a new dataset version';
+  'stores an RFC 4180 CSV file (header row; columns expected, context, goal (text), metadata, expected_tool_calls, messages, contexts, relevant_ids (JSON); the rest input fields) as a new dataset version';
 
 -- The dataset version (latest unless given) of the current tenant.
 CREATE FUNCTION llmeval._dataset_version(name text, version int)

@@ -345,8 +345,11 @@ BEGIN
 
   -- Every test case must fill every placeholder of the prompt.
   SELECT tc.position, f INTO missing
-  FROM llmeval.test_cases tc, unnest(prompt_version.fields) f
-  WHERE tc.dataset_version_id = dataset_version.id AND tc.messages IS NULL
+  -- (a conversation is sent without the template, with the system prompt)
+  FROM llmeval.test_cases tc
+  CROSS JOIN LATERAL unnest(CASE WHEN tc.messages IS NULL THEN prompt_version.fields
+                                 ELSE coalesce(llmeval.prompt_fields(prompt_version.system), '{}') END) f
+  WHERE tc.dataset_version_id = dataset_version.id
     AND coalesce(tc.input -> f, 'null') = 'null'
   ORDER BY tc.position LIMIT 1;
   IF FOUND THEN

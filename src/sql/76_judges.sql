@@ -400,7 +400,7 @@ BEGIN
     FROM wanted w
     CROSS JOIN LATERAL (SELECT req.r FROM jsonb_array_elements_text(
                           CASE WHEN w.kind = 'embedding' THEN '["expected"]' ELSE coalesce(w.definition -> 'requires', '[]') END) AS req(r)
-                        WHERE (r = 'context' AND w.context IS NULL AND w.contexts IS NULL)
+                        WHERE (r = 'context' AND w.context IS NULL AND coalesce(jsonb_array_length(w.contexts), 0) = 0)
                            OR (r = 'expected' AND w.expected IS NULL)
                            OR (r = 'contexts' AND coalesce(jsonb_array_length(w.contexts), 0) = 0)
                            OR (r = 'messages' AND w.messages IS NULL)
@@ -536,6 +536,10 @@ BEGIN
            ju.score, ju.weighted_score, ju.reason, ju.verdict,
            coalesce(ju.error, CASE WHEN t.status <> 'completed' THEN coalesce(t.last_error, t.status) END) AS error,
            ju.repaired, m.definition,
+           -- a judge of verdicts that found nothing to judge (its reply read,
+           -- no error, no score): undefined, not failed
+           coalesce(m.definition ? 'verdicts' AND ju.task_id IS NOT NULL AND ju.score IS NULL
+                    AND ju.error IS NULL AND t.status = 'completed', false) AS undefined,
            -- a judge model that gives no logprobs (a reasoning model, one
            -- that refused them, the Responses API): no G-Eval weighting
            (coalesce((jm.options ->> 'reasoning')::boolean, false) OR 'logprobs' = ANY (jm.refused_params)
@@ -561,8 +565,8 @@ BEGIN
            jsonb_strip_nulls(jsonb_build_object(
              -- (a judge of verdicts that found nothing to judge: undefined, not failed)
              'n', count(s.value),
-             'failed', count(*) FILTER (WHERE s.value IS NULL AND coalesce(s.reason, '') NOT LIKE 'undefined:%'),
-             'undefined', nullif(count(*) FILTER (WHERE s.value IS NULL AND s.reason LIKE 'undefined:%'), 0),
+             'failed', count(*) FILTER (WHERE s.value IS NULL AND NOT s.undefined),
+             'undefined', nullif(count(*) FILTER (WHERE s.undefined), 0),
              'stddev', CASE WHEN count(*) > 1 THEN coalesce(stddev_samp(s.value), 0) END,
              'min', CASE WHEN count(*) > 1 THEN min(s.value) END,
              'max', CASE WHEN count(*) > 1 THEN max(s.value) END,
@@ -736,7 +740,8 @@ COMMENT ON FUNCTION llmeval.judge_agreement(bigint, text, text) IS
 -- output, how much was reasoning.
 CREATE VIEW llmeval.job_costs WITH (security_invoker = true) AS
 SELECT t.job_id,
-       CASE t.kind WHEN 'generate' THEN 'generation' WHEN 'judge' THEN 'judging' ELSE 'embedding' END AS purpose,
+       CASE WHEN t.kind IN ('generate', 'turn') THEN 'generation' WHEN t.kind = 'judge' THEN 'judging'
+            ELSE 'embedding' END AS purpose,
        t.metric, m.name AS model, count(r.task_id) AS calls,
        coalesce(sum(r.input_tokens), 0) AS input_tokens, coalesce(sum(r.output_tokens), 0) AS output_tokens,
        coalesce(sum(r.cost), 0) AS cost,
@@ -750,7 +755,9 @@ SELECT t.job_id,
 FROM llmeval.tasks t
 JOIN llmeval.models m ON m.id = t.model_id
 LEFT JOIN llmeval.responses r ON r.task_id = t.id
-GROUP BY t.job_id, t.kind, t.metric, m.name;
+-- (a replayed conversation's earlier turns are generation too)
+GROUP BY t.job_id, CASE WHEN t.kind IN ('generate', 'turn') THEN 'generation' WHEN t.kind = 'judge' THEN 'judging'
+                        ELSE 'embedding' END, t.metric, m.name;
 COMMENT ON VIEW llmeval.job_costs IS
   'per job: calls, tokens and cost of generation and of each judge or embedding metric, by model, '
   'with the input read from and written to the provider''s prompt cache, the reasoning output, '

@@ -547,13 +547,20 @@ $$;
 
 -- The next turn of each replayed conversation whose turn is completing
 -- (before it is marked completed, so that the job never looks finished in
--- between): of kind turn, or the generation for the last. A cancelled job
--- asks no more. Inserted in the transaction that stores the answer, so a
--- worker killed between two turns leaves the next one queued.
+-- between): of kind turn, or the generation for the last. Inserted in the
+-- transaction that stores the answer, so a worker killed between two turns
+-- leaves the next one queued. The jobs' rows are taken first (as the
+-- pairwise queueing does): a cancel_job holding one, whose update of the
+-- tasks waits for this transaction, would not see a turn inserted now, so
+-- the worker gives up (55P03) and finds the job cancelled when it tries
+-- again; a cancelled job asks no more.
 CREATE FUNCTION llmeval._queue_next_turns(task_ids bigint[]) RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+  PERFORM llmeval._lock_rows_for_change('llmeval.jobs', ARRAY(
+    SELECT DISTINCT t.job_id FROM llmeval.tasks t WHERE t.id = ANY (task_ids) AND t.kind = 'turn' ORDER BY 1), 'job');
   INSERT INTO llmeval.tasks (job_id, test_case_id, model_id, tenant, kind, turn)
   SELECT t.job_id, t.test_case_id, t.model_id, t.tenant,
          CASE WHEN t.turn + 1 < n.turns THEN 'turn' ELSE 'generate' END, t.turn + 1
@@ -565,8 +572,8 @@ AS $$
   WHERE t.id = ANY (task_ids) AND t.kind = 'turn' AND t.status = 'running'
     AND j.status NOT IN ('cancelled', 'failed') AND t.turn < n.turns
   ORDER BY t.id
-  ON CONFLICT DO NOTHING
-$$;
+  ON CONFLICT DO NOTHING;
+END $$;
 REVOKE ALL ON FUNCTION llmeval._queue_next_turns(bigint[]) FROM PUBLIC;
 
 -- The workers' write-back of completed calls: the judge and embed tasks of

@@ -119,12 +119,17 @@ BEGIN
   judged AS (
     -- each judge metric: a call per sample of each generation; pairwise: two per test case
     SELECT jm.name AS model, 'judging'::text AS purpose, 1000 AS ord,
-           sum(CASE WHEN mt.kind = 'pairwise' THEN 2 ELSE samples * (SELECT count(*) FROM gen_out) END) AS calls,
+           -- (a replayed conversation is judged at each turn, but by the
+           -- judges of whole conversations once)
+           sum(CASE WHEN mt.kind = 'pairwise' THEN 2
+                    ELSE samples * (SELECT count(*) FROM gen_out)
+                         * CASE WHEN mt.definition ->> 'scope' = 'conversation' THEN 1 ELSE c.calls END END) AS calls,
            sum(CASE WHEN mt.kind = 'pairwise' THEN
                  2 * (llmeval._approx_tokens(llmeval._judge_system(), jm.kind)
                       + llmeval._approx_tokens(llmeval._pairwise_prompt(mt.definition, c.question, c.context, c.expected, '', ''), jm.kind)
                       + 11 + (SELECT sum(g.out_mean) FROM gen_out g))
                ELSE samples * (SELECT count(*) FROM gen_out)
+                    * CASE WHEN mt.definition ->> 'scope' = 'conversation' THEN 1 ELSE c.calls END
                     * (llmeval._approx_tokens(llmeval._judge_system(), jm.kind)
                        + llmeval._approx_tokens(llmeval._judge_prompt(mt.definition, c.question, c.context, c.expected, ''), jm.kind)
                        + 11 + (SELECT avg(g.out_mean) FROM gen_out g)) END) AS input,

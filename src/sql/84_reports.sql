@@ -235,9 +235,9 @@ BEGIN
       method := 'mean';
       WITH scored AS (
         SELECT t.job_id, m.name AS model, s.metric, s.value,
-               md5(tc.input::text || E'\x1f' || coalesce(tc.expected, '')) AS case_key
+               llmeval._case_key(tc) AS case_key
         FROM llmeval.task_scores s
-        JOIN llmeval.tasks t ON t.id = s.task_id
+        JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
         JOIN llmeval.models m ON m.id = t.model_id
         JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
         WHERE t.job_id IN (pair.job_id, pair.baseline_job_id)
@@ -435,7 +435,7 @@ BEGIN
   WITH v AS (
     SELECT m.name AS model, s.metric, s.value
     FROM llmeval.task_scores s
-    JOIN llmeval.tasks t ON t.id = s.task_id
+    JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
     JOIN llmeval.models m ON m.id = t.model_id
     WHERE t.job_id = ANY (job_ids)
       AND s.value IS NOT NULL AND s.value NOT IN ('NaN', 'Infinity', '-Infinity')
@@ -640,13 +640,13 @@ BEGIN
                                   ORDER BY CASE WHEN lower_better THEN -s.value ELSE s.value END,
                                            tc.position) AS rank
         FROM llmeval.task_scores s
-        JOIN llmeval.tasks t ON t.id = s.task_id
+        JOIN llmeval.tasks t ON t.id = s.task_id AND t.kind = 'generate'
         JOIN llmeval.models m ON m.id = t.model_id
         JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
         LEFT JOIN llmeval.responses r ON r.task_id = t.id
         CROSS JOIN (SELECT CASE WHEN lower_better THEN min(s2.value)
                                 ELSE max(s2.value) END AS value
-                    FROM llmeval.task_scores s2 JOIN llmeval.tasks t2 ON t2.id = s2.task_id
+                    FROM llmeval.task_scores s2 JOIN llmeval.tasks t2 ON t2.id = s2.task_id AND t2.kind = 'generate'
                     WHERE t2.job_id = job.id AND s2.metric = primary_metric
                       AND s2.value IS NOT NULL AND s2.value NOT IN ('NaN', 'Infinity', '-Infinity')) best
         WHERE t.job_id = job.id AND s.metric = primary_metric

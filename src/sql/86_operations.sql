@@ -76,7 +76,7 @@ BEGIN
   RETURN QUERY
   WITH scored AS (
     SELECT s.job_id, s.model, s.metric, s.value,
-           md5(tc.input::text || E'\x1f' || coalesce(tc.expected, '')) AS case_key
+           llmeval._case_key(tc) AS case_key
     FROM llmeval.scores s JOIN llmeval.test_cases tc ON tc.id = s.test_case_id
     WHERE s.job_id IN (p_job_a, p_job_b) AND s.value IS NOT NULL
       AND (p_metric IS NULL OR s.metric = p_metric)
