@@ -120,7 +120,7 @@ BleuStats PackedSegmentStats(const std::vector<std::string_view>& references,
   DirectNGramCounts& direct = ws.direct;
   const bool use_direct = DirectNGramCounts::Fits(hyp_len, ws.tokens.size(), direct_max_entries);
   if (use_direct) {
-    direct.Begin(hyp_len, ws.tokens.size(), max_order);
+    direct.Begin(hyp_len, ws.tokens.size(), max_order, references.size());
     direct.AddCandidate(ws.candidate_units.data(), hyp_len, max_order);
   } else {
     packed.Begin(hyp_len, max_order);

@@ -38,21 +38,25 @@ class DirectNGramCounts {
   }
 
   // Starts a segment whose candidate has n tokens, v of them distinct, with
-  // ids below v; Fits(n, v) must hold.
-  void Begin(std::size_t n, std::size_t v, int max_order) {
+  // ids below v, to be matched against `references` references; Fits(n, v)
+  // must hold.
+  void Begin(std::size_t n, std::size_t v, int max_order, std::size_t references) {
     uint32_t* table = table_.data();
-    for (uint32_t index : touched_) table[index] = 0;
-    touched_.clear();
+    for (std::size_t t = 0; t < touched_count_; ++t) table[touched_[t]] = 0;
+    touched_count_ = 0;
     v_ = v;
     width_ = v + 1;
     region_ = (std::max(v, n) + 1) * width_;
     const std::size_t need = region_ * static_cast<std::size_t>(std::max(max_order - 1, 1));
     if (table_.size() < need) table_.resize(need, 0);
-    if (touched_.capacity() < n * kMaxOrder) touched_.reserve(n * kMaxOrder);
+    if (touched_.size() < n * kMaxOrder) touched_.resize(n * kMaxOrder);
+    single_ = references == 1;
     for (int k = 0; k < max_order; ++k) {
       // Numbers of order 1 are units (<= v <= n), of higher orders <= n.
-      counts_[k].assign(n + 1, Counts{});
+      candidate_[k].assign(n + 1, 0);
+      if (!single_) reference_[k].assign(n + 1, ReferenceCounts{});
       ids_[k].resize(n);
+      correct_[k] = 0;
     }
     reference_no_ = 0;
   }
@@ -60,30 +64,33 @@ class DirectNGramCounts {
   // The candidate's n-grams of orders 1..max_order; ids below v.
   void AddCandidate(const uint32_t* tokens, std::size_t n, int max_order) {
     uint32_t* table = table_.data();
+    uint32_t* touched = touched_.data();
+    std::size_t touched_count = 0;
     uint32_t* ids1 = ids_[0].data();
-    Counts* counts1 = counts_[0].data();
+    uint32_t* counts1 = candidate_[0].data();
     for (std::size_t i = 0; i < n; ++i) {
       ids1[i] = tokens[i] + 1;
-      ++counts1[tokens[i] + 1].candidate;
+      ++counts1[tokens[i] + 1];
     }
     for (int k = 2; k <= max_order && static_cast<std::size_t>(k) <= n; ++k) {
       const std::size_t count = n - k + 1;
       const uint32_t* prefix = ids_[k - 2].data();
       uint32_t* ids = ids_[k - 1].data();
-      Counts* counts = counts_[k - 1].data();
-      uint32_t* region = table + static_cast<std::size_t>(k - 2) * region_;
+      uint32_t* counts = candidate_[k - 1].data();
       const std::size_t base = static_cast<std::size_t>(k - 2) * region_;
+      uint32_t* region = table + base;
       for (std::size_t i = 0; i < count; ++i) {
         const std::size_t index = prefix[i] * width_ + tokens[i + k - 1] + 1;
         const uint32_t seen = region[index];
         // a conditional move: whether an n-gram is new is unpredictable
         const uint32_t id = seen != 0 ? seen : static_cast<uint32_t>(i + 1);
         region[index] = id;
-        touched_.push_back(static_cast<uint32_t>(base + index));
+        touched[touched_count++] = static_cast<uint32_t>(base + index);
         ids[i] = id;
-        ++counts[id].candidate;
+        ++counts[id];
       }
     }
+    touched_count_ = touched_count;
   }
 
   // One reference's n-grams: each candidate n-gram keeps the largest count
@@ -99,48 +106,65 @@ class DirectNGramCounts {
       units[i] = tokens[i] + 1;  // in 32 bits: kAbsent + 1 == 0
       ids[i] = units[i];
     }
-    Count(ids, n, counts_[0].data(), no);
+    Count(ids, n, 1, no);
     for (int k = 2; k <= max_order && static_cast<std::size_t>(k) <= n; ++k) {
       const std::size_t count = n - k + 1;
       const uint32_t* region = table + static_cast<std::size_t>(k - 2) * region_;
       // In place: ids[i] is read as the prefix before it becomes the n-gram.
       for (std::size_t i = 0; i < count; ++i)
         ids[i] = region[ids[i] * width_ + units[i + k - 1]];
-      Count(ids, count, counts_[k - 1].data(), no);
+      Count(ids, count, k, no);
     }
   }
 
   // sum over the distinct candidate n-grams of order k of
   // min(candidate count, largest reference count).
   int64_t Correct(int k, std::size_t n) const {
-    if (static_cast<std::size_t>(k) > n) return 0;
-    const Counts* counts = counts_[k - 1].data();
+    if (single_ || static_cast<std::size_t>(k) > n) return correct_[k - 1];
+    const uint32_t* candidate = candidate_[k - 1].data();
+    const ReferenceCounts* reference = reference_[k - 1].data();
     int64_t correct = 0;
     if (k == 1) {
       for (std::size_t u = 1; u <= v_; ++u)
-        correct += std::min(counts[u].candidate, counts[u].reference_max);
+        correct += std::min(candidate[u], reference[u].reference_max);
       return correct;
     }
     const uint32_t* ids = ids_[k - 1].data();
     for (std::size_t i = 0; i < n - k + 1; ++i) {
       const uint32_t first = ids[i] == i + 1;  // each distinct n-gram once
-      correct += first * std::min(counts[ids[i]].candidate, counts[ids[i]].reference_max);
+      correct += first * std::min(candidate[ids[i]], reference[ids[i]].reference_max);
     }
     return correct;
   }
 
  private:
-  struct Counts {
-    uint32_t candidate = 0;
+  struct ReferenceCounts {
     uint32_t reference = 0;  // count in reference number reference_no
     uint32_t reference_max = 0;
     uint32_t reference_no = 0;
   };
 
-  // Counts one reference's numbers (0: absent, a sink) into counts.
-  static void Count(const uint32_t* ids, std::size_t count, Counts* counts, uint32_t no) {
+  // Counts one reference's numbers of order k (0: absent, a sink whose
+  // candidate count is 0).
+  void Count(const uint32_t* ids, std::size_t count, int k, uint32_t no) {
+    if (single_) {
+      // One reference: each of its n-grams takes one of the candidate's
+      // remaining occurrences, which sums min(candidate count, reference
+      // count) without counting the reference.
+      uint32_t* remaining = candidate_[k - 1].data();
+      uint32_t matched = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        const uint32_t left = remaining[ids[i]];
+        const uint32_t take = left != 0;
+        remaining[ids[i]] = left - take;
+        matched += take;
+      }
+      correct_[k - 1] = matched;
+      return;
+    }
+    ReferenceCounts* counts = reference_[k - 1].data();
     for (std::size_t i = 0; i < count; ++i) {
-      Counts& c = counts[ids[i]];
+      ReferenceCounts& c = counts[ids[i]];
       const uint32_t current = (c.reference_no == no ? c.reference : 0) + 1;
       c.reference = current;
       c.reference_no = no;
@@ -150,11 +174,17 @@ class DirectNGramCounts {
 
   std::vector<uint32_t> table_;    // the tables of orders 2..max, region_ entries each
   std::vector<uint32_t> touched_;  // entries set by the current segment
+  std::size_t touched_count_ = 0;
   std::size_t v_ = 0;
   std::size_t width_ = 1;
   std::size_t region_ = 0;
-  std::array<std::vector<Counts>, kMaxOrder> counts_;  // by order, by number
-  std::array<std::vector<uint32_t>, kMaxOrder> ids_;   // the candidate's numbers by position
+  bool single_ = true;
+  // By order, by number: the candidate's counts (with one reference, what
+  // it has left unmatched), the references' (several references only).
+  std::array<std::vector<uint32_t>, kMaxOrder> candidate_;
+  std::array<std::vector<ReferenceCounts>, kMaxOrder> reference_;
+  std::array<int64_t, kMaxOrder> correct_{};  // one reference: the matches by order
+  std::array<std::vector<uint32_t>, kMaxOrder> ids_;  // the candidate's numbers by position
   std::vector<uint32_t> reference_ids_;    // a reference's numbers, by position
   std::vector<uint32_t> reference_units_;  // its units: token ids + 1, 0 for absent
   uint32_t reference_no_ = 0;
