@@ -103,10 +103,12 @@ TEST(BleuTokenizer, CharAndNone) {
   EXPECT_EQ(BleuTokenizeString(" a,b \u3000c ", BleuTokenizer::kNone), "a,b c");
 }
 
-// Orders 1..4 are counted by PackedNGramCounts when max_ngram_order <= 4
-// and by the general n-gram index above it; on every pair of the workload,
-// alone and with the next pair's reference as a second reference (and the
-// candidate itself as a third), the statistics of the shared orders agree.
+// Orders 1..4 are counted by DirectNGramCounts for a short candidate and by
+// PackedNGramCounts for a longer one when max_ngram_order <= 4, and by the
+// general n-gram index above it; on every pair of the workload, alone and
+// with the next pair's reference as a second reference (and the candidate
+// itself as a third), the statistics of the shared orders agree, with the
+// direct tables allowed and with them turned off.
 TEST(Bleu, PackedCountsMatchGeneralPathOnWorkload) {
   const std::string cmd = std::string("gzip -dc '") + LLMEVAL_TEST_DATA + "/workload_100k.tsv.gz'";
   FILE* in = popen(cmd.c_str(), "r");
@@ -139,15 +141,27 @@ TEST(Bleu, PackedCountsMatchGeneralPathOnWorkload) {
       ASSERT_EQ(a.total[k], b.total[k]) << i << " order " << k + 1;
     }
   };
+  // Stats with the direct tables turned off (every candidate then takes
+  // PackedNGramCounts).
+  auto hashed = [](std::string_view candidate, const std::vector<std::string_view>& refs,
+                   const BleuOptions& options) {
+    const std::size_t previous = internal::SetBleuDirectTableMaxEntriesForTesting(0);
+    const BleuStats stats = BleuSegmentStats(candidate, refs, options);
+    internal::SetBleuDirectTableMaxEntriesForTesting(previous);
+    return stats;
+  };
   for (std::size_t i = 0; i < pairs.size(); ++i) {
     const std::string& candidate = pairs[i].first;
     std::vector<std::string_view> refs{pairs[i].second};
-    check(BleuSegmentStats(candidate, refs, packed), BleuSegmentStats(candidate, refs, general), i);
+    const BleuStats want = BleuSegmentStats(candidate, refs, general);
+    check(BleuSegmentStats(candidate, refs, packed), want, i);
+    check(hashed(candidate, refs, packed), want, i);
     if (i % 10 == 0) {
       refs.push_back(pairs[(i + 1) % pairs.size()].second);
       refs.push_back(candidate);
-      check(BleuSegmentStats(candidate, refs, packed_lower),
-            BleuSegmentStats(candidate, refs, general_lower), i);
+      const BleuStats want_lower = BleuSegmentStats(candidate, refs, general_lower);
+      check(BleuSegmentStats(candidate, refs, packed_lower), want_lower, i);
+      check(hashed(candidate, refs, packed_lower), want_lower, i);
     }
   }
 }

@@ -80,6 +80,28 @@ TEST(BleuTokenizerOracle, RandomLongAsciiStrings) {
   }
 }
 
+// Non-ASCII text takes the 64-byte scan unless it holds Python whitespace
+// beyond ASCII (NBSP, U+2028, U+3000 here); letters, symbols, malformed and
+// truncated sequences are token bytes either way, next to periods, commas,
+// dashes and digits, across word boundaries.
+TEST(BleuTokenizerOracle, RandomNonAsciiStrings) {
+  const std::vector<std::string> alphabet = {
+      "a", "bc", "1", "9", ".", ",", "-", " ", "$", "(", "word",
+      "\xc3\xa9", "\xe2\x82\xac", "\xe2\x80\x94", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",  // é € — 中 😀
+      "\x80", "\xe2", "\xe2\x80", "\xff",  // malformed ("\xe2\x80" "\x80" is U+2000, a space)
+      "\xc2\xa0", "\xe2\x80\xa8", "\xe3\x80\x80", "\xc2"};  // NBSP, U+2028, U+3000, a lone lead
+  std::mt19937 rng(777);
+  for (int iteration = 0; iteration < 50000; ++iteration) {
+    std::string s;
+    const int length = static_cast<int>(rng() % (iteration % 2 ? 12 : 90));
+    // A quarter of the strings may hold the last four entries; the others
+    // have no non-ASCII whitespace unless the malformed pieces form one.
+    const std::size_t letters = iteration % 4 == 0 ? alphabet.size() : alphabet.size() - 4;
+    for (int k = 0; k < length; ++k) s += alphabet[rng() % letters];
+    ASSERT_EQ(BleuTokenizeString(s, BleuTokenizer::k13a), Oracle13a(s)) << "input: " << s;
+  }
+}
+
 TEST(BleuTokenizerOracle, WholeWorkloadAndRefdata) {
   const std::string cmd = std::string("gzip -dc '") + LLMEVAL_TEST_DATA + "/workload_100k.tsv.gz'";
   FILE* in = popen(cmd.c_str(), "r");

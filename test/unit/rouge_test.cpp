@@ -476,6 +476,14 @@ TEST(RougeLiteral, ManyDistinctTokens) {
   CompareWithLiteral(rng, 100, 3, 300, 400);
 }
 
+TEST(RougeLiteral, NGramsPastTheDirectTable) {
+  // rouge2..4 count through a direct table of (tokens or reference length
+  // + 1) x tokens entries up to 2^18 of them, and hash n-gram ids beyond:
+  // up to 1,200 tokens a side over up to 3,000 distinct words reach both.
+  std::mt19937 rng(5);
+  CompareWithLiteral(rng, 30, 3, 400, 3000);
+}
+
 TEST(RougeLiteral, CheckpointedTables) {
   // With no room for a whole table, every line pair goes through the
   // checkpoints and recomputed blocks.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/metrics/direct_ngrams.hpp"
 #include "core/metrics/ngram_index.hpp"
 #include "core/metrics/options_json.hpp"
 #include "core/metrics/packed_ngrams.hpp"
@@ -32,7 +33,12 @@ struct BleuWorkspace {
   std::vector<uint32_t> cur_ids;
   std::vector<int64_t> ref_lens;
   PackedNGramCounts packed;  // orders <= 4 and fewer than 65534 candidate tokens
+  DirectNGramCounts direct;  // orders <= 4 and a short candidate
 };
+
+// DirectNGramCounts' largest table (per order), in entries: 32 KiB, enough
+// for candidates of about 90 tokens. Variable only for tests.
+std::size_t direct_max_entries = std::size_t{1} << 13;
 
 // thread_local in a shared library costs a __tls_get_addr call per access,
 // so callers fetch the workspace once per segment and pass it down.
@@ -111,8 +117,15 @@ BleuStats PackedSegmentStats(const std::vector<std::string_view>& references,
   const int max_order = options.max_ngram_order;
   const std::size_t hyp_len = ws.candidate_units.size();
   PackedNGramCounts& packed = ws.packed;
-  packed.Begin(hyp_len, max_order);
-  packed.AddCandidate(ws.candidate_units.data(), hyp_len, max_order);
+  DirectNGramCounts& direct = ws.direct;
+  const bool use_direct = DirectNGramCounts::Fits(hyp_len, ws.tokens.size(), direct_max_entries);
+  if (use_direct) {
+    direct.Begin(hyp_len, ws.tokens.size(), max_order, references.size());
+    direct.AddCandidate(ws.candidate_units.data(), hyp_len, max_order);
+  } else {
+    packed.Begin(hyp_len, max_order);
+    packed.AddCandidate(ws.candidate_units.data(), hyp_len, max_order);
+  }
   std::vector<int64_t>& ref_lens = ws.ref_lens;
   ref_lens.clear();
   for (std::string_view reference : references) {
@@ -121,9 +134,14 @@ BleuStats PackedSegmentStats(const std::vector<std::string_view>& references,
     std::vector<uint32_t>& units = ws.reference_units;
     units.resize(tokens.size());
     static_assert(TokenTable::kNotFound == PackedNGramCounts::kAbsent);
+    static_assert(TokenTable::kNotFound == DirectNGramCounts::kAbsent);
     for (std::size_t i = 0; i < tokens.size(); ++i)
       units[i] = ws.tokens.Find(tokens[i].data(), tokens[i].size());
-    packed.AddReference(units.data(), units.size(), max_order);
+    if (use_direct) {
+      direct.AddReference(units.data(), units.size(), max_order);
+    } else {
+      packed.AddReference(units.data(), units.size(), max_order);
+    }
     ref_lens.push_back(static_cast<int64_t>(tokens.size()));
   }
   BleuStats stats;
@@ -133,12 +151,18 @@ BleuStats PackedSegmentStats(const std::vector<std::string_view>& references,
     stats.total[order - 1] = hyp_len >= static_cast<std::size_t>(order)
                                  ? static_cast<int64_t>(hyp_len - order + 1)
                                  : 0;
-    stats.correct[order - 1] = packed.Correct(order);
+    stats.correct[order - 1] = use_direct ? direct.Correct(order, hyp_len) : packed.Correct(order);
   }
   return stats;
 }
 
 }  // namespace
+
+std::size_t internal::SetBleuDirectTableMaxEntriesForTesting(std::size_t entries) {
+  const std::size_t previous = direct_max_entries;
+  direct_max_entries = entries;
+  return previous;
+}
 
 SmoothMethod ParseSmoothMethod(std::string_view name) {
   if (name == "exp") return SmoothMethod::kExp;

@@ -100,6 +100,15 @@ BleuScore SentenceBleu(std::string_view candidate, const std::vector<std::string
 // max_ngram_order outside 1..kBleuMaxNgramOrder.
 void ValidateBleuOptions(const BleuOptions& options);
 
+namespace internal {
+// For tests only: sentences whose n-gram tables (orders 2..4) would exceed
+// this many entries each are counted with hashed 64-bit keys
+// (PackedNGramCounts) instead of direct tables (DirectNGramCounts); a test
+// sets 0 to compare the two. Returns the previous value. Not synchronised:
+// the extension never calls it.
+std::size_t SetBleuDirectTableMaxEntriesForTesting(std::size_t entries);
+}  // namespace internal
+
 }  // namespace llmeval::core::metrics
 
 #include "core/cpp_only.hpp"

@@ -227,8 +227,28 @@ ByteMasks ClassifyWord(const unsigned char* p, std::size_t valid) noexcept {
   return m;
 }
 
-// RegexpTokens for ASCII text in which no two periods/commas are adjacent
-// (nearly every segment): then whether re.sub consumed a byte never
+// Whether str.split() would split s at a non-ASCII character: whether
+// decoding s from its start, as RegexpTokens' general path does, meets Python
+// whitespace beyond ASCII (U+00A0, U+3000, ...). Without any, that path
+// treats every non-ASCII byte as a token byte: the 13a rules only look at
+// ASCII bytes and their neighbours, a cut only falls on an ASCII byte or
+// the byte after one (a character boundary, or a malformed byte, which
+// decodes alone), and none of the rules counts a non-ASCII byte as a digit.
+bool HasUnicodeSpace(std::string_view s) noexcept {
+  const auto* c = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 0; i < s.size();) {
+    if (c[i] < 0x80) {
+      ++i;
+    } else if (text::IsPythonSpace(text::DecodeUtf8(s, i))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// RegexpTokens for text without Python whitespace beyond ASCII (see
+// HasUnicodeSpace) in which no two periods/commas are adjacent (nearly every
+// segment): then whether re.sub consumed a byte never
 // matters, and the passes reduce to per-byte rules on the neighbours, done
 // here 64 bytes at a time on bit masks. A period/comma v at i is cut on
 // both sides when P2 or P3 matches it: P2 when i > 0 and s[i-1] is not a
@@ -257,7 +277,7 @@ bool RegexpTokensFast(std::string_view s, TokenizedText& out) {
     out_w[3] = m.symbol;
     out_w[4] = m.space;
   }
-  if (any_other != 0 || adjacent_pc != 0) return false;
+  if (adjacent_pc != 0 || (any_other != 0 && HasUnicodeSpace(s))) return false;
   // A word past the end: no digits, and the bytes count as spaces.
   uint64_t* tail = masks.data() + 5 * words;
   tail[0] = tail[1] = tail[2] = tail[3] = 0;

@@ -288,6 +288,15 @@ std::size_t DecodeUnits(std::string_view text, uint32_t* out, AsciiMap ascii, Ot
   return k;
 }
 
+// kAsciiNotSpace or kAsciiAll as two 64-bit sets (codes 0-63, 64-127).
+template <bool kRemoveWhitespace>
+constexpr uint64_t KeptMask(int half) {
+  uint64_t mask = 0;
+  for (int b = 0; b < 64; ++b)
+    if ((kRemoveWhitespace ? kAsciiNotSpace : kAsciiAll)[64 * half + b]) mask |= uint64_t{1} << b;
+  return mask;
+}
+
 // Decodes S's and L's characters into ws.su and ws.lu, numbering S's
 // distinct characters 1..A, ASCII ones first in code order and then the others
 // in order of appearance (L's others become 0).
@@ -295,8 +304,6 @@ std::size_t DecodeUnits(std::string_view text, uint32_t* out, AsciiMap ascii, Ot
 template <bool kRemoveWhitespace>
 uint32_t RenumberChars(std::string_view s_text, std::string_view l_text, ChrfWorkspace& ws,
                        std::size_t& sn, std::size_t& ln) {
-  constexpr const std::array<uint8_t, 128>& kAsciiKept =
-      kRemoveWhitespace ? kAsciiNotSpace : kAsciiAll;
   uint32_t* small = ws.small_units;
   // S's kept ASCII characters are numbered 1..a in code order before decoding,
   // from a table of the bytes present, so that decoding S, like L, only looks
@@ -307,11 +314,30 @@ uint32_t RenumberChars(std::string_view s_text, std::string_view l_text, ChrfWor
   const auto* bytes = reinterpret_cast<const unsigned char*>(s_text.data());
   for (std::size_t i = 0; i < s_text.size(); ++i) present[bytes[i]] = 1;
   uint32_t next = 0;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  // The kept ASCII characters present as a 128-bit set (eight 0/1 bytes
+  // gathered into 8 bits by one multiply), then numbered in code order by
+  // walking its bits: a loop over all 128 codes was 4% of chrF.
+  std::memset(small, 0, 128 * sizeof(uint32_t));
+  for (int half = 0; half < 2; ++half) {
+    uint64_t used = 0;
+    for (int w = 0; w < 8; ++w) {
+      uint64_t flags;
+      std::memcpy(&flags, present + 64 * half + 8 * w, 8);
+      used |= ((flags * 0x0102040810204080ULL) >> 56) << (8 * w);
+    }
+    used &= KeptMask<kRemoveWhitespace>(half);
+    for (; used != 0; used &= used - 1) small[64 * half + __builtin_ctzll(used)] = ++next;
+  }
+#else
+  constexpr const std::array<uint8_t, 128>& kAsciiKept =
+      kRemoveWhitespace ? kAsciiNotSpace : kAsciiAll;
   for (int c = 0; c < 128; ++c) {
     const uint32_t used = present[c] & kAsciiKept[c];
     next += used;
     small[c] = used != 0 ? next : 0;
   }
+#endif
   ws.big_units.clear();
   ws.unit_table.Reset(std::min<std::size_t>(s_text.size(), 1024));
   sn = DecodeUnits<kRemoveWhitespace>(

@@ -160,6 +160,12 @@ struct RougeWorkspace {
   NGramIds ngrams;
   std::vector<uint32_t> grams;   // n-gram ids by start position
   std::vector<uint32_t> counts;  // by n-gram id: reference count not yet matched
+  // DirectNGramOverlap: the pair table (all zero between calls), n-gram ids
+  // by position on each side, and the table entries the reference set.
+  std::vector<uint32_t> direct;
+  std::vector<uint32_t> reference_grams;
+  std::vector<uint32_t> candidate_grams;
+  std::vector<uint32_t> touched;
   // Bit-parallel LCS, see LcsMachine.
   std::vector<uint64_t> mask1;            // by token id: positions in a sequence of <= 64 tokens
   std::vector<int32_t> first;             // by token id: first position in a longer sequence, or -1
@@ -208,6 +214,10 @@ struct ReleaseLargeBuffers {
     }
     ReleaseIfLarge(ws.grams);
     ReleaseIfLarge(ws.counts);
+    ReleaseIfLarge(ws.direct);
+    ReleaseIfLarge(ws.reference_grams);
+    ReleaseIfLarge(ws.candidate_grams);
+    ReleaseIfLarge(ws.touched);
     ReleaseIfLarge(ws.mask1);
     ReleaseIfLarge(ws.first);
     ReleaseIfLarge(ws.next);
@@ -223,7 +233,9 @@ struct ReleaseLargeBuffers {
   }
 };
 
-void AddToken(const char* p, std::size_t len, bool stem, RougeWorkspace& ws, TokenizedText& out) {
+// Interns a token into ids[m] and returns m + 1 (or m for a token dropped).
+std::size_t AddToken(const char* p, std::size_t len, bool stem, RougeWorkspace& ws, uint32_t* ids,
+                     std::size_t m) {
   if (stem && len > 3) {
     const std::string_view stemmed = ws.stems.Stem({p, len});
     p = stemmed.data();
@@ -231,8 +243,9 @@ void AddToken(const char* p, std::size_t len, bool stem, RougeWorkspace& ws, Tok
   }
   // rouge-score drops tokens that are not ^[a-z0-9]+$ after stemming; a
   // stem of a longer word is never empty, but the check costs nothing.
-  if (len == 0) return;
-  out.ids.push_back(ws.tokens.Intern(p, len));
+  if (len == 0) return m;
+  ids[m] = ws.tokens.Intern(p, len);
+  return m + 1;
 }
 
 // SWAR helpers for 8 ASCII bytes in a word (every byte below 0x80, so the
@@ -249,6 +262,19 @@ inline uint64_t BytesInRange(uint64_t x, unsigned lo, unsigned hi) {
 // bits; the multiply gathers them into the top byte without carries.
 inline uint64_t GatherHighBits(uint64_t high) {
   return ((high >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+// The first min(n, 8) bytes of ASCII text at p (8 readable) lowercased,
+// the rest zero: TokenTable's word for them.
+inline uint64_t LowerWord(const char* p, std::size_t n) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  x |= BytesInRange(x, 'A', 'Z') >> 2;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return n >= 8 ? x : x & ~(~uint64_t{0} >> (8 * n));
+#else
+  return n >= 8 ? x : x & ((uint64_t{1} << (8 * n)) - 1);
+#endif
 }
 
 // One block of the ASCII pass of Tokenize: lowercases text[begin, end) into
@@ -316,9 +342,10 @@ void Tokenize(std::string_view text, bool stem, bool lines, RougeWorkspace& ws,
               TokenizedText& out) {
   out.ids.clear();
   out.lines.clear();
-  auto close_line = [&out] {
-    if (out.ids.size() > (out.lines.empty() ? 0 : out.lines.back()))
-      out.lines.push_back(static_cast<uint32_t>(out.ids.size()));
+  // m: the number of tokens so far.
+  auto close_line = [&out](std::size_t m) {
+    if (m > (out.lines.empty() ? 0 : out.lines.back()))
+      out.lines.push_back(static_cast<uint32_t>(m));
   };
   // Lowercasing can turn only two non-ASCII characters into token
   // characters, so other text is first reduced to ASCII with the same tokens.
@@ -355,20 +382,37 @@ void Tokenize(std::string_view text, bool stem, bool lines, RougeWorkspace& ws,
       }
       const std::size_t complete = count & ~std::size_t{1};
       std::size_t next_newline = 0;
+      // Room for the block's tokens up front: push_back per token was an
+      // out-of-line call (5% of rougeL).
+      std::size_t m = out.ids.size();
+      out.ids.resize(m + complete / 2);
+      uint32_t* ids = out.ids.data();
       for (std::size_t k = 0; k < complete; k += 2) {
         if (lines) {
           for (; next_newline < newline_count && newlines[next_newline] < bounds[k]; ++next_newline)
-            close_line();
+            close_line(m);
         }
-        AddToken(lowered + bounds[k], bounds[k + 1] - bounds[k], stem, ws, out);
+        const std::size_t len = bounds[k + 1] - bounds[k];
+        if (!stem && bounds[k] + 16 <= n) {
+          // The token's words straight from the text, lowercased in
+          // registers: read back from `lowered`, just written 8 bytes at a
+          // time at other offsets, each load would wait for those stores.
+          const char* p = text.data() + bounds[k];
+          ids[m++] = ws.tokens.InternWords(LowerWord(p, len),
+                                           len > 8 ? LowerWord(p + 8, len - 8) : 0,
+                                           lowered + bounds[k], len);
+        } else {
+          m = AddToken(lowered + bounds[k], len, stem, ws, ids, m);
+        }
       }
+      out.ids.resize(m);
       // The block's remaining newlines all come before any later token (a
       // newline would have ended an open one).
-      if (lines && next_newline < newline_count) close_line();
+      if (lines && next_newline < newline_count) close_line(m);
       if (count & 1) bounds[0] = bounds[count - 1];
       count &= 1;
     }
-    if (lines) close_line();
+    if (lines) close_line(out.ids.size());
   }
 }
 
@@ -413,6 +457,73 @@ void NGramLevels(const std::vector<uint32_t>& tokens, int n, RougeWorkspace& ws)
   grams.resize(tokens.size() - n + 1);
 }
 
+// The largest pair table DirectNGramOverlap uses, in entries (1 MiB).
+constexpr std::size_t kDirectMaxEntries = std::size_t{1} << 18;
+
+// rouge-N's clipped overlap for n >= 2 (both sides having n-grams of order
+// n) without hashing, as chrF counts character n-grams: an n-gram of the
+// reference is numbered 1 + the position of its first occurrence, found
+// through a direct table indexed by (number of its (n-1)-gram prefix, its
+// last token id). The candidate's n-grams are only looked up; one absent
+// from the reference gets 0, and so does every n-gram extending it (row 0
+// is never written, since order 2's rows are token ids + 1). Each candidate
+// n-gram then takes one of the reference's remaining occurrences, which
+// sums min(reference count, candidate count). Returns false, having done
+// nothing, when the table would exceed kDirectMaxEntries.
+bool DirectNGramOverlap(RougeWorkspace& ws, int n, uint64_t& overlap) {
+  const std::vector<uint32_t>& reference = ws.reference.ids;
+  const std::vector<uint32_t>& candidate = ws.candidate.ids;
+  const std::size_t width = ws.tokens.size();
+  const std::size_t rn = reference.size();
+  const std::size_t cn = candidate.size();
+  const std::size_t rows = std::max(width, rn) + 1;
+  if (rows > kDirectMaxEntries / std::max<std::size_t>(width, 1)) return false;
+  if (ws.direct.size() < rows * width) ws.direct.resize(rows * width, 0);
+  ws.reference_grams.resize(rn);
+  ws.candidate_grams.resize(cn);
+  ws.touched.resize(rn);
+  ws.counts.resize(rn + 1);
+  uint32_t* direct = ws.direct.data();
+  uint32_t* rg = ws.reference_grams.data();
+  uint32_t* cg = ws.candidate_grams.data();
+  uint32_t* touched = ws.touched.data();
+  uint32_t* remaining = ws.counts.data();
+  const uint32_t* r = reference.data();
+  const uint32_t* c = candidate.data();
+  for (std::size_t i = 0; i < rn; ++i) rg[i] = r[i] + 1;
+  for (std::size_t j = 0; j < cn; ++j) cg[j] = c[j] + 1;
+  uint64_t matched = 0;
+  for (int k = 2; k <= n; ++k) {
+    const std::size_t rc = rn - k + 1;
+    const std::size_t cc = cn - k + 1;
+    const bool last = k == n;
+    if (last) std::memset(remaining, 0, (rc + 1) * sizeof(uint32_t));
+    for (std::size_t i = 0; i < rc; ++i) {
+      const std::size_t index = std::size_t{rg[i]} * width + r[i + k - 1];
+      const uint32_t seen = direct[index];
+      // a conditional move: whether an n-gram is new is unpredictable
+      const uint32_t id = seen != 0 ? seen : static_cast<uint32_t>(i + 1);
+      direct[index] = id;
+      touched[i] = static_cast<uint32_t>(index);
+      rg[i] = id;
+      if (last) ++remaining[id];
+    }
+    for (std::size_t j = 0; j < cc; ++j) {
+      const uint32_t id = direct[std::size_t{cg[j]} * width + c[j + k - 1]];
+      cg[j] = id;
+      if (last) {
+        const uint32_t left = remaining[id];
+        const uint32_t take = left != 0;
+        remaining[id] = left - take;
+        matched += take;
+      }
+    }
+    for (std::size_t i = 0; i < rc; ++i) direct[touched[i]] = 0;
+  }
+  overlap = matched;
+  return true;
+}
+
 // rouge-score's _score_ngrams: the sum over reference n-grams of
 // min(reference count, candidate count).
 RougeScore NGramScore(RougeWorkspace& ws, int n) {
@@ -422,7 +533,8 @@ RougeScore NGramScore(RougeWorkspace& ws, int n) {
   const uint64_t reference_total = reference.size() >= order ? reference.size() - order + 1 : 0;
   const uint64_t candidate_total = candidate.size() >= order ? candidate.size() - order + 1 : 0;
   uint64_t overlap = 0;
-  if (reference_total > 0 && candidate_total > 0) {
+  if (reference_total > 0 && candidate_total > 0 &&
+      !(n >= 2 && DirectNGramOverlap(ws, n, overlap))) {
     ws.ngrams.Clear();
     NGramLevels<true>(reference, n, ws);
     ws.counts.assign(n == 1 ? ws.tokens.size() : ws.ngrams.size(), 0);
