@@ -219,14 +219,8 @@ for _ in $(seq 100); do
   [ "$(q "SELECT count(*) FROM llmeval.provider_batches WHERE job_id = $crash_job AND status = 'submitted'")" = 2 ] && break
   sleep 0.1
 done
-victim=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1")
-echo "$victim" >> "$LLMEVAL_EXPECTED_KILLS"
-kill -9 "$victim"
-sleep 1
-wait_server
-runuser -u postgres -- env LLMEVAL_MOCK_API_KEY="$LLMEVAL_MOCK_API_KEY" \
-  pg_ctl -D "$LLMEVAL_CLUSTER_DATA" -l "$LLMEVAL_CLUSTER_LOG" -m immediate -w restart >/dev/null
-wait_server
+kill_worker
+restart_immediate
 check "after a killed worker and an immediate restart the batch job completes" \
   "SELECT llmeval.wait_job($crash_job, '120 s')" completed
 check "each task answered once, at the batch price" \

@@ -125,14 +125,8 @@ for _ in $(seq 200); do
   [ "$(q "SELECT count(*) FROM llmeval.tasks WHERE job_id = $replay AND turn = 2")" -gt 0 ] && break
   sleep 0.05
 done
-victim=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1")
-echo "$victim" >> "$LLMEVAL_EXPECTED_KILLS"
-kill -9 "$victim"
-sleep 1
-wait_server
-runuser -u postgres -- env LLMEVAL_MOCK_API_KEY="$LLMEVAL_MOCK_API_KEY" \
-  pg_ctl -D "$LLMEVAL_CLUSTER_DATA" -l "$LLMEVAL_CLUSTER_LOG" -m immediate -w restart >/dev/null
-wait_server
+kill_worker
+restart_immediate
 mock_config '{"latency_ms": 0}'
 check "after a worker killed between turns and a restart the replay completes" \
   "SELECT llmeval.wait_job($replay, '120 s')" completed

@@ -166,11 +166,7 @@ mock_reset
 mock_config '{"latency_ms": 300}'
 job6=$(submit facts "$models" '{"cache": false}')
 sleep 1.5
-victim=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1")
-echo "$victim" >> "$LLMEVAL_EXPECTED_KILLS"
-kill -9 "$victim"
-sleep 1
-wait_server
+kill_worker
 check "the job survives a killed worker" "SELECT llmeval.wait_job($job6, '120 s')" completed
 check "every task once: responses and scores" \
   "SELECT (SELECT count(*) FROM llmeval.results WHERE job_id = $job6 AND status = 'completed' AND output IS NOT NULL) || ' ' ||
@@ -178,9 +174,7 @@ check "every task once: responses and scores" \
 
 job7=$(submit facts "$models" '{"cache": false}')
 sleep 1.5
-runuser -u postgres -- env LLMEVAL_MOCK_API_KEY="$LLMEVAL_MOCK_API_KEY" \
-  pg_ctl -D "$LLMEVAL_CLUSTER_DATA" -l "$LLMEVAL_CLUSTER_LOG" -m immediate -w restart >/dev/null
-wait_server
+restart_immediate
 check "the job survives an immediate restart" "SELECT llmeval.wait_job($job7, '120 s')" completed
 check "every task once after the restart" \
   "SELECT (SELECT count(*) FROM llmeval.results WHERE job_id = $job7 AND status = 'completed' AND output IS NOT NULL) || ' ' ||

@@ -181,11 +181,7 @@ big=$(submit lv_alice big)
 for _ in $(seq 100); do
   [ "$(q "SELECT completed > 50 FROM llmeval.jobs WHERE id = $big")" = t ] && break; sleep 0.1
 done
-victim=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1")
-echo "$victim" >> "$LLMEVAL_EXPECTED_KILLS"
-kill -9 "$victim"
-sleep 1
-wait_server
+kill_worker
 check "a job whose worker was killed completes within a minute (the lease is 5 min)" \
   "SELECT llmeval.wait_job($big, '60 s')" completed
 check "each of its tasks completed once" \

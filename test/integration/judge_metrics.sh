@@ -330,11 +330,7 @@ for _ in $(seq 100); do
   [ "$(q "SELECT count(*) > 0 FROM llmeval.tasks WHERE job_id = $job10 AND kind = 'judge' AND status = 'running'")" = t ] && break
   sleep 0.1
 done
-victim=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_llmeval worker' LIMIT 1")
-echo "$victim" >> "$LLMEVAL_EXPECTED_KILLS"
-kill -9 "$victim"
-sleep 1
-wait_server
+kill_worker
 check "the judged job survives a killed worker" "SELECT llmeval.wait_job($job10, '180 s')" completed
 check "every judge and embed task ran to completion once" \
   "SELECT count(*) FILTER (WHERE t.status = 'completed') || ' ' || count(j.task_id)

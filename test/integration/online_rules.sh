@@ -207,9 +207,7 @@ q "SET ROLE app_owner;
 q "SET ROLE app_owner; INSERT INTO public.support_log (question, answer, reference)
    SELECT 'crash ' || g, 'answer ' || g, 'answer ' || g FROM generate_series(1, 200) g" >/dev/null
 sleep 1.5
-runuser -u postgres -- env LLMEVAL_MOCK_API_KEY="$LLMEVAL_MOCK_API_KEY" \
-  pg_ctl -D "$LLMEVAL_CLUSTER_DATA" -l "$LLMEVAL_CLUSTER_LOG" -m immediate -w restart >/dev/null
-wait_server
+restart_immediate
 wait_scored crash || status=1
 check "after an immediate restart every sampled row is read, and scored once per metric" \
   "SELECT count(*) FILTER (WHERE i.status = 'ingested') || ' ' ||
