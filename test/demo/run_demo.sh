@@ -6,7 +6,9 @@
 # the background workers, with lexical metrics, an LLM judge (a rubric, and
 # a pairwise comparison of the two models in both orders) and embedding
 # similarity; progress is shown while it runs, then the comparison, the cost
-# split and the lexical metrics over the benchmark workload. Last, online
+# split and the lexical metrics over the benchmark workload; the same job
+# through a provider's Batch API; a tool-using assistant on two models and a
+# conversation replayed turn by turn. Last, online
 # evaluation: a rule on an application's table scores rows as they are
 # inserted, an alert fires when the answers get worse, and two reviewers
 # work the doubtful rows in an annotation queue.
