@@ -286,8 +286,9 @@ Task Worker::ReadClaim(uint64_t r) {
     t.request = provider::BuildChatRequest(t.kind, base_url, t.api_key, chat);
     // About four bytes a token, for the token rate limit until usage is known.
     const auto max_tokens = chat.params.find("max_tokens");
-    t.estimated_tokens = static_cast<int64_t>((chat.prompt.size() + chat.system.size() +
-                                               (messages.empty() ? 0 : messages.size())) / 4) +
+    // (a conversation's messages hold its prompt: counted once)
+    t.estimated_tokens = static_cast<int64_t>(((messages.empty() ? chat.prompt.size() : messages.size()) +
+                                               chat.system.size()) / 4) +
                          (max_tokens != chat.params.end() && max_tokens->is_number_integer()
                               ? max_tokens->get<int64_t>()
                               : 256);
