@@ -204,6 +204,22 @@ AS $$
   ORDER BY t.turn
 $$;
 
+-- How many user turns a conversation has (a call each when replayed).
+CREATE FUNCTION llmeval._user_turns(messages jsonb) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT count(*)::int FROM jsonb_array_elements(messages) x WHERE x ->> 'role' = 'user' $$;
+
+-- The user turn a task answers or judges: turn `turn`, or the last when
+-- NULL (a final-turn run); one row of _conversation_turns.
+CREATE FUNCTION llmeval._conversation_turn(messages jsonb, case_expected text, case_tool_calls jsonb, turn int)
+RETURNS TABLE (turn int, message_index int, content text, expected text, expected_tool_calls jsonb)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT u.* FROM llmeval._conversation_turns(messages, case_expected, case_tool_calls) u
+  WHERE u.turn <= coalesce(_conversation_turn.turn, 2147483647)
+  ORDER BY u.turn DESC LIMIT 1
+$$;
+
 -- A message as sent: the keys the providers' forms read, nothing a test
 -- case adds for scoring.
 CREATE FUNCTION llmeval._message_as_sent(m jsonb) RETURNS jsonb
@@ -232,24 +248,33 @@ CREATE FUNCTION llmeval._replay_messages(messages jsonb, job_id bigint, test_cas
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-  SELECT coalesce(jsonb_agg(x.msg ORDER BY x.turn, x.part), '[]')
-  FROM (
-    SELECT u.turn, 0 AS part, jsonb_build_object('role', 'user', 'content', u.content) AS msg
-    FROM llmeval._conversation_turns(messages) u WHERE u.turn <= _replay_messages.turn
+  -- (the turns read once: each user message, and after it, for the turns
+  -- before this one, the answer of its task)
+  SELECT coalesce(jsonb_agg(x.msg ORDER BY u.turn, x.part), '[]')
+  FROM llmeval._conversation_turns(messages) u
+  LEFT JOIN llmeval.tasks t ON u.turn < _replay_messages.turn
+                           AND t.job_id = _replay_messages.job_id AND t.test_case_id = _replay_messages.test_case_id
+                           AND t.model_id = _replay_messages.model_id AND t.kind = 'turn' AND t.turn = u.turn
+  LEFT JOIN llmeval.responses r ON r.task_id = t.id
+  CROSS JOIN LATERAL (
+    SELECT 0 AS part, jsonb_build_object('role', 'user', 'content', u.content) AS msg
     UNION ALL
-    SELECT u.turn, 1,
-           jsonb_strip_nulls(jsonb_build_object(
-             'role', 'assistant',
-             'content', CASE WHEN with_calls THEN coalesce(r.output, '')
-                             ELSE coalesce(nullif(r.output, ''), '[no text reply]') END,
-             'tool_calls', CASE WHEN with_calls THEN r.tool_calls END))
-    FROM llmeval._conversation_turns(messages) u
-    JOIN llmeval.tasks t ON t.job_id = _replay_messages.job_id AND t.test_case_id = _replay_messages.test_case_id
-                        AND t.model_id = _replay_messages.model_id AND t.kind = 'turn' AND t.turn = u.turn
-    LEFT JOIN llmeval.responses r ON r.task_id = t.id
-    WHERE u.turn < _replay_messages.turn
+    SELECT 1, jsonb_strip_nulls(jsonb_build_object(
+                'role', 'assistant',
+                'content', CASE WHEN with_calls THEN coalesce(r.output, '')
+                                ELSE coalesce(nullif(r.output, ''), '[no text reply]') END,
+                'tool_calls', CASE WHEN with_calls THEN r.tool_calls END))
+    WHERE t.id IS NOT NULL
   ) x
+  WHERE u.turn <= _replay_messages.turn
 $$;
+
+-- Text put in a judge's list of lines: every line break followed by "["
+-- (after any spaces) gets a space before the "[", so no text can start a
+-- line that looks like another entry's (LF, CR, NEL, LS and PS alike).
+CREATE FUNCTION llmeval._unfakeable_lines(body text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT regexp_replace(body, E'([\n\r\u0085\u2028\u2029])(\\s*)\\[', E'\\1\\2 [', 'g') $$;
 
 -- A conversation as a judge reads it: a line per message, numbered by user
 -- turn ("[user 2] ...", "[assistant 2] ...", "[assistant 2 calls] name
@@ -282,7 +307,7 @@ AS $$
       WITH ORDINALITY AS c(call, k)
     WHERE m.m ->> 'role' = 'assistant'
   )
-  SELECT string_agg(regexp_replace(l.line, E'([\n\r\u0085\u2028\u2029])(\\s*)\\[', E'\\1\\2 [', 'g'), E'\n' ORDER BY l.ord, l.part)
+  SELECT string_agg(llmeval._unfakeable_lines(l.line), E'\n' ORDER BY l.ord, l.part)
   FROM lines l
 $$;
 
@@ -292,9 +317,8 @@ CREATE FUNCTION llmeval._contexts_text(contexts jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT string_agg(format('[%s] %s', a.ord,
-                           regexp_replace(CASE WHEN jsonb_typeof(a.c) = 'string' THEN a.c #>> '{}'
-                                               ELSE a.c ->> 'text' END,
-                                          E'([\n\r\u0085\u2028\u2029])(\\s*)\\[', E'\\1\\2 [', 'g')),
+                           llmeval._unfakeable_lines(CASE WHEN jsonb_typeof(a.c) = 'string' THEN a.c #>> '{}'
+                                                          ELSE a.c ->> 'text' END)),
                     E'\n' ORDER BY a.ord)
   FROM jsonb_array_elements(contexts) WITH ORDINALITY AS a(c, ord)
 $$;

@@ -42,9 +42,7 @@ SELECT t.job_id, t.test_case_id, tc.position, m.name AS model, coalesce(t.turn, 
 FROM llmeval.tasks t
 JOIN llmeval.test_cases tc ON tc.id = t.test_case_id AND tc.messages IS NOT NULL
 JOIN llmeval.models m ON m.id = t.model_id
-CROSS JOIN LATERAL (SELECT x.* FROM llmeval._conversation_turns(tc.messages, tc.expected, tc.expected_tool_calls) x
-                    WHERE x.turn <= coalesce(t.turn, 2147483647)
-                    ORDER BY x.turn DESC LIMIT 1) u
+CROSS JOIN LATERAL llmeval._conversation_turn(tc.messages, tc.expected, tc.expected_tool_calls, t.turn) u
 LEFT JOIN llmeval.responses r ON r.task_id = t.id
 WHERE t.kind IN ('generate', 'turn');
 COMMENT ON VIEW llmeval.conversation_turns IS
@@ -411,8 +409,7 @@ BEGIN
          CASE WHEN rp.turns IS NOT NULL THEN 1 END
   FROM llmeval.test_cases tc
   CROSS JOIN LATERAL (SELECT CASE WHEN tc.messages IS NOT NULL AND options @> '{"conversation": "replay"}'
-                                  THEN (SELECT count(*)::int FROM jsonb_array_elements(tc.messages) x
-                                        WHERE x ->> 'role' = 'user') END AS turns) rp
+                                  THEN llmeval._user_turns(tc.messages) END AS turns) rp
   CROSS JOIN unnest(model_ids) WITH ORDINALITY AS m(id, ord)
   WHERE tc.dataset_version_id = dataset_version.id
   ORDER BY tc.position, m.ord;

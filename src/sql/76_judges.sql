@@ -379,8 +379,8 @@ BEGIN
     SELECT g.id AS target, g.job_id, g.test_case_id, g.tenant, jm.name AS metric, jm.kind,
            jm.definition, (g.job).options AS options, tc.context, tc.contexts, tc.messages,
            CASE WHEN tc.messages IS NULL THEN tc.expected
-                ELSE (SELECT u.expected FROM llmeval._conversation_turns(tc.messages, tc.expected) u
-                      WHERE u.turn <= coalesce(g.turn, 2147483647) ORDER BY u.turn DESC LIMIT 1) END AS expected
+                ELSE (SELECT u.expected FROM llmeval._conversation_turn(tc.messages, tc.expected, NULL, g.turn) u) END
+             AS expected
     FROM gen g
     CROSS JOIN LATERAL llmeval._job_metrics(g.job) jm
     JOIN llmeval.test_cases tc ON tc.id = g.test_case_id
@@ -739,10 +739,7 @@ COMMENT ON FUNCTION llmeval.judge_agreement(bigint, text, text) IS
 -- repeated instructions, at the cached price) and written to it; of the
 -- output, how much was reasoning.
 CREATE VIEW llmeval.job_costs WITH (security_invoker = true) AS
-SELECT t.job_id,
-       CASE WHEN t.kind IN ('generate', 'turn') THEN 'generation' WHEN t.kind = 'judge' THEN 'judging'
-            ELSE 'embedding' END AS purpose,
-       t.metric, m.name AS model, count(r.task_id) AS calls,
+SELECT t.job_id, p.purpose, t.metric, m.name AS model, count(r.task_id) AS calls,
        coalesce(sum(r.input_tokens), 0) AS input_tokens, coalesce(sum(r.output_tokens), 0) AS output_tokens,
        coalesce(sum(r.cost), 0) AS cost,
        coalesce(sum(r.cached_input_tokens), 0) AS cached_input_tokens,
@@ -753,11 +750,12 @@ SELECT t.job_id,
        -- (of cost: the calls made through provider batches, at the batch price)
        coalesce(sum(r.cost) FILTER (WHERE r.execution = 'batch'), 0) AS batch_cost
 FROM llmeval.tasks t
+-- (a replayed conversation's earlier turns are generation too)
+CROSS JOIN LATERAL (SELECT CASE WHEN t.kind IN ('generate', 'turn') THEN 'generation'
+                                WHEN t.kind = 'judge' THEN 'judging' ELSE 'embedding' END AS purpose) p
 JOIN llmeval.models m ON m.id = t.model_id
 LEFT JOIN llmeval.responses r ON r.task_id = t.id
--- (a replayed conversation's earlier turns are generation too)
-GROUP BY t.job_id, CASE WHEN t.kind IN ('generate', 'turn') THEN 'generation' WHEN t.kind = 'judge' THEN 'judging'
-                        ELSE 'embedding' END, t.metric, m.name;
+GROUP BY t.job_id, p.purpose, t.metric, m.name;
 COMMENT ON VIEW llmeval.job_costs IS
   'per job: calls, tokens and cost of generation and of each judge or embedding metric, by model, '
   'with the input read from and written to the provider''s prompt cache, the reasoning output, '

@@ -130,18 +130,16 @@ BEGIN
                      ORDER BY md.tenant NULLS LAST LIMIT 1) jd ON true
   -- The turn asked or judged: its question and what it expects (for a test
   -- case that is not a conversation, the rendered prompt and the case's).
+  -- (only a judge reads the question: a plain case's prompt is rendered for it alone)
   CROSS JOIN LATERAL (
-    SELECT CASE WHEN c.kind = 'generate' OR c.kind = 'turn' THEN NULL
-                ELSE llmeval.render_prompt(pv.template, tc.input) END AS question,
+    SELECT CASE WHEN c.kind = 'judge' THEN llmeval.render_prompt(pv.template, tc.input) END AS question,
            tc.expected, tc.expected_tool_calls
     WHERE tc.messages IS NULL
     UNION ALL
-    SELECT * FROM (
-      SELECT u.content, u.expected, u.expected_tool_calls
-      FROM llmeval._conversation_turns(tc.messages, tc.expected, tc.expected_tool_calls) u
-      WHERE tc.messages IS NOT NULL
-        AND u.turn <= coalesce(CASE WHEN c.kind IN ('generate', 'turn') THEN c.turn ELSE g.turn END, 2147483647)
-      ORDER BY u.turn DESC LIMIT 1) last_turn
+    SELECT u.content, u.expected, u.expected_tool_calls
+    FROM llmeval._conversation_turn(tc.messages, tc.expected, tc.expected_tool_calls,
+                                    CASE WHEN c.kind IN ('generate', 'turn') THEN c.turn ELSE g.turn END) u
+    WHERE tc.messages IS NOT NULL
   ) ct
   -- A conversation as judged: the messages sent for its last turn and the
   -- model's answer (only for the judges that read it).
@@ -567,8 +565,7 @@ BEGIN
   FROM llmeval.tasks t
   JOIN llmeval.jobs j ON j.id = t.job_id
   JOIN llmeval.test_cases tc ON tc.id = t.test_case_id
-  CROSS JOIN LATERAL (SELECT count(*)::int AS turns FROM jsonb_array_elements(tc.messages) x
-                      WHERE x ->> 'role' = 'user') n
+  CROSS JOIN LATERAL (SELECT llmeval._user_turns(tc.messages) AS turns) n
   WHERE t.id = ANY (task_ids) AND t.kind = 'turn' AND t.status = 'running'
     AND j.status NOT IN ('cancelled', 'failed') AND t.turn < n.turns
   ORDER BY t.id

@@ -56,7 +56,7 @@ BEGIN
                 ELSE llmeval._transcript(tc.messages) END AS question,
            tc.context, tc.expected,
            CASE WHEN tc.messages IS NOT NULL AND options @> '{"conversation": "replay"}'
-                THEN (SELECT count(*) FROM jsonb_array_elements(tc.messages) x WHERE x ->> 'role' = 'user')
+                THEN llmeval._user_turns(tc.messages)
                 ELSE 1 END AS calls
     FROM llmeval.test_cases tc WHERE tc.dataset_version_id = dataset_version.id
   ),
